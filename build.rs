@@ -1,0 +1,19 @@
+//! Compiles `proto/dualwarn/v1/*.proto` with the vendored protoc, and writes
+//! the descriptor set that gRPC server reflection serves.
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protoc = protoc_bin_vendored::protoc_bin_path()?;
+    // SAFETY: build scripts are single-threaded; nothing else reads the environment concurrently.
+    unsafe { std::env::set_var("PROTOC", protoc) };
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(out.join("dualwarn_descriptor.bin"))
+        .compile_protos(
+            &["proto/dualwarn/v1/alert.proto", "proto/dualwarn/v1/task.proto"],
+            &["proto"],
+        )?;
+    println!("cargo:rerun-if-changed=proto");
+    Ok(())
+}

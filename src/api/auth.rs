@@ -1,0 +1,91 @@
+//! Console access: maps a bearer token to the jurisdiction the console may
+//! see. Nobody sees another jurisdiction's people.
+
+use tonic::metadata::MetadataMap;
+
+use crate::config::Config;
+use crate::directory::code::is_valid_prefix;
+use crate::error::Error;
+
+/// Who is calling and what they may see.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    /// Actor name for task history.
+    pub actor: String,
+    /// Division-code prefix the caller may see ("" = everything, dev mode only).
+    pub jurisdiction: String,
+}
+
+impl Scope {
+    /// Resolves the caller from the `authorization: Bearer <token>` metadata.
+    pub fn from_metadata(config: &Config, md: &MetadataMap) -> Result<Scope, Error> {
+        if config.consoles.is_empty() {
+            return Ok(Scope { actor: "console".into(), jurisdiction: String::new() });
+        }
+        let header = md
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Error::Unauthenticated("missing authorization metadata (Bearer token)".into()))?;
+        let token = header.strip_prefix("Bearer ").unwrap_or(header).trim();
+        config
+            .consoles
+            .iter()
+            .find(|c| constant_time_eq(c.token.as_bytes(), token.as_bytes()))
+            .map(|c| Scope { actor: c.name.clone(), jurisdiction: c.jurisdiction.clone() })
+            .ok_or_else(|| Error::Unauthenticated("unknown console token".into()))
+    }
+
+    /// The prefix a request may use: the requested one if inside the
+    /// caller's jurisdiction, the caller's own when none is asked for.
+    pub fn narrow(&self, requested: &str) -> Result<String, Error> {
+        if requested.is_empty() {
+            return Ok(self.jurisdiction.clone());
+        }
+        if !is_valid_prefix(requested) {
+            return Err(Error::invalid("jurisdiction", format!("{requested:?} is not a 2, 4, 6, 9 or 12 digit division prefix")));
+        }
+        if !requested.starts_with(&self.jurisdiction) {
+            return Err(Error::PermissionDenied(format!(
+                "jurisdiction {requested} is outside this console's jurisdiction {}",
+                self.jurisdiction
+            )));
+        }
+        Ok(requested.to_string())
+    }
+
+    /// True when a task in `division` is visible to the caller.
+    pub fn sees(&self, division: &str) -> bool {
+        division.starts_with(&self.jurisdiction)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(j: &str) -> Scope {
+        Scope { actor: "c".into(), jurisdiction: j.into() }
+    }
+
+    #[test]
+    fn county_console_cannot_widen_to_city() {
+        let e = scope("520102").narrow("5201").unwrap_err();
+        assert!(matches!(e, Error::PermissionDenied(_)), "{e}");
+    }
+
+    #[test]
+    fn county_console_may_narrow_to_township() {
+        assert_eq!(scope("520102").narrow("520102016").unwrap(), "520102016");
+        assert_eq!(scope("520102").narrow("").unwrap(), "520102");
+    }
+
+    #[test]
+    fn malformed_prefix_names_the_field() {
+        let e = scope("").narrow("52a").unwrap_err().to_string();
+        assert!(e.contains("jurisdiction") && e.contains("52a"), "{e}");
+    }
+}

@@ -1,0 +1,267 @@
+//! Conversions between domain types and wire types, in one place.
+
+use crate::error::Error;
+use crate::model::{Level, Outcome, Role, Task, TaskEventKind, TaskEventRecord, TaskStatus};
+use crate::proto;
+
+/// A task as consoles see it (the subject is already masked on the task).
+pub fn task_to_proto(t: &Task) -> proto::Task {
+    proto::Task {
+        id: t.id.clone(),
+        pair_id: t.pair_id.clone(),
+        role: role_to_proto(t.role) as i32,
+        jurisdiction: Some(proto::Jurisdiction {
+            division_code: t.division.to_string(),
+            police_area: t.police_area.clone(),
+            grid_id: t.grid_id.clone(),
+            police_station: t.police_station.clone(),
+        }),
+        assignee: Some(proto::Assignee { id: t.assignee.id.clone(), name: t.assignee.name.clone() }),
+        subject: Some(proto::MaskedSubject {
+            phone: t.subject_phone_masked.clone(),
+            name: t.subject_name_masked.clone(),
+            address: t.subject_address_masked.clone(),
+            subject_key: t.subject_key.clone(),
+        }),
+        level: level_to_proto(t.level) as i32,
+        fraud_type: t.fraud_type.clone(),
+        reasons: t
+            .reasons
+            .iter()
+            .map(|r| proto::Reason { rule_id: r.rule_id.clone(), why: r.why.clone(), alert_key: r.alert_key.clone() })
+            .collect(),
+        created_at_ms: t.created_at_ms,
+        due_at_ms: t.due_at_ms,
+        status: status_to_proto(t.status) as i32,
+        alert_keys: t.alert_keys.clone(),
+        history: t
+            .history
+            .iter()
+            .map(|h| proto::HistoryEntry {
+                at_ms: h.at_ms,
+                actor: h.actor.clone(),
+                kind: event_kind_to_proto(h.kind) as i32,
+                detail: h.detail.clone(),
+            })
+            .collect(),
+        outcome: t.outcome.as_ref().map(outcome_to_proto),
+        rule_set_version: t.rule_set_version.clone(),
+    }
+}
+
+/// An event as watchers see it.
+pub fn event_to_proto(e: &TaskEventRecord) -> proto::TaskEvent {
+    proto::TaskEvent {
+        resume_token: e.seq.to_string(),
+        kind: event_kind_to_proto(e.kind) as i32,
+        task: Some(task_to_proto(&e.task)),
+    }
+}
+
+fn role_to_proto(r: Role) -> proto::Role {
+    match r {
+        Role::PoliceOfficer => proto::Role::PoliceOfficer,
+        Role::GridWorker => proto::Role::GridWorker,
+    }
+}
+
+fn level_to_proto(l: Level) -> proto::Level {
+    match l {
+        Level::High => proto::Level::High,
+        Level::Medium => proto::Level::Medium,
+        Level::Low => proto::Level::Low,
+    }
+}
+
+fn status_to_proto(s: TaskStatus) -> proto::TaskStatus {
+    match s {
+        TaskStatus::Open => proto::TaskStatus::Open,
+        TaskStatus::Acknowledged => proto::TaskStatus::Acknowledged,
+        TaskStatus::Done => proto::TaskStatus::Done,
+    }
+}
+
+fn event_kind_to_proto(k: TaskEventKind) -> proto::TaskEventKind {
+    match k {
+        TaskEventKind::Created => proto::TaskEventKind::Created,
+        TaskEventKind::Merged => proto::TaskEventKind::Merged,
+        TaskEventKind::Acknowledged => proto::TaskEventKind::Acknowledged,
+        TaskEventKind::Outcome => proto::TaskEventKind::Outcome,
+        TaskEventKind::Escalated => proto::TaskEventKind::Escalated,
+    }
+}
+
+/// Optional role filter; `UNSPECIFIED` means any.
+pub fn role_filter(v: i32) -> Result<Option<Role>, Error> {
+    match proto::Role::try_from(v) {
+        Ok(proto::Role::Unspecified) => Ok(None),
+        Ok(proto::Role::PoliceOfficer) => Ok(Some(Role::PoliceOfficer)),
+        Ok(proto::Role::GridWorker) => Ok(Some(Role::GridWorker)),
+        Err(_) => Err(Error::invalid("role", format!("{v} is not a known role"))),
+    }
+}
+
+/// Optional level filter.
+pub fn level_filter(v: i32) -> Result<Option<Level>, Error> {
+    match proto::Level::try_from(v) {
+        Ok(proto::Level::Unspecified) => Ok(None),
+        Ok(proto::Level::High) => Ok(Some(Level::High)),
+        Ok(proto::Level::Medium) => Ok(Some(Level::Medium)),
+        Ok(proto::Level::Low) => Ok(Some(Level::Low)),
+        Err(_) => Err(Error::invalid("level", format!("{v} is not a known level"))),
+    }
+}
+
+/// Optional status filter.
+pub fn status_filter(v: i32) -> Result<Option<TaskStatus>, Error> {
+    match proto::TaskStatus::try_from(v) {
+        Ok(proto::TaskStatus::Unspecified) => Ok(None),
+        Ok(proto::TaskStatus::Open) => Ok(Some(TaskStatus::Open)),
+        Ok(proto::TaskStatus::Acknowledged) => Ok(Some(TaskStatus::Acknowledged)),
+        Ok(proto::TaskStatus::Done) => Ok(Some(TaskStatus::Done)),
+        Err(_) => Err(Error::invalid("status", format!("{v} is not a known status"))),
+    }
+}
+
+/// `[start, end)` unix ms of local day `YYYY-MM-DD` at `utc_offset_hours`.
+pub fn day_range(day: &str, utc_offset_hours: i32) -> Result<(i64, i64), Error> {
+    let bad = || Error::invalid("created_day", format!("{day:?} is not a date YYYY-MM-DD"));
+    let parts: Vec<&str> = day.split('-').collect();
+    let [y, m, d] = parts.as_slice() else { return Err(bad()) };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return Err(bad());
+    }
+    let (y, m, d): (i64, u32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return Err(bad());
+    }
+    let days = days_from_civil(y, m, d);
+    let start = days * 86_400_000 - i64::from(utc_offset_hours) * 3_600_000;
+    Ok((start, start + 86_400_000))
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Checks a reported outcome and converts it; every enum must be set.
+pub fn outcome_from_proto(o: Option<&proto::Outcome>) -> Result<Outcome, Error> {
+    use proto::outcome::{Defrauded, Reached, StoppedBy, Visit};
+    let o = o.ok_or_else(|| Error::invalid("outcome", "missing"))?;
+    let reached = match Reached::try_from(o.reached) {
+        Ok(Reached::Person) => "self",
+        Ok(Reached::Relative) => "relative",
+        Ok(Reached::Nobody) => "nobody",
+        _ => return Err(Error::invalid("outcome.reached", format!("{} is not self, relative or nobody", o.reached))),
+    };
+    let defrauded = match Defrauded::try_from(o.defrauded) {
+        Ok(Defrauded::No) => "no",
+        Ok(Defrauded::Yes) => "yes",
+        Ok(Defrauded::Unspecified) => "",
+        Err(_) => return Err(Error::invalid("outcome.defrauded", format!("{} is not a known value", o.defrauded))),
+    };
+    let stopped_by = match StoppedBy::try_from(o.stopped_by) {
+        Ok(StoppedBy::SelfAware) => "self",
+        Ok(StoppedBy::Dissuasion) => "dissuasion",
+        Ok(StoppedBy::None) => "none",
+        Ok(StoppedBy::Unspecified) => "",
+        Err(_) => return Err(Error::invalid("outcome.stopped_by", format!("{} is not a known value", o.stopped_by))),
+    };
+    let visit = match Visit::try_from(o.visit) {
+        Ok(Visit::None) => "none",
+        Ok(Visit::Done) => "done",
+        Ok(Visit::Ineffective) => "ineffective",
+        Ok(Visit::Unspecified) => "",
+        Err(_) => return Err(Error::invalid("outcome.visit", format!("{} is not a known value", o.visit))),
+    };
+    if o.amount_lost_fen < 0 || o.amount_saved_fen < 0 {
+        return Err(Error::invalid("outcome.amount_lost_fen", "amounts must not be negative"));
+    }
+    if o.note.chars().count() > 2000 || o.not_connected_reason.chars().count() > 256 || o.fraud_type.len() > 64 {
+        return Err(Error::invalid("outcome.note", "text too long (note ≤ 2000, reason ≤ 256, fraud_type ≤ 64)"));
+    }
+    Ok(Outcome {
+        reached: reached.into(),
+        connected: o.connected,
+        not_connected_reason: o.not_connected_reason.clone(),
+        defrauded: defrauded.into(),
+        stopped_by: stopped_by.into(),
+        visit: visit.into(),
+        amount_lost_fen: o.amount_lost_fen,
+        amount_saved_fen: o.amount_saved_fen,
+        fraud_type: o.fraud_type.clone(),
+        follow_up_needed: o.follow_up_needed,
+        note: o.note.clone(),
+    })
+}
+
+fn outcome_to_proto(o: &Outcome) -> proto::Outcome {
+    use proto::outcome::{Defrauded, Reached, StoppedBy, Visit};
+    proto::Outcome {
+        reached: match o.reached.as_str() {
+            "self" => Reached::Person,
+            "relative" => Reached::Relative,
+            "nobody" => Reached::Nobody,
+            _ => Reached::Unspecified,
+        } as i32,
+        connected: o.connected,
+        not_connected_reason: o.not_connected_reason.clone(),
+        defrauded: match o.defrauded.as_str() {
+            "no" => Defrauded::No,
+            "yes" => Defrauded::Yes,
+            _ => Defrauded::Unspecified,
+        } as i32,
+        stopped_by: match o.stopped_by.as_str() {
+            "self" => StoppedBy::SelfAware,
+            "dissuasion" => StoppedBy::Dissuasion,
+            "none" => StoppedBy::None,
+            _ => StoppedBy::Unspecified,
+        } as i32,
+        visit: match o.visit.as_str() {
+            "none" => Visit::None,
+            "done" => Visit::Done,
+            "ineffective" => Visit::Ineffective,
+            _ => Visit::Unspecified,
+        } as i32,
+        amount_lost_fen: o.amount_lost_fen,
+        amount_saved_fen: o.amount_saved_fen,
+        fraud_type: o.fraud_type.clone(),
+        follow_up_needed: o.follow_up_needed,
+        note: o.note.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_day_starts_at_local_midnight() {
+        // 2026-11-23 00:00 +08:00 is 2026-11-22 16:00 UTC.
+        let (a, b) = day_range("2026-11-23", 8).unwrap();
+        assert_eq!(a, 1_795_363_200_000);
+        assert_eq!(b - a, 86_400_000);
+    }
+
+    #[test]
+    fn bad_day_names_the_field() {
+        let e = day_range("2026-02-30", 8).unwrap_err().to_string();
+        assert!(e.contains("created_day") && e.contains("2026-02-30"), "{e}");
+    }
+}

@@ -1,0 +1,121 @@
+//! `AlertIngest`: the ingest edge. Each batch is prepared (normalize →
+//! enrich → match) on a blocking worker, queued to the writer through the
+//! bounded job queue (a full queue slows the publisher), and acked only
+//! once the writer reports it durable. A stream keeps a few batches in
+//! flight and acks them in order.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::app::{Job, Shared, now_ms};
+use crate::error::Error;
+use crate::pipeline::{BatchCounts, prepare};
+use crate::proto;
+use crate::proto::alert_ingest_server::AlertIngest;
+
+/// Batches of one stream in flight between prepare and ack.
+const IN_FLIGHT_PER_STREAM: usize = 8;
+
+/// The ingest service.
+pub struct IngestService {
+    shared: Arc<Shared>,
+}
+
+impl IngestService {
+    /// Serves ingest over `shared`.
+    pub fn new(shared: Arc<Shared>) -> IngestService {
+        IngestService { shared }
+    }
+}
+
+/// A batch handed to the writer, waiting for its durable reply.
+struct Pending {
+    sequence: u64,
+    rejections: Vec<proto::Rejection>,
+    reply: oneshot::Receiver<Result<BatchCounts, Error>>,
+}
+
+/// Prepares a batch off the async threads and queues it; returns when queued.
+async fn submit(shared: &Arc<Shared>, batch: proto::AlertBatch) -> Result<Pending, Error> {
+    let max = shared.config.max_batch;
+    if batch.alerts.len() > max {
+        return Err(Error::invalid("alerts", format!("batch {} holds {} alerts, at most {max}", batch.sequence, batch.alerts.len())));
+    }
+    let s = shared.clone();
+    let mut prepared = tokio::task::spawn_blocking(move || prepare(&batch, &s.directory, &s.rules, now_ms()))
+        .await
+        .map_err(|e| Error::Unavailable(format!("prepare task failed: {e}")))?;
+    // The writer needs the items only; rejections stay here for the ack.
+    let rejections = std::mem::take(&mut prepared.rejections);
+    let sequence = prepared.sequence;
+    let (tx, reply) = oneshot::channel();
+    let job = Job::Batch { batch: prepared, reply: tx };
+    shared.jobs.send(job).await.map_err(|_| Error::Unavailable("writer stopped".into()))?;
+    Ok(Pending { sequence, rejections, reply })
+}
+
+/// Waits for durability and builds the ack.
+async fn ack(p: Pending) -> Result<proto::PublishAck, Error> {
+    let counts = p.reply.await.map_err(|_| Error::Unavailable("writer stopped".into()))??;
+    Ok(proto::PublishAck {
+        sequence: p.sequence,
+        accepted: counts.accepted,
+        duplicates: counts.duplicates,
+        rejections: p.rejections,
+        pairs_created: counts.pairs_created,
+        merged: counts.merged,
+    })
+}
+
+type AckStream = Pin<Box<dyn Stream<Item = Result<proto::PublishAck, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AlertIngest for IngestService {
+    type PublishStream = AckStream;
+
+    async fn publish(&self, request: Request<Streaming<proto::AlertBatch>>) -> Result<Response<AckStream>, Status> {
+        let mut inbound = request.into_inner();
+        let (pending_tx, mut pending_rx) = mpsc::channel::<Result<Pending, Error>>(IN_FLIGHT_PER_STREAM);
+        let (ack_tx, ack_rx) = mpsc::channel::<Result<proto::PublishAck, Status>>(IN_FLIGHT_PER_STREAM);
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            while let Some(next) = inbound.next().await {
+                let item = match next {
+                    Ok(batch) => submit(&shared, batch).await,
+                    Err(status) => {
+                        tracing::debug!(%status, "publish stream ended by client error");
+                        break;
+                    }
+                };
+                let failed = item.is_err();
+                if pending_tx.send(item).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while let Some(item) = pending_rx.recv().await {
+                let out = match item {
+                    Ok(p) => ack(p).await.map_err(Status::from),
+                    Err(e) => Err(Status::from(e)),
+                };
+                let failed = out.is_err();
+                // A failed send means the client left.
+                if ack_tx.send(out).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(ack_rx))))
+    }
+
+    async fn submit(&self, request: Request<proto::AlertBatch>) -> Result<Response<proto::PublishAck>, Status> {
+        let pending = submit(&self.shared, request.into_inner()).await?;
+        Ok(Response::new(ack(pending).await?))
+    }
+}

@@ -1,0 +1,13 @@
+//! The *serve* edge: gRPC services over the pipeline and the store.
+//! [`IngestService`] feeds the bounded queue; [`ConsoleService`] reads the
+//! store and sends console actions to the writer.
+
+mod auth;
+mod console;
+mod convert;
+mod ingest;
+mod watch;
+
+pub use console::ConsoleService;
+pub use convert::{day_range, task_to_proto};
+pub use ingest::IngestService;

@@ -1,0 +1,114 @@
+//! The wiring: the only code that knows the order of the stages. Loads and
+//! checks configuration, directory and rules before binding a port, starts
+//! the writer thread behind a bounded queue, and serves the gRPC services
+//! (ingest, console, health, reflection) until shutdown.
+
+mod writer_thread;
+
+pub use writer_thread::Job;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::api::{ConsoleService, IngestService};
+use crate::config::Config;
+use crate::directory::Directory;
+use crate::error::Error;
+use crate::model::TaskEventRecord;
+use crate::pipeline::Writer;
+use crate::proto::alert_ingest_server::AlertIngestServer;
+use crate::proto::task_console_server::TaskConsoleServer;
+use crate::rules::{self, RuleSet};
+use crate::store::{EmbeddedStore, Store};
+
+/// Events kept for watchers that fall behind before they re-read the store.
+const EVENT_FANOUT: usize = 4096;
+
+/// What every request handler shares.
+pub struct Shared {
+    /// Checked configuration.
+    pub config: Config,
+    /// Jurisdiction directory.
+    pub directory: Directory,
+    /// Loaded rules.
+    pub rules: RuleSet,
+    /// Durable storage.
+    pub store: Arc<dyn Store>,
+    /// Bounded queue into the writer.
+    pub jobs: mpsc::Sender<Job>,
+    /// Live task events.
+    pub events: broadcast::Sender<Arc<TaskEventRecord>>,
+}
+
+/// Wall-clock unix milliseconds; the core never reads a clock itself.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Loads everything `serve` needs, failing before any port is bound.
+pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
+    config.validate()?;
+    let directory = Directory::load(&config.directory)?;
+    let rules = rules::load_dir(&config.rules_dir)?;
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&config.data_dir)?);
+    let state = store.load_state()?;
+    tracing::info!(
+        directory = directory.version(),
+        villages = directory.village_count(),
+        grids = directory.grid_count(),
+        rules = rules.rules.len(),
+        rule_set = %rules.version,
+        open_pairs = state.open_tasks.len() / 2,
+        last_event = state.last_seq,
+        "engine loaded"
+    );
+    if config.consoles.is_empty() {
+        tracing::warn!("no [[consoles]] configured: console calls are not authenticated (development mode)");
+    }
+    let writer = Writer::from_state(state, config.deadlines.clone());
+    let (jobs, jobs_rx) = mpsc::channel(config.queue_batches);
+    let (events, _) = broadcast::channel(EVENT_FANOUT);
+    let thread = writer_thread::WriterThread {
+        writer,
+        store: store.clone(),
+        deadlines: config.deadlines.clone(),
+        events: events.clone(),
+        clock: now_ms,
+    };
+    std::thread::Builder::new()
+        .name("dualwarn-writer".into())
+        .spawn(move || thread.run(jobs_rx))
+        .map_err(|e| Error::Unavailable(format!("cannot start writer thread: {e}")))?;
+    Ok(Arc::new(Shared { config, directory, rules, store, jobs, events }))
+}
+
+/// Serves every gRPC service on `listener` until `shutdown` resolves.
+pub async fn serve(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<AlertIngestServer<IngestService>>().await;
+    health.set_serving::<TaskConsoleServer<ConsoleService>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let max_msg = 64 * 1024 * 1024;
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(AlertIngestServer::new(IngestService::new(shared.clone())).max_decoding_message_size(max_msg))
+        .add_service(TaskConsoleServer::new(ConsoleService::new(shared)))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}

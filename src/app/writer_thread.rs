@@ -1,0 +1,174 @@
+//! The writer thread: the one place where decide → dispatch → store run,
+//! in arrival order. It drains the bounded job queue, groups consecutive
+//! batches into one durable transaction (group commit), and only then
+//! replies and publishes the events to watchers.
+
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::config::Deadlines;
+use crate::error::Error;
+use crate::model::{Outcome, Task, TaskEventRecord};
+use crate::pipeline::{BatchCounts, PreparedBatch, Writer};
+use crate::store::{Commit, Store};
+
+/// Most batches folded into one transaction.
+const MAX_GROUP: usize = 32;
+
+/// Work for the writer.
+pub enum Job {
+    /// A prepared batch; replied with its counts once durable.
+    Batch {
+        /// The batch.
+        batch: PreparedBatch,
+        /// Reply.
+        reply: oneshot::Sender<Result<BatchCounts, Error>>,
+    },
+    /// 签收.
+    Acknowledge {
+        /// Task.
+        task_id: String,
+        /// Who.
+        actor: String,
+        /// Reply.
+        reply: oneshot::Sender<Result<Task, Error>>,
+    },
+    /// An outcome report.
+    Outcome {
+        /// Task.
+        task_id: String,
+        /// Who.
+        actor: String,
+        /// What.
+        outcome: Outcome,
+        /// Reply.
+        reply: oneshot::Sender<Result<Task, Error>>,
+    },
+}
+
+/// Everything the writer thread owns.
+pub struct WriterThread {
+    /// Decide/dispatch state.
+    pub writer: Writer,
+    /// Durable storage.
+    pub store: Arc<dyn Store>,
+    /// Deadlines, for rebuilding the writer after a failed commit.
+    pub deadlines: Deadlines,
+    /// Fan-out to watchers.
+    pub events: broadcast::Sender<Arc<TaskEventRecord>>,
+    /// Wall clock, unix ms (the only clock in the core's callers).
+    pub clock: fn() -> i64,
+}
+
+impl WriterThread {
+    /// Runs until every job sender is gone.
+    pub fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
+        let mut pending: Option<Job> = None;
+        loop {
+            let job = match pending.take() {
+                Some(j) => j,
+                None => match jobs.blocking_recv() {
+                    Some(j) => j,
+                    None => return,
+                },
+            };
+            match job {
+                Job::Batch { batch, reply } => {
+                    let mut group = vec![(batch, reply)];
+                    while group.len() < MAX_GROUP {
+                        match jobs.try_recv() {
+                            Ok(Job::Batch { batch, reply }) => group.push((batch, reply)),
+                            Ok(other) => {
+                                pending = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.batches(group);
+                }
+                Job::Acknowledge { task_id, actor, reply } => {
+                    let now = (self.clock)();
+                    let r = self.writer.acknowledge(&task_id, &actor, now).map_err(Error::from);
+                    let _ = reply.send(r.and_then(|(c, t)| self.persist(c).map(|()| t)));
+                }
+                Job::Outcome { task_id, actor, outcome, reply } => {
+                    let now = (self.clock)();
+                    let r = self.writer.report_outcome(&task_id, &actor, outcome, now).map_err(Error::from);
+                    let _ = reply.send(r.and_then(|(c, t)| self.persist(c).map(|()| t)));
+                }
+            }
+        }
+    }
+
+    fn batches(&mut self, group: Vec<(PreparedBatch, oneshot::Sender<Result<BatchCounts, Error>>)>) {
+        let keys: Vec<&str> = group
+            .iter()
+            .flat_map(|(b, _)| b.items.iter().map(|p| p.item.alert.key.0.as_str()))
+            .collect();
+        let mut known = match self.store.known_alerts(&keys) {
+            Ok(k) => k,
+            Err(e) => return fail_all(group, &e.to_string()),
+        };
+        let now = (self.clock)();
+        let mut merged = Commit::default();
+        let mut replies = Vec::with_capacity(group.len());
+        for (batch, reply) in group {
+            let (c, counts) = self.writer.apply_batch(&batch, &known, now);
+            known.extend(c.alerts.iter().map(|a| a.key.clone()));
+            append(&mut merged, c);
+            replies.push((reply, counts));
+        }
+        match self.persist(merged) {
+            Ok(()) => {
+                for (reply, counts) in replies {
+                    let _ = reply.send(Ok(counts));
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                for (reply, _) in replies {
+                    let _ = reply.send(Err(Error::Unavailable(msg.clone())));
+                }
+            }
+        }
+    }
+
+    /// Commits, then publishes events; on failure rebuilds the writer from
+    /// the store so that nothing unpersisted stays in memory.
+    fn persist(&mut self, commit: Commit) -> Result<(), Error> {
+        if commit.is_empty() && commit.open_insert.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.store.commit(&commit) {
+            tracing::error!(error = %e, "commit failed; rebuilding writer from store");
+            match self.store.load_state() {
+                Ok(state) => self.writer = Writer::from_state(state, self.deadlines.clone()),
+                Err(e2) => tracing::error!(error = %e2, "cannot reload writer state"),
+            }
+            return Err(Error::Unavailable(e.to_string()));
+        }
+        for e in commit.events {
+            // No receiver is fine: nobody is watching.
+            let _ = self.events.send(Arc::new(e));
+        }
+        Ok(())
+    }
+}
+
+fn append(into: &mut Commit, c: Commit) {
+    into.alerts.extend(c.alerts);
+    into.tasks.extend(c.tasks);
+    into.events.extend(c.events);
+    into.open_insert.extend(c.open_insert);
+    into.open_remove.extend(c.open_remove);
+    into.next_pair = c.next_pair;
+}
+
+fn fail_all(group: Vec<(PreparedBatch, oneshot::Sender<Result<BatchCounts, Error>>)>, msg: &str) {
+    tracing::error!(error = %msg, "cannot read known alerts");
+    for (_, reply) in group {
+        let _ = reply.send(Err(Error::Unavailable(msg.to_string())));
+    }
+}

@@ -1,0 +1,324 @@
+//! Service configuration: one [`Config`], read from a TOML file and flags,
+//! checked before any port opens (exit code 64 when invalid).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::directory;
+use crate::model::Level;
+
+/// Default gRPC listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+/// Default data directory (embedded store).
+pub const DEFAULT_DATA_DIR: &str = "data";
+/// Default rule directory.
+pub const DEFAULT_RULES_DIR: &str = "rules";
+/// Default jurisdiction directory file, generated from the bundled division codes.
+pub const DEFAULT_DIRECTORY: &str = "directory/directory.json";
+/// Default UTC offset of local days (China Standard Time).
+pub const DEFAULT_UTC_OFFSET_HOURS: i32 = 8;
+/// Default capacity, in batches, of the queue into the writer stage.
+pub const DEFAULT_QUEUE_BATCHES: usize = 64;
+/// Default largest batch accepted in one message.
+pub const DEFAULT_MAX_BATCH: usize = 10_000;
+/// Default deadline for a high-level warning: at once (第一时间).
+pub const DEFAULT_DUE_HIGH: Duration = Duration::from_secs(30 * 60);
+/// Default deadline for a medium-level warning.
+pub const DEFAULT_DUE_MEDIUM: Duration = Duration::from_secs(4 * 3600);
+/// Default deadline for a low-level warning.
+pub const DEFAULT_DUE_LOW: Duration = Duration::from_secs(24 * 3600);
+
+/// Everything `dualwarn serve` needs to run.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// gRPC listen address.
+    pub listen: SocketAddr,
+    /// Where the embedded store keeps its file.
+    pub data_dir: PathBuf,
+    /// Directory of rule files and lists.
+    pub rules_dir: PathBuf,
+    /// Jurisdiction directory file (JSON).
+    pub directory: PathBuf,
+    /// UTC offset, in hours, of the local day used by `created_day` filters.
+    pub utc_offset_hours: i32,
+    /// Batches that may wait for the writer; a full queue slows publishers.
+    pub queue_batches: usize,
+    /// Largest number of alerts in one batch.
+    pub max_batch: usize,
+    /// Task deadlines by level, with per-jurisdiction overrides.
+    pub deadlines: Deadlines,
+    /// Consoles allowed to read tasks, each bound to its jurisdiction. Empty:
+    /// console calls are not authenticated (development only; logged at start).
+    pub consoles: Vec<ConsoleAccess>,
+}
+
+/// Deadline per level, and overrides by division-code prefix.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Deadlines {
+    /// 高.
+    #[serde(with = "humantime_serde")]
+    pub high: Duration,
+    /// 中.
+    #[serde(with = "humantime_serde")]
+    pub medium: Duration,
+    /// 低.
+    #[serde(with = "humantime_serde")]
+    pub low: Duration,
+    /// Per-jurisdiction overrides; the longest matching prefix wins.
+    pub jurisdiction: Vec<DeadlineOverride>,
+}
+
+/// Deadlines for one jurisdiction; unset levels fall back to the defaults.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineOverride {
+    /// Division-code prefix (2, 4, 6, 9 or 12 digits).
+    pub prefix: String,
+    /// 高.
+    #[serde(default, with = "humantime_serde")]
+    pub high: Option<Duration>,
+    /// 中.
+    #[serde(default, with = "humantime_serde")]
+    pub medium: Option<Duration>,
+    /// 低.
+    #[serde(default, with = "humantime_serde")]
+    pub low: Option<Duration>,
+}
+
+/// A console's bearer token and the jurisdiction it may see.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleAccess {
+    /// Name used as the actor in task history.
+    pub name: String,
+    /// Bearer token sent in the `authorization` metadata.
+    pub token: String,
+    /// Division-code prefix the console may see.
+    pub jurisdiction: String,
+}
+
+/// A configuration that cannot run, with the field at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for [`Config`].
+    #[error("invalid config {path}: {message}")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// Parser message, with line and column.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("invalid config: {field} = {value}: {why}")]
+    Invalid {
+        /// Field path.
+        field: String,
+        /// Offending value.
+        value: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            // The constant is a valid socket address literal.
+            listen: DEFAULT_LISTEN.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 50051))),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            rules_dir: PathBuf::from(DEFAULT_RULES_DIR),
+            directory: PathBuf::from(DEFAULT_DIRECTORY),
+            utc_offset_hours: DEFAULT_UTC_OFFSET_HOURS,
+            queue_batches: DEFAULT_QUEUE_BATCHES,
+            max_batch: DEFAULT_MAX_BATCH,
+            deadlines: Deadlines::default(),
+            consoles: Vec::new(),
+        }
+    }
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            high: DEFAULT_DUE_HIGH,
+            medium: DEFAULT_DUE_MEDIUM,
+            low: DEFAULT_DUE_LOW,
+            jurisdiction: Vec::new(),
+        }
+    }
+}
+
+impl Deadlines {
+    /// The deadline for `level` in the jurisdiction of `division` (12 digits).
+    pub fn due_within(&self, level: Level, division: &str) -> Duration {
+        let best = self
+            .jurisdiction
+            .iter()
+            .filter(|o| division.starts_with(&o.prefix))
+            .max_by_key(|o| o.prefix.len());
+        let pick = |o: &DeadlineOverride| match level {
+            Level::High => o.high,
+            Level::Medium => o.medium,
+            Level::Low => o.low,
+        };
+        best.and_then(pick).unwrap_or(match level {
+            Level::High => self.high,
+            Level::Medium => self.medium,
+            Level::Low => self.low,
+        })
+    }
+}
+
+impl Config {
+    /// Reads a config file; a missing `path` gives the defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Checks every value; called before any port is bound.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field: &str, value: String, why| ConfigError::Invalid {
+            field: field.to_string(),
+            value,
+            why,
+        };
+        if self.queue_batches == 0 {
+            return Err(invalid("queue_batches", "0".into(), "must be at least 1"));
+        }
+        if self.max_batch == 0 || self.max_batch > 100_000 {
+            return Err(invalid(
+                "max_batch",
+                self.max_batch.to_string(),
+                "must be 1..=100000",
+            ));
+        }
+        if !(-12..=14).contains(&self.utc_offset_hours) {
+            return Err(invalid(
+                "utc_offset_hours",
+                self.utc_offset_hours.to_string(),
+                "must be -12..=14",
+            ));
+        }
+        self.validate_deadlines()?;
+        self.validate_consoles()
+    }
+
+    fn validate_deadlines(&self) -> Result<(), ConfigError> {
+        let d = &self.deadlines;
+        for (field, v) in [("deadlines.high", d.high), ("deadlines.medium", d.medium), ("deadlines.low", d.low)] {
+            if v.is_zero() {
+                return Err(ConfigError::Invalid {
+                    field: field.into(),
+                    value: "0s".into(),
+                    why: "a deadline must be positive",
+                });
+            }
+        }
+        for o in &d.jurisdiction {
+            if !directory::code::is_valid_prefix(&o.prefix) {
+                return Err(ConfigError::Invalid {
+                    field: "deadlines.jurisdiction.prefix".into(),
+                    value: o.prefix.clone(),
+                    why: "must be 2, 4, 6, 9 or 12 digits",
+                });
+            }
+            if [o.high, o.medium, o.low].iter().flatten().any(|v| v.is_zero()) {
+                return Err(ConfigError::Invalid {
+                    field: "deadlines.jurisdiction".into(),
+                    value: o.prefix.clone(),
+                    why: "a deadline must be positive",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_consoles(&self) -> Result<(), ConfigError> {
+        let mut tokens = std::collections::HashSet::new();
+        for c in &self.consoles {
+            if c.token.len() < 16 {
+                return Err(ConfigError::Invalid {
+                    field: "consoles.token".into(),
+                    value: c.name.clone(),
+                    why: "a token must have at least 16 characters",
+                });
+            }
+            if !tokens.insert(c.token.as_str()) {
+                return Err(ConfigError::Invalid {
+                    field: "consoles.token".into(),
+                    value: c.name.clone(),
+                    why: "two consoles share a token",
+                });
+            }
+            if !directory::code::is_valid_prefix(&c.jurisdiction) {
+                return Err(ConfigError::Invalid {
+                    field: "consoles.jurisdiction".into(),
+                    value: c.jurisdiction.clone(),
+                    why: "must be 2, 4, 6, 9 or 12 digits",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_field_is_rejected_with_its_name() {
+        let err = toml::from_str::<Config>("listne = \"1.2.3.4:5\"").unwrap_err();
+        assert!(err.to_string().contains("listne"), "{err}");
+    }
+
+    #[test]
+    fn longest_jurisdiction_override_wins() {
+        let cfg: Config = toml::from_str(
+            "[deadlines]\nhigh = \"30m\"\n[[deadlines.jurisdiction]]\nprefix = \"5201\"\nhigh = \"20m\"\n\
+             [[deadlines.jurisdiction]]\nprefix = \"520102\"\nhigh = \"10m\"\n",
+        )
+        .unwrap();
+        cfg.validate().unwrap();
+        let d = &cfg.deadlines;
+        assert_eq!(d.due_within(Level::High, "520102016001"), Duration::from_secs(600));
+        assert_eq!(d.due_within(Level::High, "520103001001"), Duration::from_secs(1200));
+        assert_eq!(d.due_within(Level::High, "520201001001"), Duration::from_secs(1800));
+        assert_eq!(d.due_within(Level::Low, "520102016001"), DEFAULT_DUE_LOW);
+    }
+
+    #[test]
+    fn zero_deadline_is_rejected() {
+        let cfg: Config = toml::from_str("[deadlines]\nlow = \"0s\"\n").unwrap();
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(err.contains("deadlines.low"), "{err}");
+    }
+}

@@ -1,0 +1,143 @@
+//! The *dispatch* stage: turns a decision into tasks — a new pair, one task
+//! for the community officer and one for the grid worker, or a duplicate
+//! warning joined to an open pair. Between *decide* and *store*; pure, with
+//! the clock passed in.
+
+use crate::config::Deadlines;
+use crate::enrich::Enriched;
+use crate::model::{
+    HistoryEntry, Level, Reason, Role, Task, TaskEventKind, TaskStatus, mask,
+};
+use crate::rules::RuleHit;
+
+/// Actor recorded for changes the engine makes.
+pub const ENGINE_ACTOR: &str = "engine";
+
+/// Everything a new pair needs besides the alert.
+pub struct PairSpec<'a> {
+    /// Id of the new pair.
+    pub pair_id: &'a str,
+    /// Level decided.
+    pub level: Level,
+    /// Fraud type decided.
+    pub fraud_type: &'a str,
+    /// Rule set that matched.
+    pub rule_set_version: &'a str,
+}
+
+/// Makes the two tasks of a new pair, officer first.
+pub fn new_pair(
+    spec: &PairSpec<'_>,
+    item: &Enriched,
+    hits: &[RuleHit],
+    deadlines: &Deadlines,
+    now_ms: i64,
+) -> [Task; 2] {
+    Role::BOTH.map(|role| new_task(spec, role, item, hits, deadlines, now_ms))
+}
+
+fn new_task(
+    spec: &PairSpec<'_>,
+    role: Role,
+    item: &Enriched,
+    hits: &[RuleHit],
+    deadlines: &Deadlines,
+    now_ms: i64,
+) -> Task {
+    let p = &item.placement;
+    let s = &item.alert.subject;
+    let division = p.division_code.to_string();
+    let due = due_at(deadlines, spec.level, &division, now_ms);
+    let mut detail = format!("level {:?}, {} rule(s)", spec.level, hits.len());
+    if role == Role::GridWorker && p.grid_inferred {
+        detail.push_str("; grid not given, routed to the village's first grid");
+    }
+    Task {
+        id: format!("{}-{}", spec.pair_id, role.tag()),
+        pair_id: spec.pair_id.to_string(),
+        role,
+        division: p.division_code,
+        police_station: p.police_station.clone(),
+        police_area: p.police_area.clone(),
+        grid_id: p.grid_id.clone(),
+        assignee: match role {
+            Role::PoliceOfficer => p.officer.clone(),
+            Role::GridWorker => p.grid_worker.clone(),
+        },
+        subject_phone_masked: mask::phone(&s.phone),
+        subject_name_masked: mask::name(&s.name),
+        subject_address_masked: mask::address(&s.address),
+        subject_key: s.subject_key(),
+        level: spec.level,
+        fraud_type: spec.fraud_type.to_string(),
+        reasons: reasons(item, hits),
+        created_at_ms: now_ms,
+        due_at_ms: due,
+        status: TaskStatus::Open,
+        alert_keys: vec![item.alert.key.0.clone()],
+        history: vec![HistoryEntry {
+            at_ms: now_ms,
+            actor: ENGINE_ACTOR.into(),
+            kind: TaskEventKind::Created,
+            detail,
+        }],
+        outcome: None,
+        rule_set_version: spec.rule_set_version.to_string(),
+    }
+}
+
+/// Joins a duplicate warning to an open task: appends the alert and its
+/// reasons, raises the level (never lowers it) and pulls the due time in
+/// when it rises. Returns the event, or `None` for a finished task.
+pub fn join(
+    task: &mut Task,
+    item: &Enriched,
+    hits: &[RuleHit],
+    level: Level,
+    deadlines: &Deadlines,
+    now_ms: i64,
+) -> Option<TaskEventKind> {
+    if task.status == TaskStatus::Done {
+        return None;
+    }
+    let key = &item.alert.key.0;
+    if !task.alert_keys.contains(key) {
+        task.alert_keys.push(key.clone());
+    }
+    for r in reasons(item, hits) {
+        if !task.reasons.iter().any(|x| x.rule_id == r.rule_id && x.alert_key == r.alert_key) {
+            task.reasons.push(r);
+        }
+    }
+    let kind = if level > task.level {
+        let division = task.division.to_string();
+        task.due_at_ms = task.due_at_ms.min(due_at(deadlines, level, &division, now_ms));
+        let detail = format!("duplicate warning {key} raised level {:?} -> {level:?}", task.level);
+        task.level = level;
+        (TaskEventKind::Escalated, detail)
+    } else {
+        (TaskEventKind::Merged, format!("duplicate warning {key}"))
+    };
+    task.history.push(HistoryEntry {
+        at_ms: now_ms,
+        actor: ENGINE_ACTOR.into(),
+        kind: kind.0,
+        detail: kind.1,
+    });
+    Some(kind.0)
+}
+
+fn reasons(item: &Enriched, hits: &[RuleHit]) -> Vec<Reason> {
+    hits.iter()
+        .map(|h| Reason {
+            rule_id: h.rule_id.clone(),
+            why: h.why.clone(),
+            alert_key: item.alert.key.0.clone(),
+        })
+        .collect()
+}
+
+fn due_at(deadlines: &Deadlines, level: Level, division: &str, now_ms: i64) -> i64 {
+    let within = deadlines.due_within(level, division);
+    now_ms.saturating_add(i64::try_from(within.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,72 @@
+//! The crate error: every module's typed error gathered in one place, and
+//! the one mapping from errors to `tonic::Status`.
+
+use crate::config::ConfigError;
+use crate::directory::DirectoryError;
+use crate::pipeline::WriteError;
+use crate::rules::RuleError;
+use crate::store::StoreError;
+
+/// Anything that can go wrong inside dualwarn.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The jurisdiction directory cannot be loaded.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    /// The rule directory cannot be loaded.
+    #[error(transparent)]
+    Rules(#[from] RuleError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The writer refused a console request.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// A request field is invalid; names the field and value.
+    #[error("{field}: {why}")]
+    InvalidArgument {
+        /// Field.
+        field: &'static str,
+        /// What is wrong, with the value.
+        why: String,
+    },
+    /// The caller may not see this.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// No such thing, or not visible to the caller.
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller is not authenticated.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The engine is shutting down or its writer has stopped.
+    #[error("engine unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl Error {
+    /// An invalid request field.
+    pub fn invalid(field: &'static str, why: impl Into<String>) -> Error {
+        Error::InvalidArgument { field, why: why.into() }
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(e: Error) -> tonic::Status {
+        use tonic::Code;
+        let code = match &e {
+            Error::InvalidArgument { .. } => Code::InvalidArgument,
+            Error::Store(StoreError::BadPageToken(_)) => Code::InvalidArgument,
+            Error::PermissionDenied(_) => Code::PermissionDenied,
+            Error::NotFound(_) => Code::NotFound,
+            Error::Unauthenticated(_) => Code::Unauthenticated,
+            Error::Write(WriteError::AlreadyDone(_)) | Error::Write(WriteError::NotOpen(_)) => Code::FailedPrecondition,
+            Error::Unavailable(_) => Code::Unavailable,
+            Error::Config(_) | Error::Directory(_) | Error::Rules(_) | Error::Store(_) => Code::Internal,
+        };
+        tonic::Status::new(code, e.to_string())
+    }
+}

@@ -1,0 +1,64 @@
+//! # dualwarn
+//!
+//! An anti-telecom-fraud early-warning correlation engine: warning records
+//! (预警) stream in over gRPC; each suspected victim gets a dual-warning task
+//! pair (双预警) — one task for the community police officer (社区民警), one
+//! for the grid worker (网格员) — routed to the right jurisdiction,
+//! de-duplicated against open tasks, with a deadline set by the level.
+//!
+//! # Layout
+//!
+//! Data flows one way, through bounded queues:
+//!
+//! ```text
+//! api::ingest ─▶ normalize ─▶ enrich ─▶ rules (match) ─┐   (pure, per publisher)
+//!                                                      │ bounded job queue
+//!         ┌────────────────────────────────────────────┘
+//!         ▼
+//!   decide ─▶ dispatch ─▶ store (one durable txn) ─▶ ack + event fan-out
+//!   (pipeline::writer, one thread)                      │
+//!                                      api::console ◀───┘ list / watch / act
+//! ```
+//!
+//! - [`proto`]: generated gRPC types (`proto/dualwarn/v1`).
+//! - [`config`]: the one [`config::Config`], checked before a port opens.
+//! - [`model`]: domain types (alerts, tasks) and personal-data masking.
+//! - [`directory`]: jurisdictions — division codes, grids, police areas,
+//!   officers and grid workers — and the deterministic generator.
+//! - [`normalize`]: wire alert → checked alert, or a rejection naming the field.
+//! - [`enrich`]: places an alert in its village, grid and police area.
+//! - [`rules`]: rule files and lists from `rules/`; the *match* stage.
+//! - [`decide`]: new pair, join an open pair (重复预警), or nothing.
+//! - [`dispatch`]: builds and updates the two tasks of a pair.
+//! - [`pipeline`]: the pure stages composed: `prepare` and the `writer`.
+//! - [`store`]: the `Store` trait and the embedded redb backend.
+//! - [`api`]: the gRPC services (ingest, console, watch).
+//! - [`app`]: the wiring — load, check, start the writer, serve.
+//! - [`cli`]: `gen`, `send`, `tasks` and `directory` commands.
+//! - [`error`]: the crate error and its one mapping to `tonic::Status`.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod decide;
+pub mod directory;
+pub mod dispatch;
+pub mod enrich;
+pub mod error;
+pub mod model;
+pub mod normalize;
+pub mod pipeline;
+pub mod rules;
+pub mod store;
+
+/// Generated gRPC types and services of `dualwarn.v1`.
+#[allow(missing_docs, clippy::all)]
+pub mod proto {
+    tonic::include_proto!("dualwarn.v1");
+
+    /// Encoded descriptors, served by gRPC reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("dualwarn_descriptor");
+}

@@ -1,0 +1,192 @@
+//! The dual-warning task (双预警任务): one per role, two per suspected
+//! victim, made by *dispatch*, kept by *store*, served to consoles.
+
+use serde::{Deserialize, Serialize};
+
+use crate::directory::{DivisionCode, Person};
+
+/// Who a task is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Community police officer (社区民警) of the person's police area.
+    PoliceOfficer,
+    /// Grid worker (网格员) of the person's grid.
+    GridWorker,
+}
+
+impl Role {
+    /// Both roles, in the order a pair lists them.
+    pub const BOTH: [Role; 2] = [Role::PoliceOfficer, Role::GridWorker];
+
+    /// Short tag used in task ids.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Role::PoliceOfficer => "police",
+            Role::GridWorker => "grid",
+        }
+    }
+}
+
+/// Warning level (预警等级); ordered so that `High > Medium > Low`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// 低.
+    Low,
+    /// 中.
+    Medium,
+    /// 高.
+    High,
+}
+
+impl Level {
+    /// Parses `high` / `medium` / `low`.
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "high" => Some(Level::High),
+            "medium" => Some(Level::Medium),
+            "low" => Some(Level::Low),
+            _ => None,
+        }
+    }
+}
+
+/// Where a task is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    /// Dispatched, not signed for.
+    Open,
+    /// Signed for (签收).
+    Acknowledged,
+    /// Outcome reported.
+    Done,
+}
+
+/// What happened to a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskEventKind {
+    /// The pair was made.
+    Created,
+    /// A duplicate warning (重复预警) joined the task.
+    Merged,
+    /// Signed for.
+    Acknowledged,
+    /// Outcome reported.
+    Outcome,
+    /// A duplicate warning raised the level.
+    Escalated,
+}
+
+/// One matched rule behind a task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// Rule id.
+    pub rule_id: String,
+    /// Readable why, for the person at the door.
+    pub why: String,
+    /// The alert that matched.
+    pub alert_key: String,
+}
+
+/// One change in a task's life, with time and actor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Unix ms.
+    pub at_ms: i64,
+    /// `engine` or the console user.
+    pub actor: String,
+    /// What happened.
+    pub kind: TaskEventKind,
+    /// Details (never personal data).
+    pub detail: String,
+}
+
+/// What a worker reported back (劝阻反馈); see domain.md "Outcomes".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// `self`, `relative` or `nobody`.
+    pub reached: String,
+    /// Whether the call connected.
+    pub connected: bool,
+    /// Why not connected or not reached.
+    pub not_connected_reason: String,
+    /// `no`, `yes` or empty when unknown.
+    pub defrauded: String,
+    /// `self`, `dissuasion`, `none` or empty.
+    pub stopped_by: String,
+    /// `none`, `done` or `ineffective`.
+    pub visit: String,
+    /// 受骗金额, fen.
+    pub amount_lost_fen: i64,
+    /// 劝阻金额, fen.
+    pub amount_saved_fen: i64,
+    /// Fraud type found at the door.
+    pub fraud_type: String,
+    /// Another round of follow-up needed.
+    pub follow_up_needed: bool,
+    /// Free note (kept, never logged).
+    pub note: String,
+}
+
+/// One dual-warning task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    /// `<pair_id>-police` or `<pair_id>-grid`.
+    pub id: String,
+    /// The pair both tasks share.
+    pub pair_id: String,
+    /// Police officer or grid worker.
+    pub role: Role,
+    /// Village or community of the person.
+    pub division: DivisionCode,
+    /// Police station id.
+    pub police_station: String,
+    /// Police area id.
+    pub police_area: String,
+    /// Grid id.
+    pub grid_id: String,
+    /// Who must act.
+    pub assignee: Person,
+    /// Masked phone, as consoles show it.
+    pub subject_phone_masked: String,
+    /// Masked name.
+    pub subject_name_masked: String,
+    /// Masked address.
+    pub subject_address_masked: String,
+    /// Stable hash of the person.
+    pub subject_key: String,
+    /// Current level; only ever rises.
+    pub level: Level,
+    /// Fraud-type code.
+    pub fraud_type: String,
+    /// Every rule match behind the task.
+    pub reasons: Vec<Reason>,
+    /// Unix ms.
+    pub created_at_ms: i64,
+    /// Unix ms.
+    pub due_at_ms: i64,
+    /// Life-cycle state.
+    pub status: TaskStatus,
+    /// Keys of every alert merged in, in arrival order.
+    pub alert_keys: Vec<String>,
+    /// Every change.
+    pub history: Vec<HistoryEntry>,
+    /// Set once reported.
+    pub outcome: Option<Outcome>,
+    /// Version of the rule set that made the task.
+    pub rule_set_version: String,
+}
+
+/// One entry of the global task event log that consoles watch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskEventRecord {
+    /// Position in the log, from 1; the resume token.
+    pub seq: u64,
+    /// What happened.
+    pub kind: TaskEventKind,
+    /// The task after the event.
+    pub task: Task,
+}

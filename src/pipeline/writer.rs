@@ -1,0 +1,228 @@
+//! decide → dispatch on the single writer: the only code that changes open
+//! pairs, so dedupe needs no locks. Each step returns the [`Commit`] the
+//! store must persist before anyone is told; if persisting fails the writer
+//! is rebuilt from the store, so memory never runs ahead of disk.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::config::Deadlines;
+use crate::decide::{Decision, OpenPairs, decide};
+use crate::dispatch::{self, PairSpec};
+use crate::model::{HistoryEntry, Outcome, Task, TaskEventKind, TaskEventRecord, TaskStatus};
+use crate::store::{Commit, StoredAlert, WriterState};
+
+use super::PreparedBatch;
+
+/// A console request the writer refuses.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WriteError {
+    /// No open task has this id (it may be finished, or never existed).
+    #[error("task {0} is not open")]
+    NotOpen(String),
+    /// The outcome was already reported.
+    #[error("task {0} already has an outcome")]
+    AlreadyDone(String),
+}
+
+/// What one batch did, for the ack.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchCounts {
+    /// Alerts accepted (new and repeated).
+    pub accepted: u32,
+    /// Accepted alerts seen before.
+    pub duplicates: u32,
+    /// Pairs made.
+    pub pairs_created: u32,
+    /// Alerts joined to an open pair.
+    pub merged: u32,
+}
+
+/// The writer's memory: open pairs and counters.
+pub struct Writer {
+    open: OpenPairs,
+    /// Both tasks of every open pair, officer first.
+    pairs: HashMap<String, [Task; 2]>,
+    next_pair: u64,
+    last_seq: u64,
+    deadlines: Deadlines,
+}
+
+/// Collects one step's changes in order.
+struct Step {
+    commit: Commit,
+    changed: Vec<String>,
+}
+
+impl Writer {
+    /// Rebuilds the writer from what the store kept.
+    pub fn from_state(state: WriterState, deadlines: Deadlines) -> Writer {
+        let mut by_pair: HashMap<String, Vec<Task>> = HashMap::new();
+        for t in state.open_tasks {
+            by_pair.entry(t.pair_id.clone()).or_default().push(t);
+        }
+        let mut pairs = HashMap::new();
+        for (id, mut tasks) in by_pair {
+            tasks.sort_by_key(|t| t.role);
+            if let Ok(both) = <[Task; 2]>::try_from(tasks) {
+                pairs.insert(id, both);
+            }
+        }
+        let mut open = OpenPairs::default();
+        for (key, pair) in state.open {
+            open.insert(std::slice::from_ref(&key), &pair);
+        }
+        Writer {
+            open,
+            pairs,
+            next_pair: state.next_pair.max(1),
+            last_seq: state.last_seq,
+            deadlines,
+        }
+    }
+
+    /// Number of open pairs.
+    pub fn open_pairs(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Sequence of the last event handed out.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// Decides and dispatches every prepared alert of a batch. `known` holds
+    /// the keys the store already has: those count once.
+    pub fn apply_batch(
+        &mut self,
+        batch: &PreparedBatch,
+        known: &HashSet<String>,
+        now_ms: i64,
+    ) -> (Commit, BatchCounts) {
+        let mut step = self.step();
+        let mut counts = BatchCounts::default();
+        let mut seen_here = HashSet::new();
+        for p in &batch.items {
+            counts.accepted += 1;
+            let key = &p.item.alert.key.0;
+            if known.contains(key) || !seen_here.insert(key.clone()) {
+                counts.duplicates += 1;
+                continue;
+            }
+            let json = serde_json::to_vec(&p.item.alert).unwrap_or_default();
+            step.commit.alerts.push(StoredAlert { key: key.clone(), json });
+            match decide(&p.item.alert.subject, &p.hits, &self.open) {
+                Decision::Ignore => {}
+                Decision::Create { level, fraud_type } => {
+                    let pair_id = format!("P{:010}", self.next_pair);
+                    self.next_pair += 1;
+                    let spec = PairSpec { pair_id: &pair_id, level, fraud_type: &fraud_type, rule_set_version: &batch.rule_set_version };
+                    let tasks = dispatch::new_pair(&spec, &p.item, &p.hits, &self.deadlines, now_ms);
+                    let keys = p.item.alert.subject.identity_keys();
+                    for k in self.open.insert(&keys, &pair_id) {
+                        step.commit.open_insert.push((k, pair_id.clone()));
+                    }
+                    for t in &tasks {
+                        self.event(&mut step, TaskEventKind::Created, t.clone());
+                    }
+                    self.pairs.insert(pair_id, tasks);
+                    counts.pairs_created += 1;
+                }
+                Decision::Join { pair_id, level } => {
+                    let Some(tasks) = self.pairs.get_mut(&pair_id) else { continue };
+                    let mut joined = Vec::new();
+                    for t in tasks.iter_mut() {
+                        if let Some(kind) = dispatch::join(t, &p.item, &p.hits, level, &self.deadlines, now_ms) {
+                            joined.push((kind, t.clone()));
+                        }
+                    }
+                    // A person may reach the pair by a new key (e.g. an ID hash after a phone).
+                    for k in self.open.insert(&p.item.alert.subject.identity_keys(), &pair_id) {
+                        step.commit.open_insert.push((k, pair_id.clone()));
+                    }
+                    for (kind, t) in joined {
+                        self.event(&mut step, kind, t);
+                    }
+                    counts.merged += 1;
+                }
+            }
+        }
+        (self.finish(step), counts)
+    }
+
+    /// Signs for a task (签收); repeating it changes nothing.
+    pub fn acknowledge(&mut self, task_id: &str, actor: &str, now_ms: i64) -> Result<(Commit, Task), WriteError> {
+        let task = self.open_task(task_id)?;
+        match task.status {
+            TaskStatus::Done => return Err(WriteError::AlreadyDone(task_id.into())),
+            TaskStatus::Acknowledged => {
+                let unchanged = task.clone();
+                return Ok((Commit { next_pair: self.next_pair, ..Commit::default() }, unchanged));
+            }
+            TaskStatus::Open => {}
+        }
+        task.status = TaskStatus::Acknowledged;
+        task.history.push(HistoryEntry { at_ms: now_ms, actor: actor.into(), kind: TaskEventKind::Acknowledged, detail: String::new() });
+        let snapshot = task.clone();
+        let mut step = self.step();
+        self.event(&mut step, TaskEventKind::Acknowledged, snapshot.clone());
+        Ok((self.finish(step), snapshot))
+    }
+
+    /// Records an outcome and finishes the task; when both tasks of the pair
+    /// are finished the person's next warning makes a new pair.
+    pub fn report_outcome(&mut self, task_id: &str, actor: &str, outcome: Outcome, now_ms: i64) -> Result<(Commit, Task), WriteError> {
+        let task = self.open_task(task_id)?;
+        if task.status == TaskStatus::Done {
+            return Err(WriteError::AlreadyDone(task_id.into()));
+        }
+        let detail = format!("reached {}, defrauded {}, follow-up {}", outcome.reached, outcome.defrauded, outcome.follow_up_needed);
+        task.status = TaskStatus::Done;
+        task.outcome = Some(outcome);
+        task.history.push(HistoryEntry { at_ms: now_ms, actor: actor.into(), kind: TaskEventKind::Outcome, detail });
+        let snapshot = task.clone();
+        let pair_id = snapshot.pair_id.clone();
+        let mut step = self.step();
+        self.event(&mut step, TaskEventKind::Outcome, snapshot.clone());
+        let pair_done = self.pairs.get(&pair_id).is_some_and(|p| p.iter().all(|t| t.status == TaskStatus::Done));
+        if pair_done {
+            self.pairs.remove(&pair_id);
+            step.commit.open_remove = self.open.close(&pair_id);
+        }
+        Ok((self.finish(step), snapshot))
+    }
+
+    fn open_task(&mut self, task_id: &str) -> Result<&mut Task, WriteError> {
+        let pair_id = task_id.rsplit_once('-').map_or(task_id, |(p, _)| p);
+        self.pairs
+            .get_mut(pair_id)
+            .and_then(|p| p.iter_mut().find(|t| t.id == task_id))
+            .ok_or_else(|| WriteError::NotOpen(task_id.into()))
+    }
+
+    fn step(&self) -> Step {
+        Step { commit: Commit { next_pair: self.next_pair, ..Commit::default() }, changed: Vec::new() }
+    }
+
+    fn event(&mut self, step: &mut Step, kind: TaskEventKind, task: Task) {
+        self.last_seq += 1;
+        if !step.changed.contains(&task.id) {
+            step.changed.push(task.id.clone());
+        }
+        step.commit.events.push(TaskEventRecord { seq: self.last_seq, kind, task });
+    }
+
+    /// Puts the final state of every changed task into the commit.
+    fn finish(&self, mut step: Step) -> Commit {
+        let mut last: HashMap<&str, &Task> = HashMap::new();
+        for e in &step.commit.events {
+            last.insert(e.task.id.as_str(), &e.task);
+        }
+        let tasks = step.changed.iter().filter_map(|id| last.get(id.as_str()).map(|t| (*t).clone())).collect();
+        step.commit.tasks = tasks;
+        step.commit.next_pair = self.next_pair;
+        step.commit
+    }
+}
+
+#[cfg(test)]
+mod tests;

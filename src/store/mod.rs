@@ -1,0 +1,106 @@
+//! The *store* stage: where accepted alerts, tasks, the open-pair index and
+//! the task event log become durable. The writer commits one batch's effect
+//! in one transaction; consoles read concurrently.
+//!
+//! [`Store`] is the seam between the pipeline and a backend: the embedded
+//! [`EmbeddedStore`] (redb, a crash-safe file) runs by default; a server
+//! backend implements the same trait.
+
+mod embedded;
+mod query;
+
+pub use embedded::EmbeddedStore;
+pub use query::{TaskPage, TaskQuery};
+
+use std::collections::HashSet;
+
+use crate::model::{Task, TaskEventRecord};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend failed.
+    #[error("storage backend: {0}")]
+    Backend(String),
+    /// A stored record does not decode (corruption or an incompatible version).
+    #[error("stored record {key} does not decode: {why}")]
+    Corrupt {
+        /// Record key.
+        key: String,
+        /// Decoder message.
+        why: String,
+    },
+    /// A page token that this store did not hand out.
+    #[error("page_token {0:?} is not valid for this query")]
+    BadPageToken(String),
+}
+
+/// One accepted alert, ready to keep.
+#[derive(Clone, Debug)]
+pub struct StoredAlert {
+    /// `source/source_id`.
+    pub key: String,
+    /// The checked alert, JSON.
+    pub json: Vec<u8>,
+}
+
+/// The effect of one writer step, written in one transaction.
+#[derive(Clone, Debug, Default)]
+pub struct Commit {
+    /// New alerts (never seen before).
+    pub alerts: Vec<StoredAlert>,
+    /// Tasks created or changed, as they now stand.
+    pub tasks: Vec<Task>,
+    /// Events appended to the log, in order.
+    pub events: Vec<TaskEventRecord>,
+    /// Identity keys now pointing at an open pair.
+    pub open_insert: Vec<(String, String)>,
+    /// Identity keys whose pair closed.
+    pub open_remove: Vec<String>,
+    /// Next pair number to hand out.
+    pub next_pair: u64,
+}
+
+impl Commit {
+    /// True when there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.alerts.is_empty() && self.tasks.is_empty() && self.events.is_empty()
+    }
+}
+
+/// What the writer rebuilds its memory from at start.
+#[derive(Clone, Debug, Default)]
+pub struct WriterState {
+    /// Identity key → open pair id.
+    pub open: Vec<(String, String)>,
+    /// Every task of every open pair.
+    pub open_tasks: Vec<Task>,
+    /// Next pair number.
+    pub next_pair: u64,
+    /// Last event sequence written (0 when none).
+    pub last_seq: u64,
+}
+
+/// Durable storage for the pipeline and the consoles. Calls block; async
+/// callers use `spawn_blocking`.
+pub trait Store: Send + Sync + 'static {
+    /// Reads what the writer needs to resume.
+    fn load_state(&self) -> Result<WriterState, StoreError>;
+    /// Which of `keys` were accepted before.
+    fn known_alerts(&self, keys: &[&str]) -> Result<HashSet<String>, StoreError>;
+    /// Writes `commit` atomically and durably; returns after it is on disk.
+    fn commit(&self, commit: &Commit) -> Result<(), StoreError>;
+    /// One task by id.
+    fn task(&self, id: &str) -> Result<Option<Task>, StoreError>;
+    /// A page of tasks in stable order (division code, then task id).
+    fn list_tasks(&self, query: &TaskQuery) -> Result<TaskPage, StoreError>;
+    /// Up to `limit` events after `after` whose task lies under `prefix`.
+    fn events_after(
+        &self,
+        after: u64,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<TaskEventRecord>, StoreError>;
+    /// Number of alerts kept.
+    fn alert_count(&self) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,178 @@
+//! Test harness: a real dualwarn server on 127.0.0.1:0 over a temporary data
+//! directory, with the bundled directory and rules, plus alert builders.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use dualwarn::app;
+use dualwarn::config::{ConsoleAccess, Config};
+use dualwarn::directory::Directory;
+use dualwarn::proto;
+use dualwarn::proto::alert_ingest_client::AlertIngestClient;
+use dualwarn::proto::task_console_client::TaskConsoleClient;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+pub fn directory_path() -> PathBuf {
+    Path::new(ROOT).join("directory/directory.json")
+}
+
+pub fn rules_path() -> PathBuf {
+    Path::new(ROOT).join("rules")
+}
+
+pub fn directory() -> Directory {
+    Directory::load(&directory_path()).unwrap()
+}
+
+/// A config over `data_dir` with the bundled directory and rules.
+pub fn config(data_dir: &Path) -> Config {
+    Config {
+        data_dir: data_dir.to_path_buf(),
+        rules_dir: rules_path(),
+        directory: directory_path(),
+        ..Config::default()
+    }
+}
+
+pub fn console(name: &str, token: &str, jurisdiction: &str) -> ConsoleAccess {
+    ConsoleAccess { name: name.into(), token: token.into(), jurisdiction: jurisdiction.into() }
+}
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub url: String,
+    stop: Option<oneshot::Sender<()>>,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    pub _data: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        let data = tempfile::tempdir().unwrap();
+        let cfg = config(data.path());
+        let mut s = Server::start_with(cfg).await;
+        s._data = Some(data);
+        s
+    }
+
+    pub async fn start_with(cfg: Config) -> Server {
+        let shared = app::build(cfg).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app::serve(shared, listener, async {
+            let _ = rx.await;
+        }));
+        Server { addr, url: format!("http://{addr}"), stop: Some(stop), handle, _data: None }
+    }
+
+    pub async fn ingest(&self) -> AlertIngestClient<Channel> {
+        AlertIngestClient::connect(self.url.clone()).await.unwrap()
+    }
+
+    pub async fn console(&self) -> TaskConsoleClient<Channel> {
+        TaskConsoleClient::connect(self.url.clone()).await.unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.handle).await;
+    }
+}
+
+pub fn now_ms() -> i64 {
+    app::now_ms()
+}
+
+/// First `n` values of a bundled list.
+pub fn list(name: &str, n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(rules_path().join("lists").join(format!("{name}.txt"))).unwrap();
+    text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).take(n).map(str::to_string).collect()
+}
+
+/// A person in a real village.
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub phone: String,
+    pub id_hash: String,
+    pub name: String,
+    pub division: String,
+    pub grid: String,
+}
+
+/// `n` distinct persons in villages under `prefix`, one per village.
+pub fn persons(dir: &Directory, prefix: &str, n: usize, salt: u32) -> Vec<Person> {
+    dir.villages()
+        .iter()
+        .filter(|v| v.code.to_string().starts_with(prefix))
+        .take(n)
+        .enumerate()
+        .map(|(i, v)| Person {
+            phone: format!("139{:04}{:04}", salt % 10_000, i),
+            id_hash: format!("{:016x}{:016x}", salt, i),
+            name: "王小明".into(),
+            division: v.code.to_string(),
+            grid: v.grids[0].to_string(),
+        })
+        .collect()
+}
+
+/// A telecom alert: `p` was called by `fraud_phone` (flagged ⇒ medium).
+pub fn call_alert(source_id: &str, p: &Person, fraud_phone: &str) -> proto::Alert {
+    proto::Alert {
+        source: "test-telecom".into(),
+        source_id: source_id.into(),
+        source_kind: proto::SourceKind::Telecom as i32,
+        occurred_at_ms: now_ms() - 60_000,
+        subject: Some(proto::Subject {
+            phone: p.phone.clone(),
+            id_hash: p.id_hash.clone(),
+            name: p.name.clone(),
+            division_code: p.division.clone(),
+            grid_id: p.grid.clone(),
+            address: "某路1号".into(),
+            age: 66,
+        }),
+        counterparts: vec![proto::Artefact { kind: proto::ArtefactKind::Phone as i32, value: fraud_phone.into() }],
+        ..Default::default()
+    }
+}
+
+/// A bank alert: `p` paid `amount_fen` to `card` (flagged and ≥ 5000 yuan ⇒ high).
+pub fn transfer_alert(source_id: &str, p: &Person, card: &str, amount_fen: i64) -> proto::Alert {
+    proto::Alert {
+        source: "test-bank".into(),
+        source_kind: proto::SourceKind::Bank as i32,
+        counterparts: vec![proto::Artefact { kind: proto::ArtefactKind::BankCard as i32, value: card.into() }],
+        amount_fen,
+        ..call_alert(source_id, p, "")
+    }
+}
+
+pub async fn submit(client: &mut AlertIngestClient<Channel>, seq: u64, alerts: Vec<proto::Alert>) -> proto::PublishAck {
+    client.submit(proto::AlertBatch { sequence: seq, alerts }).await.unwrap().into_inner()
+}
+
+/// Every task under `prefix`, all pages.
+pub async fn all_tasks(console: &mut TaskConsoleClient<Channel>, prefix: &str) -> Vec<proto::Task> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = console
+            .list_tasks(proto::ListTasksRequest { jurisdiction: prefix.into(), page_size: 7, page_token: token, ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner();
+        out.extend(page.tasks);
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        token = page.next_page_token;
+    }
+}
