@@ -11,7 +11,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .file_descriptor_set_path(out.join("dualwarn_descriptor.bin"))
         .compile_protos(
-            &["proto/dualwarn/v1/alert.proto", "proto/dualwarn/v1/task.proto"],
+            &[
+                "proto/dualwarn/v1/alert.proto",
+                "proto/dualwarn/v1/task.proto",
+            ],
             &["proto"],
         )?;
     println!("cargo:rerun-if-changed=proto");

@@ -40,9 +40,20 @@ fn batch() -> (Directory, rules::RuleSet, proto::AlertBatch) {
     let alerts = out
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice::<AlertRecord>(l).expect("record").to_proto())
+        .map(|l| {
+            serde_json::from_slice::<AlertRecord>(l)
+                .expect("record")
+                .to_proto()
+        })
         .collect();
-    (dir, rules, proto::AlertBatch { sequence: 0, alerts })
+    (
+        dir,
+        rules,
+        proto::AlertBatch {
+            sequence: 0,
+            alerts,
+        },
+    )
 }
 
 fn bench_pipeline(c: &mut Criterion) {

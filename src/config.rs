@@ -137,7 +137,9 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             // The constant is a valid socket address literal.
-            listen: DEFAULT_LISTEN.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 50051))),
+            listen: DEFAULT_LISTEN
+                .parse()
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 50051))),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             rules_dir: PathBuf::from(DEFAULT_RULES_DIR),
             directory: PathBuf::from(DEFAULT_DIRECTORY),
@@ -228,7 +230,11 @@ impl Config {
 
     fn validate_deadlines(&self) -> Result<(), ConfigError> {
         let d = &self.deadlines;
-        for (field, v) in [("deadlines.high", d.high), ("deadlines.medium", d.medium), ("deadlines.low", d.low)] {
+        for (field, v) in [
+            ("deadlines.high", d.high),
+            ("deadlines.medium", d.medium),
+            ("deadlines.low", d.low),
+        ] {
             if v.is_zero() {
                 return Err(ConfigError::Invalid {
                     field: field.into(),
@@ -245,7 +251,11 @@ impl Config {
                     why: "must be 2, 4, 6, 9 or 12 digits",
                 });
             }
-            if [o.high, o.medium, o.low].iter().flatten().any(|v| v.is_zero()) {
+            if [o.high, o.medium, o.low]
+                .iter()
+                .flatten()
+                .any(|v| v.is_zero())
+            {
                 return Err(ConfigError::Invalid {
                     field: "deadlines.jurisdiction".into(),
                     value: o.prefix.clone(),
@@ -309,9 +319,18 @@ mod tests {
         .unwrap();
         cfg.validate().unwrap();
         let d = &cfg.deadlines;
-        assert_eq!(d.due_within(Level::High, "520102016001"), Duration::from_secs(600));
-        assert_eq!(d.due_within(Level::High, "520103001001"), Duration::from_secs(1200));
-        assert_eq!(d.due_within(Level::High, "520201001001"), Duration::from_secs(1800));
+        assert_eq!(
+            d.due_within(Level::High, "520102016001"),
+            Duration::from_secs(600)
+        );
+        assert_eq!(
+            d.due_within(Level::High, "520103001001"),
+            Duration::from_secs(1200)
+        );
+        assert_eq!(
+            d.due_within(Level::High, "520201001001"),
+            Duration::from_secs(1800)
+        );
         assert_eq!(d.due_within(Level::Low, "520102016001"), DEFAULT_DUE_LOW);
     }
 

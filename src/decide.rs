@@ -40,7 +40,9 @@ pub struct OpenPairs {
 impl OpenPairs {
     /// The open pair of any of `keys`.
     pub fn find(&self, keys: &[String]) -> Option<&str> {
-        keys.iter().find_map(|k| self.by_identity.get(k)).map(String::as_str)
+        keys.iter()
+            .find_map(|k| self.by_identity.get(k))
+            .map(String::as_str)
     }
 
     /// Records `pair_id` under every key; returns the keys newly recorded.
@@ -52,10 +54,12 @@ impl OpenPairs {
                 added.push(k.clone());
             }
         }
-        self.keys_by_pair
-            .entry(pair_id.to_string())
-            .or_default()
-            .extend(added.iter().cloned());
+        if !added.is_empty() {
+            self.keys_by_pair
+                .entry(pair_id.to_string())
+                .or_default()
+                .extend(added.iter().cloned());
+        }
         added
     }
 
@@ -75,13 +79,14 @@ impl OpenPairs {
 
     /// True when no pair is open.
     pub fn is_empty(&self) -> bool {
-        self.by_identity.is_empty()
+        self.keys_by_pair.is_empty()
     }
 }
 
 /// Decides for one alert about `subject` that produced `hits`.
 pub fn decide(subject: &Subject, hits: &[RuleHit], open: &OpenPairs) -> Decision {
-    let Some(top) = hits.iter().max_by_key(|h| h.level) else {
+    // The first rule in file order wins among equal levels.
+    let Some(top) = hits.iter().rev().max_by_key(|h| h.level) else {
         return Decision::Ignore;
     };
     match open.find(&subject.identity_keys()) {

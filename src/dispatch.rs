@@ -5,9 +5,7 @@
 
 use crate::config::Deadlines;
 use crate::enrich::Enriched;
-use crate::model::{
-    HistoryEntry, Level, Reason, Role, Task, TaskEventKind, TaskStatus, mask,
-};
+use crate::model::{HistoryEntry, Level, Reason, Role, Task, TaskEventKind, TaskStatus, mask};
 use crate::rules::RuleHit;
 
 /// Actor recorded for changes the engine makes.
@@ -105,14 +103,23 @@ pub fn join(
         task.alert_keys.push(key.clone());
     }
     for r in reasons(item, hits) {
-        if !task.reasons.iter().any(|x| x.rule_id == r.rule_id && x.alert_key == r.alert_key) {
+        if !task
+            .reasons
+            .iter()
+            .any(|x| x.rule_id == r.rule_id && x.alert_key == r.alert_key)
+        {
             task.reasons.push(r);
         }
     }
     let kind = if level > task.level {
         let division = task.division.to_string();
-        task.due_at_ms = task.due_at_ms.min(due_at(deadlines, level, &division, now_ms));
-        let detail = format!("duplicate warning {key} raised level {:?} -> {level:?}", task.level);
+        task.due_at_ms = task
+            .due_at_ms
+            .min(due_at(deadlines, level, &division, now_ms));
+        let detail = format!(
+            "duplicate warning {key} raised level {:?} -> {level:?}",
+            task.level
+        );
         task.level = level;
         (TaskEventKind::Escalated, detail)
     } else {

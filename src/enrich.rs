@@ -22,7 +22,9 @@ pub fn enrich(alert: Alert, directory: &Directory) -> Result<Enriched, Rejection
         Ok(placement) => Ok(Enriched { alert, placement }),
         Err(e) => {
             let field = match e {
-                PlaceError::UnknownGrid { .. } | PlaceError::GridOutsideVillage { .. } => "subject.grid_id",
+                PlaceError::UnknownGrid { .. } | PlaceError::GridOutsideVillage { .. } => {
+                    "subject.grid_id"
+                }
                 _ => "subject.division_code",
             };
             Err(Rejection::new(field, e.to_string()))

@@ -50,7 +50,10 @@ pub enum Error {
 impl Error {
     /// An invalid request field.
     pub fn invalid(field: &'static str, why: impl Into<String>) -> Error {
-        Error::InvalidArgument { field, why: why.into() }
+        Error::InvalidArgument {
+            field,
+            why: why.into(),
+        }
     }
 }
 
@@ -63,9 +66,13 @@ impl From<Error> for tonic::Status {
             Error::PermissionDenied(_) => Code::PermissionDenied,
             Error::NotFound(_) => Code::NotFound,
             Error::Unauthenticated(_) => Code::Unauthenticated,
-            Error::Write(WriteError::AlreadyDone(_)) | Error::Write(WriteError::NotOpen(_)) => Code::FailedPrecondition,
+            Error::Write(WriteError::AlreadyDone(_)) | Error::Write(WriteError::NotOpen(_)) => {
+                Code::FailedPrecondition
+            }
             Error::Unavailable(_) => Code::Unavailable,
-            Error::Config(_) | Error::Directory(_) | Error::Rules(_) | Error::Store(_) => Code::Internal,
+            Error::Config(_) | Error::Directory(_) | Error::Rules(_) | Error::Store(_) => {
+                Code::Internal
+            }
         };
         tonic::Status::new(code, e.to_string())
     }

@@ -60,5 +60,6 @@ pub mod proto {
     tonic::include_proto!("dualwarn.v1");
 
     /// Encoded descriptors, served by gRPC reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("dualwarn_descriptor");
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        tonic::include_file_descriptor_set!("dualwarn_descriptor");
 }

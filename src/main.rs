@@ -23,7 +23,11 @@ const EXIT_CONFIG: u8 = 64;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Parser)]
-#[command(name = "dualwarn", version, about = "Anti-telecom-fraud early-warning engine: alerts in, dual-warning task pairs out")]
+#[command(
+    name = "dualwarn",
+    version,
+    about = "Anti-telecom-fraud early-warning engine: alerts in, dual-warning task pairs out"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -217,7 +221,9 @@ enum DirectoryCommand {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -244,11 +250,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gen(a) => gen_alerts(a).map(|()| ExitCode::SUCCESS),
         Command::Send(a) => send_file(a).await,
         Command::Tasks(t) => tasks_command(t).await.map(|()| ExitCode::SUCCESS),
-        Command::Directory(DirectoryCommand::Generate { divisions, seed, out }) => {
-            let file = directory::generate::generate_from_dir(&divisions, &directory::generate::GenerateOptions { seed })?;
-            file.write(&out).with_context(|| format!("cannot write {}", out.display()))?;
+        Command::Directory(DirectoryCommand::Generate {
+            divisions,
+            seed,
+            out,
+        }) => {
+            let file = directory::generate::generate_from_dir(
+                &divisions,
+                &directory::generate::GenerateOptions { seed },
+            )?;
+            file.write(&out)
+                .with_context(|| format!("cannot write {}", out.display()))?;
             let dir = Directory::from_file(file)?;
-            eprintln!("wrote {}: {} villages, {} grids", out.display(), dir.village_count(), dir.grid_count());
+            eprintln!(
+                "wrote {}: {} villages, {} grids",
+                out.display(),
+                dir.village_count(),
+                dir.grid_count()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -274,7 +293,9 @@ async fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_CONFIG));
         }
     };
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(addr = %listener.local_addr()?, "serving");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(app::serve(shared, listener, async {
@@ -326,7 +347,8 @@ fn gen_alerts(a: GenArgs) -> anyhow::Result<()> {
     };
     let summary = match a.out {
         Some(path) => {
-            let f = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            let f = std::fs::File::create(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
             let mut w = std::io::BufWriter::new(f);
             let s = generate(&dir, &rules, &opts, &mut w)?;
             std::io::Write::flush(&mut w)?;
@@ -345,10 +367,17 @@ fn gen_alerts(a: GenArgs) -> anyhow::Result<()> {
 
 async fn send_file(a: SendArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(a.batch > 0, "--batch must be at least 1");
-    let opts = SendOptions { addr: a.addr, batch: a.batch, show_rejections: a.show_rejections, progress: true };
+    let opts = SendOptions {
+        addr: a.addr,
+        batch: a.batch,
+        show_rejections: a.show_rejections,
+        progress: true,
+    };
     let summary = match a.file.as_deref() {
         Some(p) if p.as_os_str() != "-" => {
-            let f = tokio::fs::File::open(p).await.with_context(|| format!("cannot open {}", p.display()))?;
+            let f = tokio::fs::File::open(p)
+                .await
+                .with_context(|| format!("cannot open {}", p.display()))?;
             send(&opts, BufReader::new(f)).await?
         }
         _ => send(&opts, BufReader::new(tokio::io::stdin())).await?,
@@ -381,17 +410,52 @@ where
         .iter()
         .find(|(n, _)| *n == v)
         .map(|(_, x)| (*x).into())
-        .with_context(|| format!("--{field} {v:?}: expected one of {}", names.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")))
+        .with_context(|| {
+            format!(
+                "--{field} {v:?}: expected one of {}",
+                names.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            )
+        })
 }
 
 async fn tasks_command(t: TasksCommand) -> anyhow::Result<()> {
     match t {
-        TasksCommand::List { conn, jurisdiction, role, status, level, day } => {
+        TasksCommand::List {
+            conn,
+            jurisdiction,
+            role,
+            status,
+            level,
+            day,
+        } => {
             let req = proto::ListTasksRequest {
                 jurisdiction,
-                role: enum_arg("role", role.as_deref(), &[("police", proto::Role::PoliceOfficer), ("grid", proto::Role::GridWorker)])?,
-                status: enum_arg("status", status.as_deref(), &[("open", proto::TaskStatus::Open), ("acknowledged", proto::TaskStatus::Acknowledged), ("done", proto::TaskStatus::Done)])?,
-                level: enum_arg("level", level.as_deref(), &[("high", proto::Level::High), ("medium", proto::Level::Medium), ("low", proto::Level::Low)])?,
+                role: enum_arg(
+                    "role",
+                    role.as_deref(),
+                    &[
+                        ("police", proto::Role::PoliceOfficer),
+                        ("grid", proto::Role::GridWorker),
+                    ],
+                )?,
+                status: enum_arg(
+                    "status",
+                    status.as_deref(),
+                    &[
+                        ("open", proto::TaskStatus::Open),
+                        ("acknowledged", proto::TaskStatus::Acknowledged),
+                        ("done", proto::TaskStatus::Done),
+                    ],
+                )?,
+                level: enum_arg(
+                    "level",
+                    level.as_deref(),
+                    &[
+                        ("high", proto::Level::High),
+                        ("medium", proto::Level::Medium),
+                        ("low", proto::Level::Low),
+                    ],
+                )?,
                 created_day: day,
                 page_size: 500,
                 page_token: String::new(),
@@ -399,27 +463,78 @@ async fn tasks_command(t: TasksCommand) -> anyhow::Result<()> {
             let n = tasks::list(&conn_of(&conn), req, conn.json).await?;
             eprintln!("{n} task(s)");
         }
-        TasksCommand::Watch { conn, jurisdiction, from } => {
-            tasks::watch(&conn_of(&conn), proto::WatchTasksRequest { jurisdiction, resume_token: from }, conn.json).await?;
+        TasksCommand::Watch {
+            conn,
+            jurisdiction,
+            from,
+        } => {
+            tasks::watch(
+                &conn_of(&conn),
+                proto::WatchTasksRequest {
+                    jurisdiction,
+                    resume_token: from,
+                },
+                conn.json,
+            )
+            .await?;
         }
-        TasksCommand::Ack { conn, task_id, actor } => {
+        TasksCommand::Ack {
+            conn,
+            task_id,
+            actor,
+        } => {
             let c = conn_of(&conn);
-            let t = c.client().await?.acknowledge(c.request(proto::AcknowledgeRequest { task_id, actor })?).await?.into_inner();
+            let t = c
+                .client()
+                .await?
+                .acknowledge(c.request(proto::AcknowledgeRequest { task_id, actor })?)
+                .await?
+                .into_inner();
             tasks::print_task(&t, conn.json);
         }
-        TasksCommand::Outcome { conn, task_id, reached, defrauded, connected, saved_yuan, follow_up, actor } => {
+        TasksCommand::Outcome {
+            conn,
+            task_id,
+            reached,
+            defrauded,
+            connected,
+            saved_yuan,
+            follow_up,
+            actor,
+        } => {
             use proto::outcome::{Defrauded, Reached};
             let outcome = proto::Outcome {
-                reached: enum_arg("reached", Some(&reached), &[("person", Reached::Person), ("relative", Reached::Relative), ("nobody", Reached::Nobody)])?,
-                defrauded: enum_arg("defrauded", Some(&defrauded), &[("no", Defrauded::No), ("yes", Defrauded::Yes)])?,
+                reached: enum_arg(
+                    "reached",
+                    Some(&reached),
+                    &[
+                        ("person", Reached::Person),
+                        ("relative", Reached::Relative),
+                        ("nobody", Reached::Nobody),
+                    ],
+                )?,
+                defrauded: enum_arg(
+                    "defrauded",
+                    Some(&defrauded),
+                    &[("no", Defrauded::No), ("yes", Defrauded::Yes)],
+                )?,
                 connected,
                 amount_saved_fen: saved_yuan.saturating_mul(100),
                 follow_up_needed: follow_up,
                 ..Default::default()
             };
             let c = conn_of(&conn);
-            let req = proto::ReportOutcomeRequest { task_id, actor, outcome: Some(outcome) };
-            let t = c.client().await?.report_outcome(c.request(req)?).await?.into_inner();
+            let req = proto::ReportOutcomeRequest {
+                task_id,
+                actor,
+                outcome: Some(outcome),
+            };
+            let t = c
+                .client()
+                .await?
+                .report_outcome(c.request(req)?)
+                .await?
+                .into_inner();
             tasks::print_task(&t, conn.json);
         }
     }
@@ -427,5 +542,8 @@ async fn tasks_command(t: TasksCommand) -> anyhow::Result<()> {
 }
 
 fn conn_of(c: &ConnArgs) -> ConsoleConn {
-    ConsoleConn { addr: c.addr.clone(), token: c.token.clone() }
+    ConsoleConn {
+        addr: c.addr.clone(),
+        token: c.token.clone(),
+    }
 }

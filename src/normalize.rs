@@ -3,7 +3,9 @@
 //! after ingest; pure, with the clock passed in.
 
 use crate::directory::DivisionCode;
-use crate::model::{Alert, AlertKey, Artefact, ArtefactKind, Link, LinkKind, SourceKind, Subject, mask};
+use crate::model::{
+    Alert, AlertKey, Artefact, ArtefactKind, Link, LinkKind, SourceKind, Subject, mask,
+};
 use crate::proto;
 
 /// Longest accepted `source`.
@@ -41,19 +43,28 @@ impl Rejection {
 pub fn normalize(a: &proto::Alert, now_ms: i64) -> Result<Alert, Rejection> {
     check_id("source", &a.source, MAX_SOURCE_LEN)?;
     if a.source.contains('/') {
-        return Err(Rejection::new("source", format!("{:?} must not contain '/'", a.source)));
+        return Err(Rejection::new(
+            "source",
+            format!("{:?} must not contain '/'", a.source),
+        ));
     }
     check_id("source_id", &a.source_id, MAX_SOURCE_ID_LEN)?;
     let source_kind = source_kind(a.source_kind)?;
     if a.occurred_at_ms <= 0 || a.occurred_at_ms > now_ms + MAX_FUTURE_MS {
         return Err(Rejection::new(
             "occurred_at_ms",
-            format!("{} is not a plausible event time (unix ms, not in the future)", a.occurred_at_ms),
+            format!(
+                "{} is not a plausible event time (unix ms, not in the future)",
+                a.occurred_at_ms
+            ),
         ));
     }
     let subject = subject(a.subject.as_ref())?;
     if a.counterparts.len() > MAX_ARTEFACTS || a.links.len() > MAX_ARTEFACTS {
-        return Err(Rejection::new("counterparts", format!("more than {MAX_ARTEFACTS} counterparts or links")));
+        return Err(Rejection::new(
+            "counterparts",
+            format!("more than {MAX_ARTEFACTS} counterparts or links"),
+        ));
     }
     let counterparts = a
         .counterparts
@@ -68,11 +79,17 @@ pub fn normalize(a: &proto::Alert, now_ms: i64) -> Result<Alert, Rejection> {
         .map(|(i, l)| link(i, l))
         .collect::<Result<Vec<_>, _>>()?;
     if a.amount_fen < 0 {
-        return Err(Rejection::new("amount_fen", format!("{} is negative", a.amount_fen)));
+        return Err(Rejection::new(
+            "amount_fen",
+            format!("{} is negative", a.amount_fen),
+        ));
     }
     check_len("fraud_type_hint", &a.fraud_type_hint, 64)?;
     if a.attributes.len() > MAX_ATTRIBUTES {
-        return Err(Rejection::new("attributes", format!("{} entries, at most {MAX_ATTRIBUTES}", a.attributes.len())));
+        return Err(Rejection::new(
+            "attributes",
+            format!("{} entries, at most {MAX_ATTRIBUTES}", a.attributes.len()),
+        ));
     }
     for (k, v) in &a.attributes {
         check_len(&format!("attributes.{}", mask::opaque(k)), k, 64)?;
@@ -87,7 +104,11 @@ pub fn normalize(a: &proto::Alert, now_ms: i64) -> Result<Alert, Rejection> {
         links,
         amount_fen: a.amount_fen,
         fraud_type_hint: a.fraud_type_hint.trim().to_string(),
-        attributes: a.attributes.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        attributes: a
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     })
 }
 
@@ -96,7 +117,9 @@ pub fn normalize(a: &proto::Alert, now_ms: i64) -> Result<Alert, Rejection> {
 /// trimmed and lowercased.
 pub fn normalize_artefact_value(raw: &str) -> String {
     let t = raw.trim();
-    let digits_only = t.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '+'));
+    let digits_only = t
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '+'));
     if digits_only && t.chars().any(|c| c.is_ascii_digit()) {
         let d: String = t.chars().filter(char::is_ascii_digit).collect();
         return match d.strip_prefix("86") {
@@ -118,15 +141,28 @@ fn subject(s: Option<&proto::Subject>) -> Result<Subject, Rejection> {
     }
     let id_hash = s.id_hash.trim().to_ascii_lowercase();
     if looks_like_raw_id_number(&id_hash) {
-        return Err(Rejection::new("subject.id_hash", "looks like a raw ID number; send its hash, never the number"));
+        return Err(Rejection::new(
+            "subject.id_hash",
+            "looks like a raw ID number; send its hash, never the number",
+        ));
     }
-    if !id_hash.is_empty() && (id_hash.len() < 16 || id_hash.len() > 128 || !id_hash.bytes().all(|b| b.is_ascii_hexdigit())) {
-        return Err(Rejection::new("subject.id_hash", format!("{} is not a 16–128 digit hex hash", mask::opaque(&id_hash))));
+    if !id_hash.is_empty()
+        && (id_hash.len() < 16
+            || id_hash.len() > 128
+            || !id_hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(Rejection::new(
+            "subject.id_hash",
+            format!("{} is not a 16–128 digit hex hash", mask::opaque(&id_hash)),
+        ));
     }
     check_len("subject.name", &s.name, 64)?;
     check_len("subject.address", &s.address, MAX_TEXT_LEN)?;
     let division = DivisionCode::parse(s.division_code.trim()).map_err(|e| {
-        Rejection::new("subject.division_code", format!("{:?} is malformed: {e}", s.division_code))
+        Rejection::new(
+            "subject.division_code",
+            format!("{:?} is malformed: {e}", s.division_code),
+        )
     })?;
     let grid_id = match s.grid_id.trim() {
         "" => None,
@@ -136,7 +172,10 @@ fn subject(s: Option<&proto::Subject>) -> Result<Subject, Rejection> {
         }
     };
     if s.age > 130 {
-        return Err(Rejection::new("subject.age", format!("{} is not a plausible age", s.age)));
+        return Err(Rejection::new(
+            "subject.age",
+            format!("{} is not a plausible age", s.age),
+        ));
     }
     Ok(Subject {
         phone,
@@ -174,12 +213,25 @@ fn link(i: usize, l: &proto::Link) -> Result<Link, Rejection> {
         Ok(proto::LinkKind::Transfer) => LinkKind::Transfer,
         Ok(proto::LinkKind::SharedDevice) => LinkKind::SharedDevice,
         Ok(proto::LinkKind::Ownership) => LinkKind::Ownership,
-        _ => return Err(Rejection::new(format!("{f}.kind"), format!("{} is not a known link kind", l.kind))),
+        _ => {
+            return Err(Rejection::new(
+                format!("{f}.kind"),
+                format!("{} is not a known link kind", l.kind),
+            ));
+        }
     };
-    let from = l.from.as_ref().ok_or_else(|| Rejection::new(format!("{f}.from"), "missing"))?;
-    let to = l.to.as_ref().ok_or_else(|| Rejection::new(format!("{f}.to"), "missing"))?;
+    let from = l
+        .from
+        .as_ref()
+        .ok_or_else(|| Rejection::new(format!("{f}.from"), "missing"))?;
+    let to =
+        l.to.as_ref()
+            .ok_or_else(|| Rejection::new(format!("{f}.to"), "missing"))?;
     if l.amount_fen < 0 {
-        return Err(Rejection::new(format!("{f}.amount_fen"), format!("{} is negative", l.amount_fen)));
+        return Err(Rejection::new(
+            format!("{f}.amount_fen"),
+            format!("{} is negative", l.amount_fen),
+        ));
     }
     Ok(Link {
         kind,
@@ -197,7 +249,10 @@ fn source_kind(v: i32) -> Result<SourceKind, Rejection> {
         Ok(proto::SourceKind::Telecom) => Ok(SourceKind::Telecom),
         Ok(proto::SourceKind::PoliceReport) => Ok(SourceKind::PoliceReport),
         Ok(proto::SourceKind::Tip) => Ok(SourceKind::Tip),
-        _ => Err(Rejection::new("source_kind", format!("{v} is not a known source kind"))),
+        _ => Err(Rejection::new(
+            "source_kind",
+            format!("{v} is not a known source kind"),
+        )),
     }
 }
 
@@ -210,7 +265,10 @@ fn artefact_kind(field: &str, v: i32) -> Result<ArtefactKind, Rejection> {
         Ok(proto::ArtefactKind::SocialAccount) => Ok(ArtefactKind::SocialAccount),
         Ok(proto::ArtefactKind::Device) => Ok(ArtefactKind::Device),
         Ok(proto::ArtefactKind::Ip) => Ok(ArtefactKind::Ip),
-        _ => Err(Rejection::new(field, format!("{v} is not a known artefact kind"))),
+        _ => Err(Rejection::new(
+            field,
+            format!("{v} is not a known artefact kind"),
+        )),
     }
 }
 
@@ -227,7 +285,10 @@ fn check_id(field: &str, v: &str, max: usize) -> Result<(), Rejection> {
 fn check_len(field: &str, v: &str, max: usize) -> Result<(), Rejection> {
     let n = v.chars().count();
     if n > max {
-        return Err(Rejection::new(field, format!("{n} characters, at most {max}")));
+        return Err(Rejection::new(
+            field,
+            format!("{n} characters, at most {max}"),
+        ));
     }
     Ok(())
 }

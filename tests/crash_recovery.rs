@@ -32,7 +32,11 @@ fn spawn_server(data: &Path) -> (Child, String) {
     let mut lines = BufReader::new(stderr).lines();
     let addr = loop {
         let line = lines.next().expect("server printed its address").unwrap();
-        if let Some(rest) = line.split("addr=").nth(1).filter(|_| line.contains("serving")) {
+        if let Some(rest) = line
+            .split("addr=")
+            .nth(1)
+            .filter(|_| line.contains("serving"))
+        {
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
@@ -46,7 +50,15 @@ fn batches(people: &[Person], phone: &str) -> Vec<proto::AlertBatch> {
         .map(|s| proto::AlertBatch {
             sequence: s,
             // Each person gets several alerts: pairs plus duplicate warnings.
-            alerts: (0..25u64).map(|k| call_alert(&format!("k{s}-{k}"), &people[((s * 25 + k) % people.len() as u64) as usize], phone)).collect(),
+            alerts: (0..25u64)
+                .map(|k| {
+                    call_alert(
+                        &format!("k{s}-{k}"),
+                        &people[((s * 25 + k) % people.len() as u64) as usize],
+                        phone,
+                    )
+                })
+                .collect(),
         })
         .collect()
 }
@@ -61,7 +73,11 @@ async fn sigkill_after_acks_loses_nothing_and_resend_makes_no_duplicate_pair() {
 
     let (mut child, url) = spawn_server(data.path());
     let mut client = AlertIngestClient::connect(url.clone()).await.unwrap();
-    let mut acks = client.publish(tokio_stream::iter(all.clone())).await.unwrap().into_inner();
+    let mut acks = client
+        .publish(tokio_stream::iter(all.clone()))
+        .await
+        .unwrap()
+        .into_inner();
     let mut acked_keys = HashSet::new();
     for _ in 0..12 {
         let ack = acks.next().await.unwrap().unwrap();
@@ -78,7 +94,10 @@ async fn sigkill_after_acks_loses_nothing_and_resend_makes_no_duplicate_pair() {
     let (mut child, url) = spawn_server(data.path());
     let mut console = TaskConsoleClient::connect(url.clone()).await.unwrap();
     let tasks = all_tasks(&mut console, "52").await;
-    let kept: HashSet<String> = tasks.iter().flat_map(|t| t.alert_keys.iter().cloned()).collect();
+    let kept: HashSet<String> = tasks
+        .iter()
+        .flat_map(|t| t.alert_keys.iter().cloned())
+        .collect();
     let lost: Vec<&String> = acked_keys.iter().filter(|k| !kept.contains(*k)).collect();
     assert!(lost.is_empty(), "acked alerts lost after SIGKILL: {lost:?}");
     let pairs: HashSet<&str> = tasks.iter().map(|t| t.pair_id.as_str()).collect();
@@ -86,15 +105,41 @@ async fn sigkill_after_acks_loses_nothing_and_resend_makes_no_duplicate_pair() {
 
     // Re-send everything: known alerts count once, nobody gets a second pair.
     let mut client = AlertIngestClient::connect(url.clone()).await.unwrap();
-    let acks: Vec<proto::PublishAck> = client.publish(tokio_stream::iter(all)).await.unwrap().into_inner().map(Result::unwrap).collect().await;
+    let acks: Vec<proto::PublishAck> = client
+        .publish(tokio_stream::iter(all))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(Result::unwrap)
+        .collect()
+        .await;
     let dups: u32 = acks.iter().map(|a| a.duplicates).sum();
-    assert!(dups as usize >= acked_keys.len(), "{dups} duplicates < {} acked", acked_keys.len());
+    assert!(
+        dups as usize >= acked_keys.len(),
+        "{dups} duplicates < {} acked",
+        acked_keys.len()
+    );
     let tasks = all_tasks(&mut console, "52").await;
-    let subjects: HashSet<String> = tasks.iter().map(|t| t.subject.as_ref().unwrap().subject_key.clone()).collect();
+    let subjects: HashSet<String> = tasks
+        .iter()
+        .map(|t| t.subject.as_ref().unwrap().subject_key.clone())
+        .collect();
     assert_eq!(subjects.len(), people.len());
-    assert_eq!(tasks.len(), people.len() * 2, "one pair per person, no duplicate pair after re-send");
-    let total_keys: usize = tasks.iter().filter(|t| t.role == proto::Role::PoliceOfficer as i32).map(|t| t.alert_keys.len()).sum();
-    assert_eq!(total_keys, 40 * 25, "every alert joined exactly one pair, once");
+    assert_eq!(
+        tasks.len(),
+        people.len() * 2,
+        "one pair per person, no duplicate pair after re-send"
+    );
+    let total_keys: usize = tasks
+        .iter()
+        .filter(|t| t.role == proto::Role::PoliceOfficer as i32)
+        .map(|t| t.alert_keys.len())
+        .sum();
+    assert_eq!(
+        total_keys,
+        40 * 25,
+        "every alert joined exactly one pair, once"
+    );
 
     child.kill().unwrap();
     child.wait().unwrap();

@@ -16,23 +16,53 @@ async fn duplicate_warning_joins_open_pair_and_same_id_counts_once() {
     let mut client = server.ingest().await;
 
     let first = submit(&mut client, 0, vec![call_alert("a-1", &p, &phones[0])]).await;
-    assert_eq!((first.accepted, first.pairs_created, first.merged), (1, 1, 0));
+    assert_eq!(
+        (first.accepted, first.pairs_created, first.merged),
+        (1, 1, 0)
+    );
 
     // The same alert id again, alone and twice inside one batch.
     let again = submit(&mut client, 1, vec![call_alert("a-1", &p, &phones[0])]).await;
-    assert_eq!((again.accepted, again.duplicates, again.pairs_created, again.merged), (1, 1, 0, 0));
-    let twice = submit(&mut client, 2, vec![call_alert("a-2", &p, &phones[1]), call_alert("a-2", &p, &phones[1])]).await;
-    assert_eq!((twice.duplicates, twice.pairs_created, twice.merged), (1, 0, 1));
+    assert_eq!(
+        (
+            again.accepted,
+            again.duplicates,
+            again.pairs_created,
+            again.merged
+        ),
+        (1, 1, 0, 0)
+    );
+    let twice = submit(
+        &mut client,
+        2,
+        vec![
+            call_alert("a-2", &p, &phones[1]),
+            call_alert("a-2", &p, &phones[1]),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (twice.duplicates, twice.pairs_created, twice.merged),
+        (1, 0, 1)
+    );
 
     // A high-level warning for the same person (found by ID hash, other phone).
     let mut other_phone = p.clone();
     other_phone.phone = "13700000001".into();
-    let high = submit(&mut client, 3, vec![transfer_alert("b-1", &other_phone, &card, 900_000)]).await;
+    let high = submit(
+        &mut client,
+        3,
+        vec![transfer_alert("b-1", &other_phone, &card, 900_000)],
+    )
+    .await;
     assert_eq!((high.pairs_created, high.merged), (0, 1));
     // Then a low one must not lower it.
     let mut low = call_alert("a-3", &p, &phones[0]);
     low.source_kind = proto::SourceKind::NationalPush as i32;
-    low.counterparts = vec![proto::Artefact { kind: proto::ArtefactKind::Url as i32, value: list("flagged_urls", 1).remove(0) }];
+    low.counterparts = vec![proto::Artefact {
+        kind: proto::ArtefactKind::Url as i32,
+        value: list("flagged_urls", 1).remove(0),
+    }];
     let low_ack = submit(&mut client, 4, vec![low]).await;
     assert_eq!((low_ack.pairs_created, low_ack.merged), (0, 1));
 
@@ -40,7 +70,15 @@ async fn duplicate_warning_joins_open_pair_and_same_id_counts_once() {
     let tasks = all_tasks(&mut console, &p.division).await;
     assert_eq!(tasks.len(), 2, "still one pair");
     for t in &tasks {
-        assert_eq!(t.alert_keys, vec!["test-telecom/a-1", "test-telecom/a-2", "test-bank/b-1", "test-telecom/a-3"]);
+        assert_eq!(
+            t.alert_keys,
+            vec![
+                "test-telecom/a-1",
+                "test-telecom/a-2",
+                "test-bank/b-1",
+                "test-telecom/a-3"
+            ]
+        );
         assert_eq!(t.level, proto::Level::High as i32, "raised, never lowered");
         let kinds: Vec<i32> = t.history.iter().map(|h| h.kind).collect();
         assert_eq!(
@@ -52,7 +90,10 @@ async fn duplicate_warning_joins_open_pair_and_same_id_counts_once() {
                 proto::TaskEventKind::Merged as i32,
             ]
         );
-        assert!(t.due_at_ms <= t.created_at_ms + 30 * 60 * 1000 + 5_000, "due pulled in to the high deadline");
+        assert!(
+            t.due_at_ms <= t.created_at_ms + 30 * 60 * 1000 + 5_000,
+            "due pulled in to the high deadline"
+        );
     }
     server.stop().await;
 }
@@ -68,17 +109,39 @@ async fn warning_after_both_outcomes_makes_a_new_pair() {
     let mut console = server.console().await;
     let tasks = all_tasks(&mut console, &p.division).await;
     for t in &tasks {
-        console.acknowledge(proto::AcknowledgeRequest { task_id: t.id.clone(), actor: "张警官".into() }).await.unwrap();
-        let outcome = proto::Outcome { reached: proto::outcome::Reached::Person as i32, connected: true, defrauded: proto::outcome::Defrauded::No as i32, ..Default::default() };
+        console
+            .acknowledge(proto::AcknowledgeRequest {
+                task_id: t.id.clone(),
+                actor: "张警官".into(),
+            })
+            .await
+            .unwrap();
+        let outcome = proto::Outcome {
+            reached: proto::outcome::Reached::Person as i32,
+            connected: true,
+            defrauded: proto::outcome::Defrauded::No as i32,
+            ..Default::default()
+        };
         let done = console
-            .report_outcome(proto::ReportOutcomeRequest { task_id: t.id.clone(), actor: String::new(), outcome: Some(outcome) })
+            .report_outcome(proto::ReportOutcomeRequest {
+                task_id: t.id.clone(),
+                actor: String::new(),
+                outcome: Some(outcome),
+            })
             .await
             .unwrap()
             .into_inner();
         assert_eq!(done.status, proto::TaskStatus::Done as i32);
     }
     let again = console
-        .report_outcome(proto::ReportOutcomeRequest { task_id: tasks[0].id.clone(), actor: String::new(), outcome: Some(proto::Outcome { reached: 1, ..Default::default() }) })
+        .report_outcome(proto::ReportOutcomeRequest {
+            task_id: tasks[0].id.clone(),
+            actor: String::new(),
+            outcome: Some(proto::Outcome {
+                reached: 1,
+                ..Default::default()
+            }),
+        })
         .await
         .unwrap_err();
     assert_eq!(again.code(), tonic::Code::FailedPrecondition);

@@ -38,7 +38,10 @@ async fn mixed_batch_routes_valid_alerts_and_rejects_each_bad_one_by_field() {
         call_alert("ok-7", &people[2], &phones[2]), // 7 valid
     ];
     let mut client = server.ingest().await;
-    let outbound = tokio_stream::iter(vec![proto::AlertBatch { sequence: 7, alerts }]);
+    let outbound = tokio_stream::iter(vec![proto::AlertBatch {
+        sequence: 7,
+        alerts,
+    }]);
     let mut acks = client.publish(outbound).await.unwrap().into_inner();
     let ack = acks.next().await.unwrap().unwrap();
     assert!(acks.next().await.is_none(), "one batch, one ack");
@@ -46,7 +49,11 @@ async fn mixed_batch_routes_valid_alerts_and_rejects_each_bad_one_by_field() {
     assert_eq!(ack.sequence, 7);
     assert_eq!(ack.accepted, 3);
     assert_eq!(ack.pairs_created, 3);
-    let got: Vec<(u32, &str)> = ack.rejections.iter().map(|r| (r.index, r.field.as_str())).collect();
+    let got: Vec<(u32, &str)> = ack
+        .rejections
+        .iter()
+        .map(|r| (r.index, r.field.as_str()))
+        .collect();
     assert_eq!(
         got,
         vec![
@@ -60,29 +67,65 @@ async fn mixed_batch_routes_valid_alerts_and_rejects_each_bad_one_by_field() {
     for r in &ack.rejections {
         assert!(r.reason.contains(&r.field), "reason names its field: {r:?}");
     }
-    assert!(ack.rejections[1].reason.contains("520102016999"), "{:?}", ack.rejections[1]);
-    assert!(!ack.rejections[2].reason.contains("1391234"), "phone masked: {:?}", ack.rejections[2]);
+    assert!(
+        ack.rejections[1].reason.contains("520102016999"),
+        "{:?}",
+        ack.rejections[1]
+    );
+    assert!(
+        !ack.rejections[2].reason.contains("1391234"),
+        "phone masked: {:?}",
+        ack.rejections[2]
+    );
 
     let mut console = server.console().await;
     let tasks = all_tasks(&mut console, "520102").await;
     assert_eq!(tasks.len(), 6, "three pairs");
     for p in &people {
         let placement = dir.place(&p.division, Some(&p.grid)).unwrap();
-        let mine: Vec<&proto::Task> = tasks.iter().filter(|t| t.jurisdiction.as_ref().unwrap().division_code == p.division).collect();
+        let mine: Vec<&proto::Task> = tasks
+            .iter()
+            .filter(|t| t.jurisdiction.as_ref().unwrap().division_code == p.division)
+            .collect();
         assert_eq!(mine.len(), 2, "one pair for {}", p.division);
-        let officer = mine.iter().find(|t| t.role == proto::Role::PoliceOfficer as i32).unwrap();
-        let worker = mine.iter().find(|t| t.role == proto::Role::GridWorker as i32).unwrap();
+        let officer = mine
+            .iter()
+            .find(|t| t.role == proto::Role::PoliceOfficer as i32)
+            .unwrap();
+        let worker = mine
+            .iter()
+            .find(|t| t.role == proto::Role::GridWorker as i32)
+            .unwrap();
         assert_eq!(officer.assignee.as_ref().unwrap().id, placement.officer.id);
-        assert_eq!(officer.jurisdiction.as_ref().unwrap().police_area, placement.police_area);
-        assert_eq!(worker.assignee.as_ref().unwrap().id, placement.grid_worker.id);
+        assert_eq!(
+            officer.jurisdiction.as_ref().unwrap().police_area,
+            placement.police_area
+        );
+        assert_eq!(
+            worker.assignee.as_ref().unwrap().id,
+            placement.grid_worker.id
+        );
         assert_eq!(worker.jurisdiction.as_ref().unwrap().grid_id, p.grid);
         assert_eq!(officer.pair_id, worker.pair_id);
         let s = officer.subject.as_ref().unwrap();
-        assert!(!s.phone.contains(&p.phone) && s.phone.contains("****"), "masked: {}", s.phone);
+        assert!(
+            !s.phone.contains(&p.phone) && s.phone.contains("****"),
+            "masked: {}",
+            s.phone
+        );
     }
-    let high = tasks.iter().find(|t| t.jurisdiction.as_ref().unwrap().division_code == people[1].division).unwrap();
+    let high = tasks
+        .iter()
+        .find(|t| t.jurisdiction.as_ref().unwrap().division_code == people[1].division)
+        .unwrap();
     assert_eq!(high.level, proto::Level::High as i32);
-    assert!(high.reasons.iter().any(|r| r.rule_id == "transfer-to-flagged-card-large"), "{:?}", high.reasons);
+    assert!(
+        high.reasons
+            .iter()
+            .any(|r| r.rule_id == "transfer-to-flagged-card-large"),
+        "{:?}",
+        high.reasons
+    );
     server.stop().await;
 }
 
@@ -95,7 +138,15 @@ async fn stream_of_many_batches_is_acked_in_order() {
     let batches: Vec<proto::AlertBatch> = (0..20u64)
         .map(|s| proto::AlertBatch {
             sequence: s,
-            alerts: (0..2).map(|k| call_alert(&format!("b{s}-{k}"), &people[(s as usize * 2 + k) % 40], &phone)).collect(),
+            alerts: (0..2)
+                .map(|k| {
+                    call_alert(
+                        &format!("b{s}-{k}"),
+                        &people[(s as usize * 2 + k) % 40],
+                        &phone,
+                    )
+                })
+                .collect(),
         })
         .collect();
     let mut client = server.ingest().await;
@@ -107,7 +158,10 @@ async fn stream_of_many_batches_is_acked_in_order() {
         .map(Result::unwrap)
         .collect()
         .await;
-    assert_eq!(acks.iter().map(|a| a.sequence).collect::<Vec<_>>(), (0..20).collect::<Vec<_>>());
+    assert_eq!(
+        acks.iter().map(|a| a.sequence).collect::<Vec<_>>(),
+        (0..20).collect::<Vec<_>>()
+    );
     assert_eq!(acks.iter().map(|a| a.accepted).sum::<u32>(), 40);
     assert_eq!(acks.iter().map(|a| a.pairs_created).sum::<u32>(), 40);
     server.stop().await;

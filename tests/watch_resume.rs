@@ -10,7 +10,11 @@ use dualwarn::proto;
 use tokio_stream::StreamExt;
 
 async fn next_event(stream: &mut tonic::Streaming<proto::TaskEvent>) -> proto::TaskEvent {
-    tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("event within 10s").unwrap().unwrap()
+    tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("event within 10s")
+        .unwrap()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -33,7 +37,10 @@ async fn county_watcher_sees_only_its_county_in_order_and_resumes_without_gap_or
 
     let mut console = server.console().await;
     let mut stream = console
-        .watch_tasks(proto::WatchTasksRequest { jurisdiction: county.into(), resume_token: String::new() })
+        .watch_tasks(proto::WatchTasksRequest {
+            jurisdiction: county.into(),
+            resume_token: String::new(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -43,7 +50,15 @@ async fn county_watcher_sees_only_its_county_in_order_and_resumes_without_gap_or
     }
     // Live events, interleaved with another county's.
     for i in 2..4 {
-        submit(&mut ingest, i as u64, vec![call_alert(&format!("x-{i}"), &others[i], &phone), call_alert(&format!("w-{i}"), &mine[i], &phone)]).await;
+        submit(
+            &mut ingest,
+            i as u64,
+            vec![
+                call_alert(&format!("x-{i}"), &others[i], &phone),
+                call_alert(&format!("w-{i}"), &mine[i], &phone),
+            ],
+        )
+        .await;
     }
     for _ in 0..4 {
         seen.push(next_event(&mut stream).await);
@@ -53,10 +68,21 @@ async fn county_watcher_sees_only_its_county_in_order_and_resumes_without_gap_or
 
     // While the console is away: more events in both counties.
     for i in 4..6 {
-        submit(&mut ingest, i as u64, vec![call_alert(&format!("w-{i}"), &mine[i], &phone), call_alert(&format!("x-{i}"), &others[i], &phone)]).await;
+        submit(
+            &mut ingest,
+            i as u64,
+            vec![
+                call_alert(&format!("w-{i}"), &mine[i], &phone),
+                call_alert(&format!("x-{i}"), &others[i], &phone),
+            ],
+        )
+        .await;
     }
     let mut resumed = console
-        .watch_tasks(proto::WatchTasksRequest { jurisdiction: county.into(), resume_token: resume_at.clone() })
+        .watch_tasks(proto::WatchTasksRequest {
+            jurisdiction: county.into(),
+            resume_token: resume_at.clone(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -64,19 +90,52 @@ async fn county_watcher_sees_only_its_county_in_order_and_resumes_without_gap_or
         seen.push(next_event(&mut resumed).await);
     }
     // Nothing more for this county.
-    assert!(tokio::time::timeout(Duration::from_millis(300), resumed.next()).await.is_err(), "no extra event");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), resumed.next())
+            .await
+            .is_err(),
+        "no extra event"
+    );
 
-    let tokens: Vec<u64> = seen.iter().map(|e| e.resume_token.parse().unwrap()).collect();
-    assert!(tokens.windows(2).all(|w| w[0] < w[1]), "strictly increasing, no repeat: {tokens:?}");
+    let tokens: Vec<u64> = seen
+        .iter()
+        .map(|e| e.resume_token.parse().unwrap())
+        .collect();
+    assert!(
+        tokens.windows(2).all(|w| w[0] < w[1]),
+        "strictly increasing, no repeat: {tokens:?}"
+    );
     for e in &seen {
         let t = e.task.as_ref().unwrap();
-        assert!(t.jurisdiction.as_ref().unwrap().division_code.starts_with(county), "only this county");
+        assert!(
+            t.jurisdiction
+                .as_ref()
+                .unwrap()
+                .division_code
+                .starts_with(county),
+            "only this county"
+        );
         assert_eq!(e.kind, proto::TaskEventKind::Created as i32);
     }
-    let mut divisions: Vec<String> = seen.iter().map(|e| e.task.as_ref().unwrap().jurisdiction.as_ref().unwrap().division_code.clone()).collect();
+    let mut divisions: Vec<String> = seen
+        .iter()
+        .map(|e| {
+            e.task
+                .as_ref()
+                .unwrap()
+                .jurisdiction
+                .as_ref()
+                .unwrap()
+                .division_code
+                .clone()
+        })
+        .collect();
     divisions.dedup();
     let expected: Vec<String> = mine.iter().map(|p| p.division.clone()).collect();
-    assert_eq!(divisions, expected, "every pair of this county, in creation order, none missing");
+    assert_eq!(
+        divisions, expected,
+        "every pair of this county, in creation order, none missing"
+    );
     server.stop().await;
 }
 
@@ -85,7 +144,10 @@ async fn bad_resume_token_names_the_field() {
     let server = Server::start().await;
     let mut console = server.console().await;
     let err = console
-        .watch_tasks(proto::WatchTasksRequest { jurisdiction: "52".into(), resume_token: "abc".into() })
+        .watch_tasks(proto::WatchTasksRequest {
+            jurisdiction: "52".into(),
+            resume_token: "abc".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);

@@ -20,18 +20,26 @@ impl Scope {
     /// Resolves the caller from the `authorization: Bearer <token>` metadata.
     pub fn from_metadata(config: &Config, md: &MetadataMap) -> Result<Scope, Error> {
         if config.consoles.is_empty() {
-            return Ok(Scope { actor: "console".into(), jurisdiction: String::new() });
+            return Ok(Scope {
+                actor: "console".into(),
+                jurisdiction: String::new(),
+            });
         }
         let header = md
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| Error::Unauthenticated("missing authorization metadata (Bearer token)".into()))?;
+            .ok_or_else(|| {
+                Error::Unauthenticated("missing authorization metadata (Bearer token)".into())
+            })?;
         let token = header.strip_prefix("Bearer ").unwrap_or(header).trim();
         config
             .consoles
             .iter()
             .find(|c| constant_time_eq(c.token.as_bytes(), token.as_bytes()))
-            .map(|c| Scope { actor: c.name.clone(), jurisdiction: c.jurisdiction.clone() })
+            .map(|c| Scope {
+                actor: c.name.clone(),
+                jurisdiction: c.jurisdiction.clone(),
+            })
             .ok_or_else(|| Error::Unauthenticated("unknown console token".into()))
     }
 
@@ -42,7 +50,10 @@ impl Scope {
             return Ok(self.jurisdiction.clone());
         }
         if !is_valid_prefix(requested) {
-            return Err(Error::invalid("jurisdiction", format!("{requested:?} is not a 2, 4, 6, 9 or 12 digit division prefix")));
+            return Err(Error::invalid(
+                "jurisdiction",
+                format!("{requested:?} is not a 2, 4, 6, 9 or 12 digit division prefix"),
+            ));
         }
         if !requested.starts_with(&self.jurisdiction) {
             return Err(Error::PermissionDenied(format!(
@@ -68,7 +79,10 @@ mod tests {
     use super::*;
 
     fn scope(j: &str) -> Scope {
-        Scope { actor: "c".into(), jurisdiction: j.into() }
+        Scope {
+            actor: "c".into(),
+            jurisdiction: j.into(),
+        }
     }
 
     #[test]

@@ -52,7 +52,10 @@ impl ConsoleService {
     /// Checks the task exists and is visible; an invisible task is "not found".
     async fn visible_task(&self, scope: &Scope, task_id: &str) -> Result<(), Error> {
         if task_id.is_empty() || task_id.len() > 64 {
-            return Err(Error::invalid("task_id", format!("{task_id:?} is not a task id")));
+            return Err(Error::invalid(
+                "task_id",
+                format!("{task_id:?} is not a task id"),
+            ));
         }
         let id = task_id.to_string();
         let task = self.blocking(move |s| Ok(s.store.task(&id)?)).await?;
@@ -62,9 +65,19 @@ impl ConsoleService {
         }
     }
 
-    async fn send_job(&self, job: Job, rx: oneshot::Receiver<Result<Task, Error>>) -> Result<proto::Task, Error> {
-        self.shared.jobs.send(job).await.map_err(|_| Error::Unavailable("writer stopped".into()))?;
-        let task = rx.await.map_err(|_| Error::Unavailable("writer stopped".into()))??;
+    async fn send_job(
+        &self,
+        job: Job,
+        rx: oneshot::Receiver<Result<Task, Error>>,
+    ) -> Result<proto::Task, Error> {
+        self.shared
+            .jobs
+            .send(job)
+            .await
+            .map_err(|_| Error::Unavailable("writer stopped".into()))?;
+        let task = rx
+            .await
+            .map_err(|_| Error::Unavailable("writer stopped".into()))??;
         Ok(task_to_proto(&task))
     }
 }
@@ -75,16 +88,24 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<proto::TaskEvent, Status>> +
 impl TaskConsole for ConsoleService {
     type WatchTasksStream = EventStream;
 
-    async fn list_tasks(&self, request: Request<proto::ListTasksRequest>) -> Result<Response<proto::ListTasksResponse>, Status> {
+    async fn list_tasks(
+        &self,
+        request: Request<proto::ListTasksRequest>,
+    ) -> Result<Response<proto::ListTasksResponse>, Status> {
         let scope = self.scope(&request)?;
         let r = request.into_inner();
         let created_between = match r.created_day.as_str() {
             "" => None,
-            day => Some(convert::day_range(day, self.shared.config.utc_offset_hours)?),
+            day => Some(convert::day_range(
+                day,
+                self.shared.config.utc_offset_hours,
+            )?),
         };
         let page_size = match r.page_size as usize {
             0 => DEFAULT_PAGE,
-            n if n > MAX_PAGE => return Err(Error::invalid("page_size", format!("{n} is above {MAX_PAGE}")).into()),
+            n if n > MAX_PAGE => {
+                return Err(Error::invalid("page_size", format!("{n} is above {MAX_PAGE}")).into());
+            }
             n => n,
         };
         let query = TaskQuery {
@@ -96,49 +117,82 @@ impl TaskConsole for ConsoleService {
             page_size,
             page_token: (!r.page_token.is_empty()).then_some(r.page_token),
         };
-        let page = self.blocking(move |s| Ok(s.store.list_tasks(&query)?)).await?;
+        let page = self
+            .blocking(move |s| Ok(s.store.list_tasks(&query)?))
+            .await?;
         Ok(Response::new(proto::ListTasksResponse {
             tasks: page.tasks.iter().map(task_to_proto).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
     }
 
-    async fn watch_tasks(&self, request: Request<proto::WatchTasksRequest>) -> Result<Response<EventStream>, Status> {
+    async fn watch_tasks(
+        &self,
+        request: Request<proto::WatchTasksRequest>,
+    ) -> Result<Response<EventStream>, Status> {
         let scope = self.scope(&request)?;
         let r = request.into_inner();
         let prefix = scope.narrow(&r.jurisdiction)?;
         let after = match r.resume_token.as_str() {
             "" => 0,
-            t => t.parse::<u64>().map_err(|_| Error::invalid("resume_token", format!("{t:?} is not a token this server issued")))?,
+            t => t.parse::<u64>().map_err(|_| {
+                Error::invalid(
+                    "resume_token",
+                    format!("{t:?} is not a token this server issued"),
+                )
+            })?,
         };
         let stream = watch::spawn(self.shared.clone(), prefix, after);
         Ok(Response::new(Box::pin(stream)))
     }
 
-    async fn acknowledge(&self, request: Request<proto::AcknowledgeRequest>) -> Result<Response<proto::Task>, Status> {
+    async fn acknowledge(
+        &self,
+        request: Request<proto::AcknowledgeRequest>,
+    ) -> Result<Response<proto::Task>, Status> {
         let scope = self.scope(&request)?;
         let r = request.into_inner();
         self.visible_task(&scope, &r.task_id).await?;
         let (tx, rx) = oneshot::channel();
         let actor = actor(&scope, &r.actor);
-        let job = Job::Acknowledge { task_id: r.task_id, actor, reply: tx };
+        let job = Job::Acknowledge {
+            task_id: r.task_id,
+            actor,
+            reply: tx,
+        };
         Ok(Response::new(self.send_job(job, rx).await?))
     }
 
-    async fn report_outcome(&self, request: Request<proto::ReportOutcomeRequest>) -> Result<Response<proto::Task>, Status> {
+    async fn report_outcome(
+        &self,
+        request: Request<proto::ReportOutcomeRequest>,
+    ) -> Result<Response<proto::Task>, Status> {
         let scope = self.scope(&request)?;
         let r = request.into_inner();
         let outcome = convert::outcome_from_proto(r.outcome.as_ref())?;
         self.visible_task(&scope, &r.task_id).await?;
         let (tx, rx) = oneshot::channel();
         let actor = actor(&scope, &r.actor);
-        let job = Job::Outcome { task_id: r.task_id, actor, outcome, reply: tx };
+        let job = Job::Outcome {
+            task_id: r.task_id,
+            actor,
+            outcome,
+            reply: tx,
+        };
         Ok(Response::new(self.send_job(job, rx).await?))
     }
 }
 
 /// The history actor: the console's name, with the worker it names.
 fn actor(scope: &Scope, requested: &str) -> String {
-    let who: String = requested.chars().filter(|c| !c.is_control()).take(64).collect();
-    if who.is_empty() { scope.actor.clone() } else { format!("{}/{who}", scope.actor) }
+    let who: String = requested
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect();
+    if who.is_empty() {
+        scope.actor.clone()
+    } else {
+        format!("{}/{who}", scope.actor)
+    }
 }

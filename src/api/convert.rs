@@ -16,7 +16,10 @@ pub fn task_to_proto(t: &Task) -> proto::Task {
             grid_id: t.grid_id.clone(),
             police_station: t.police_station.clone(),
         }),
-        assignee: Some(proto::Assignee { id: t.assignee.id.clone(), name: t.assignee.name.clone() }),
+        assignee: Some(proto::Assignee {
+            id: t.assignee.id.clone(),
+            name: t.assignee.name.clone(),
+        }),
         subject: Some(proto::MaskedSubject {
             phone: t.subject_phone_masked.clone(),
             name: t.subject_name_masked.clone(),
@@ -28,7 +31,11 @@ pub fn task_to_proto(t: &Task) -> proto::Task {
         reasons: t
             .reasons
             .iter()
-            .map(|r| proto::Reason { rule_id: r.rule_id.clone(), why: r.why.clone(), alert_key: r.alert_key.clone() })
+            .map(|r| proto::Reason {
+                rule_id: r.rule_id.clone(),
+                why: r.why.clone(),
+                alert_key: r.alert_key.clone(),
+            })
             .collect(),
         created_at_ms: t.created_at_ms,
         due_at_ms: t.due_at_ms,
@@ -119,7 +126,10 @@ pub fn status_filter(v: i32) -> Result<Option<TaskStatus>, Error> {
         Ok(proto::TaskStatus::Open) => Ok(Some(TaskStatus::Open)),
         Ok(proto::TaskStatus::Acknowledged) => Ok(Some(TaskStatus::Acknowledged)),
         Ok(proto::TaskStatus::Done) => Ok(Some(TaskStatus::Done)),
-        Err(_) => Err(Error::invalid("status", format!("{v} is not a known status"))),
+        Err(_) => Err(Error::invalid(
+            "status",
+            format!("{v} is not a known status"),
+        )),
     }
 }
 
@@ -127,11 +137,17 @@ pub fn status_filter(v: i32) -> Result<Option<TaskStatus>, Error> {
 pub fn day_range(day: &str, utc_offset_hours: i32) -> Result<(i64, i64), Error> {
     let bad = || Error::invalid("created_day", format!("{day:?} is not a date YYYY-MM-DD"));
     let parts: Vec<&str> = day.split('-').collect();
-    let [y, m, d] = parts.as_slice() else { return Err(bad()) };
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
     if y.len() != 4 || m.len() != 2 || d.len() != 2 {
         return Err(bad());
     }
-    let (y, m, d): (i64, u32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+    let (y, m, d): (i64, u32, u32) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    );
     if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
         return Err(bad());
     }
@@ -168,33 +184,62 @@ pub fn outcome_from_proto(o: Option<&proto::Outcome>) -> Result<Outcome, Error> 
         Ok(Reached::Person) => "self",
         Ok(Reached::Relative) => "relative",
         Ok(Reached::Nobody) => "nobody",
-        _ => return Err(Error::invalid("outcome.reached", format!("{} is not self, relative or nobody", o.reached))),
+        _ => {
+            return Err(Error::invalid(
+                "outcome.reached",
+                format!("{} is not self, relative or nobody", o.reached),
+            ));
+        }
     };
     let defrauded = match Defrauded::try_from(o.defrauded) {
         Ok(Defrauded::No) => "no",
         Ok(Defrauded::Yes) => "yes",
         Ok(Defrauded::Unspecified) => "",
-        Err(_) => return Err(Error::invalid("outcome.defrauded", format!("{} is not a known value", o.defrauded))),
+        Err(_) => {
+            return Err(Error::invalid(
+                "outcome.defrauded",
+                format!("{} is not a known value", o.defrauded),
+            ));
+        }
     };
     let stopped_by = match StoppedBy::try_from(o.stopped_by) {
         Ok(StoppedBy::SelfAware) => "self",
         Ok(StoppedBy::Dissuasion) => "dissuasion",
         Ok(StoppedBy::None) => "none",
         Ok(StoppedBy::Unspecified) => "",
-        Err(_) => return Err(Error::invalid("outcome.stopped_by", format!("{} is not a known value", o.stopped_by))),
+        Err(_) => {
+            return Err(Error::invalid(
+                "outcome.stopped_by",
+                format!("{} is not a known value", o.stopped_by),
+            ));
+        }
     };
     let visit = match Visit::try_from(o.visit) {
         Ok(Visit::None) => "none",
         Ok(Visit::Done) => "done",
         Ok(Visit::Ineffective) => "ineffective",
         Ok(Visit::Unspecified) => "",
-        Err(_) => return Err(Error::invalid("outcome.visit", format!("{} is not a known value", o.visit))),
+        Err(_) => {
+            return Err(Error::invalid(
+                "outcome.visit",
+                format!("{} is not a known value", o.visit),
+            ));
+        }
     };
     if o.amount_lost_fen < 0 || o.amount_saved_fen < 0 {
-        return Err(Error::invalid("outcome.amount_lost_fen", "amounts must not be negative"));
+        return Err(Error::invalid(
+            "outcome.amount_lost_fen",
+            "amounts must not be negative",
+        ));
     }
-    if o.note.chars().count() > 2000 || o.not_connected_reason.chars().count() > 256 || o.fraud_type.len() > 64 {
-        return Err(Error::invalid("outcome.note", "text too long (note ≤ 2000, reason ≤ 256, fraud_type ≤ 64)"));
+    if o.note.chars().count() > 2000
+        || o.not_connected_reason.chars().count() > 256
+        || o.fraud_type.len() > 64
+    {
+        return Err(Error::invalid(
+            "outcome.note",
+            "text too long (note ≤ 2000, reason ≤ 256, fraud_type ≤ 64)",
+        ));
     }
     Ok(Outcome {
         reached: reached.into(),

@@ -44,24 +44,46 @@ struct Pending {
 async fn submit(shared: &Arc<Shared>, batch: proto::AlertBatch) -> Result<Pending, Error> {
     let max = shared.config.max_batch;
     if batch.alerts.len() > max {
-        return Err(Error::invalid("alerts", format!("batch {} holds {} alerts, at most {max}", batch.sequence, batch.alerts.len())));
+        return Err(Error::invalid(
+            "alerts",
+            format!(
+                "batch {} holds {} alerts, at most {max}",
+                batch.sequence,
+                batch.alerts.len()
+            ),
+        ));
     }
     let s = shared.clone();
-    let mut prepared = tokio::task::spawn_blocking(move || prepare(&batch, &s.directory, &s.rules, now_ms()))
-        .await
-        .map_err(|e| Error::Unavailable(format!("prepare task failed: {e}")))?;
+    let mut prepared =
+        tokio::task::spawn_blocking(move || prepare(&batch, &s.directory, &s.rules, now_ms()))
+            .await
+            .map_err(|e| Error::Unavailable(format!("prepare task failed: {e}")))?;
     // The writer needs the items only; rejections stay here for the ack.
     let rejections = std::mem::take(&mut prepared.rejections);
     let sequence = prepared.sequence;
     let (tx, reply) = oneshot::channel();
-    let job = Job::Batch { batch: prepared, reply: tx };
-    shared.jobs.send(job).await.map_err(|_| Error::Unavailable("writer stopped".into()))?;
-    Ok(Pending { sequence, rejections, reply })
+    let job = Job::Batch {
+        batch: prepared,
+        reply: tx,
+    };
+    shared
+        .jobs
+        .send(job)
+        .await
+        .map_err(|_| Error::Unavailable("writer stopped".into()))?;
+    Ok(Pending {
+        sequence,
+        rejections,
+        reply,
+    })
 }
 
 /// Waits for durability and builds the ack.
 async fn ack(p: Pending) -> Result<proto::PublishAck, Error> {
-    let counts = p.reply.await.map_err(|_| Error::Unavailable("writer stopped".into()))??;
+    let counts = p
+        .reply
+        .await
+        .map_err(|_| Error::Unavailable("writer stopped".into()))??;
     Ok(proto::PublishAck {
         sequence: p.sequence,
         accepted: counts.accepted,
@@ -78,10 +100,15 @@ type AckStream = Pin<Box<dyn Stream<Item = Result<proto::PublishAck, Status>> + 
 impl AlertIngest for IngestService {
     type PublishStream = AckStream;
 
-    async fn publish(&self, request: Request<Streaming<proto::AlertBatch>>) -> Result<Response<AckStream>, Status> {
+    async fn publish(
+        &self,
+        request: Request<Streaming<proto::AlertBatch>>,
+    ) -> Result<Response<AckStream>, Status> {
         let mut inbound = request.into_inner();
-        let (pending_tx, mut pending_rx) = mpsc::channel::<Result<Pending, Error>>(IN_FLIGHT_PER_STREAM);
-        let (ack_tx, ack_rx) = mpsc::channel::<Result<proto::PublishAck, Status>>(IN_FLIGHT_PER_STREAM);
+        let (pending_tx, mut pending_rx) =
+            mpsc::channel::<Result<Pending, Error>>(IN_FLIGHT_PER_STREAM);
+        let (ack_tx, ack_rx) =
+            mpsc::channel::<Result<proto::PublishAck, Status>>(IN_FLIGHT_PER_STREAM);
         let shared = self.shared.clone();
         tokio::spawn(async move {
             while let Some(next) = inbound.next().await {
@@ -114,7 +141,10 @@ impl AlertIngest for IngestService {
         Ok(Response::new(Box::pin(ReceiverStream::new(ack_rx))))
     }
 
-    async fn submit(&self, request: Request<proto::AlertBatch>) -> Result<Response<proto::PublishAck>, Status> {
+    async fn submit(
+        &self,
+        request: Request<proto::AlertBatch>,
+    ) -> Result<Response<proto::PublishAck>, Status> {
         let pending = submit(&self.shared, request.into_inner()).await?;
         Ok(Response::new(ack(pending).await?))
     }

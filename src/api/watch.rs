@@ -22,7 +22,11 @@ const CATCH_UP_PAGE: usize = 512;
 const WATCH_BUFFER: usize = 256;
 
 /// Starts a watcher task; the stream ends when the client leaves.
-pub fn spawn(shared: Arc<Shared>, prefix: String, after: u64) -> ReceiverStream<Result<proto::TaskEvent, Status>> {
+pub fn spawn(
+    shared: Arc<Shared>,
+    prefix: String,
+    after: u64,
+) -> ReceiverStream<Result<proto::TaskEvent, Status>> {
     let (tx, rx) = mpsc::channel(WATCH_BUFFER);
     tokio::spawn(async move {
         if let Err(status) = run(&shared, &prefix, after, &tx).await {
@@ -42,10 +46,11 @@ async fn run(shared: &Arc<Shared>, prefix: &str, mut last: u64, tx: &Out) -> Res
         loop {
             let s = shared.clone();
             let p = prefix.to_string();
-            let page = tokio::task::spawn_blocking(move || s.store.events_after(last, &p, CATCH_UP_PAGE))
-                .await
-                .map_err(|e| Status::from(Error::Unavailable(e.to_string())))?
-                .map_err(|e| Status::from(Error::from(e)))?;
+            let page =
+                tokio::task::spawn_blocking(move || s.store.events_after(last, &p, CATCH_UP_PAGE))
+                    .await
+                    .map_err(|e| Status::from(Error::Unavailable(e.to_string())))?
+                    .map_err(|e| Status::from(Error::from(e)))?;
             let done = page.len() < CATCH_UP_PAGE;
             for e in page {
                 last = e.seq;

@@ -70,7 +70,9 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
         "engine loaded"
     );
     if config.consoles.is_empty() {
-        tracing::warn!("no [[consoles]] configured: console calls are not authenticated (development mode)");
+        tracing::warn!(
+            "no [[consoles]] configured: console calls are not authenticated (development mode)"
+        );
     }
     let writer = Writer::from_state(state, config.deadlines.clone());
     let (jobs, jobs_rx) = mpsc::channel(config.queue_batches);
@@ -86,7 +88,14 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
         .name("dualwarn-writer".into())
         .spawn(move || thread.run(jobs_rx))
         .map_err(|e| Error::Unavailable(format!("cannot start writer thread: {e}")))?;
-    Ok(Arc::new(Shared { config, directory, rules, store, jobs, events }))
+    Ok(Arc::new(Shared {
+        config,
+        directory,
+        rules,
+        store,
+        jobs,
+        events,
+    }))
 }
 
 /// Serves every gRPC service on `listener` until `shutdown` resolves.
@@ -96,8 +105,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<AlertIngestServer<IngestService>>().await;
-    health.set_serving::<TaskConsoleServer<ConsoleService>>().await;
+    health
+        .set_serving::<AlertIngestServer<IngestService>>()
+        .await;
+    health
+        .set_serving::<TaskConsoleServer<ConsoleService>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -106,7 +119,10 @@ pub async fn serve(
     tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(AlertIngestServer::new(IngestService::new(shared.clone())).max_decoding_message_size(max_msg))
+        .add_service(
+            AlertIngestServer::new(IngestService::new(shared.clone()))
+                .max_decoding_message_size(max_msg),
+        )
         .add_service(TaskConsoleServer::new(ConsoleService::new(shared)))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;

@@ -88,21 +88,39 @@ impl WriterThread {
                     }
                     self.batches(group);
                 }
-                Job::Acknowledge { task_id, actor, reply } => {
+                Job::Acknowledge {
+                    task_id,
+                    actor,
+                    reply,
+                } => {
                     let now = (self.clock)();
-                    let r = self.writer.acknowledge(&task_id, &actor, now).map_err(Error::from);
+                    let r = self
+                        .writer
+                        .acknowledge(&task_id, &actor, now)
+                        .map_err(Error::from);
                     let _ = reply.send(r.and_then(|(c, t)| self.persist(c).map(|()| t)));
                 }
-                Job::Outcome { task_id, actor, outcome, reply } => {
+                Job::Outcome {
+                    task_id,
+                    actor,
+                    outcome,
+                    reply,
+                } => {
                     let now = (self.clock)();
-                    let r = self.writer.report_outcome(&task_id, &actor, outcome, now).map_err(Error::from);
+                    let r = self
+                        .writer
+                        .report_outcome(&task_id, &actor, outcome, now)
+                        .map_err(Error::from);
                     let _ = reply.send(r.and_then(|(c, t)| self.persist(c).map(|()| t)));
                 }
             }
         }
     }
 
-    fn batches(&mut self, group: Vec<(PreparedBatch, oneshot::Sender<Result<BatchCounts, Error>>)>) {
+    fn batches(
+        &mut self,
+        group: Vec<(PreparedBatch, oneshot::Sender<Result<BatchCounts, Error>>)>,
+    ) {
         let keys: Vec<&str> = group
             .iter()
             .flat_map(|(b, _)| b.items.iter().map(|p| p.item.alert.key.0.as_str()))

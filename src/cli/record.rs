@@ -82,21 +82,38 @@ pub struct LinkRecord {
 /// Unknown names map to 0 (unspecified): the server rejects them with the
 /// field named, exactly as it would a bad number from any client.
 fn enum_value(name: &str, names: &[&str]) -> i32 {
-    names.iter().position(|n| *n == name).map_or(0, |i| i as i32 + 1)
+    names
+        .iter()
+        .position(|n| *n == name)
+        .map_or(0, |i| i as i32 + 1)
 }
 
 const SOURCE_KINDS: &[&str] = &["national_push", "bank", "telecom", "police_report", "tip"];
-const ARTEFACT_KINDS: &[&str] = &["phone", "bank_card", "url", "app", "social_account", "device", "ip"];
+const ARTEFACT_KINDS: &[&str] = &[
+    "phone",
+    "bank_card",
+    "url",
+    "app",
+    "social_account",
+    "device",
+    "ip",
+];
 const LINK_KINDS: &[&str] = &["call", "sms", "transfer", "shared_device", "ownership"];
 
 impl ArtefactRecord {
     /// A record of `kind` and `value`.
     pub fn new(kind: &str, value: impl Into<String>) -> ArtefactRecord {
-        ArtefactRecord { kind: kind.into(), value: value.into() }
+        ArtefactRecord {
+            kind: kind.into(),
+            value: value.into(),
+        }
     }
 
     fn to_proto(&self) -> proto::Artefact {
-        proto::Artefact { kind: enum_value(&self.kind, ARTEFACT_KINDS), value: self.value.clone() }
+        proto::Artefact {
+            kind: enum_value(&self.kind, ARTEFACT_KINDS),
+            value: self.value.clone(),
+        }
     }
 }
 
@@ -118,7 +135,11 @@ impl AlertRecord {
                 address: s.address.clone(),
                 age: s.age,
             }),
-            counterparts: self.counterparts.iter().map(ArtefactRecord::to_proto).collect(),
+            counterparts: self
+                .counterparts
+                .iter()
+                .map(ArtefactRecord::to_proto)
+                .collect(),
             links: self
                 .links
                 .iter()
@@ -132,7 +153,11 @@ impl AlertRecord {
                 .collect(),
             amount_fen: self.amount_fen,
             fraud_type_hint: self.fraud_type_hint.clone(),
-            attributes: self.attributes.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            attributes: self
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         }
     }
 }
@@ -143,7 +168,11 @@ mod tests {
 
     #[test]
     fn kind_names_map_to_wire_numbers() {
-        let r = AlertRecord { source_kind: "telecom".into(), counterparts: vec![ArtefactRecord::new("bank_card", "1")], ..Default::default() };
+        let r = AlertRecord {
+            source_kind: "telecom".into(),
+            counterparts: vec![ArtefactRecord::new("bank_card", "1")],
+            ..Default::default()
+        };
         let p = r.to_proto();
         assert_eq!(p.source_kind, proto::SourceKind::Telecom as i32);
         assert_eq!(p.counterparts[0].kind, proto::ArtefactKind::BankCard as i32);
@@ -151,7 +180,10 @@ mod tests {
 
     #[test]
     fn unknown_kind_becomes_unspecified() {
-        let r = AlertRecord { source_kind: "pigeon".into(), ..Default::default() };
+        let r = AlertRecord {
+            source_kind: "pigeon".into(),
+            ..Default::default()
+        };
         assert_eq!(r.to_proto().source_kind, 0);
     }
 }

@@ -62,13 +62,20 @@ impl SendSummary {
 }
 
 /// Streams every line of `input` to the server and waits for every ack.
-pub async fn send(opts: &SendOptions, input: impl AsyncBufRead + Unpin + Send + 'static) -> anyhow::Result<SendSummary> {
+pub async fn send(
+    opts: &SendOptions,
+    input: impl AsyncBufRead + Unpin + Send + 'static,
+) -> anyhow::Result<SendSummary> {
     let mut client = AlertIngestClient::connect(opts.addr.clone())
         .await
         .with_context(|| format!("cannot connect to {}", opts.addr))?
         .max_encoding_message_size(64 * 1024 * 1024);
     let (tx, rx) = mpsc::channel(SEND_AHEAD);
-    let mut acks = client.publish(ReceiverStream::new(rx)).await.context("publish refused")?.into_inner();
+    let mut acks = client
+        .publish(ReceiverStream::new(rx))
+        .await
+        .context("publish refused")?
+        .into_inner();
     let started = Instant::now();
     let opts2 = opts.clone();
     let reader = tokio::spawn(async move { read_batches(&opts2, input, tx).await });
@@ -78,14 +85,22 @@ pub async fn send(opts: &SendOptions, input: impl AsyncBufRead + Unpin + Send + 
         absorb(&mut summary, ack, opts.show_rejections, opts.batch);
         if opts.progress && last_progress.elapsed() >= Duration::from_secs(1) {
             last_progress = Instant::now();
-            eprintln!("… {} accepted, {:.0} alerts/s", summary.accepted, summary.accepted as f64 / started.elapsed().as_secs_f64());
+            eprintln!(
+                "… {} accepted, {:.0} alerts/s",
+                summary.accepted,
+                summary.accepted as f64 / started.elapsed().as_secs_f64()
+            );
         }
     }
     let (sent, unparsable) = reader.await.context("reader task failed")??;
     summary.sent = sent;
     summary.unparsable = unparsable;
     summary.elapsed = started.elapsed();
-    anyhow::ensure!(summary.accepted + summary.rejected == sent, "server acked {} of {sent} alerts", summary.accepted + summary.rejected);
+    anyhow::ensure!(
+        summary.accepted + summary.rejected == sent,
+        "server acked {} of {sent} alerts",
+        summary.accepted + summary.rejected
+    );
     Ok(summary)
 }
 
@@ -129,7 +144,10 @@ async fn read_batches(
         }
         if alerts.len() == opts.batch {
             sent += alerts.len() as u64;
-            let batch = proto::AlertBatch { sequence: seq, alerts: std::mem::take(&mut alerts) };
+            let batch = proto::AlertBatch {
+                sequence: seq,
+                alerts: std::mem::take(&mut alerts),
+            };
             seq += 1;
             if tx.send(batch).await.is_err() {
                 anyhow::bail!("server closed the stream after {sent} alerts");
@@ -138,7 +156,12 @@ async fn read_batches(
     }
     if !alerts.is_empty() {
         sent += alerts.len() as u64;
-        tx.send(proto::AlertBatch { sequence: seq, alerts }).await.ok();
+        tx.send(proto::AlertBatch {
+            sequence: seq,
+            alerts,
+        })
+        .await
+        .ok();
     }
     Ok((sent, unparsable))
 }

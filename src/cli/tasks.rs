@@ -31,7 +31,9 @@ impl ConsoleConn {
     pub fn request<T>(&self, msg: T) -> anyhow::Result<Request<T>> {
         let mut r = Request::new(msg);
         if let Some(t) = &self.token {
-            let v: MetadataValue<_> = format!("Bearer {t}").parse().context("token is not valid metadata")?;
+            let v: MetadataValue<_> = format!("Bearer {t}")
+                .parse()
+                .context("token is not valid metadata")?;
             r.metadata_mut().insert("authorization", v);
         }
         Ok(r)
@@ -40,9 +42,12 @@ impl ConsoleConn {
 
 /// One task as a line: id, level, status, role, division, assignee, due, subject, fraud type.
 pub fn task_line(t: &proto::Task) -> String {
-    let level = proto::Level::try_from(t.level).map_or("?", |l| l.as_str_name().trim_start_matches("LEVEL_"));
-    let status = proto::TaskStatus::try_from(t.status).map_or("?", |s| s.as_str_name().trim_start_matches("TASK_STATUS_"));
-    let role = proto::Role::try_from(t.role).map_or("?", |r| r.as_str_name().trim_start_matches("ROLE_"));
+    let level = proto::Level::try_from(t.level)
+        .map_or("?", |l| l.as_str_name().trim_start_matches("LEVEL_"));
+    let status = proto::TaskStatus::try_from(t.status)
+        .map_or("?", |s| s.as_str_name().trim_start_matches("TASK_STATUS_"));
+    let role =
+        proto::Role::try_from(t.role).map_or("?", |r| r.as_str_name().trim_start_matches("ROLE_"));
     let j = t.jurisdiction.clone().unwrap_or_default();
     let a = t.assignee.clone().unwrap_or_default();
     let s = t.subject.clone().unwrap_or_default();
@@ -65,11 +70,18 @@ pub fn task_line(t: &proto::Task) -> String {
 }
 
 /// Prints every page of a task list; returns the number printed.
-pub async fn list(conn: &ConsoleConn, mut req: proto::ListTasksRequest, json: bool) -> anyhow::Result<usize> {
+pub async fn list(
+    conn: &ConsoleConn,
+    mut req: proto::ListTasksRequest,
+    json: bool,
+) -> anyhow::Result<usize> {
     let mut client = conn.client().await?;
     let mut n = 0;
     loop {
-        let page = client.list_tasks(conn.request(req.clone())?).await?.into_inner();
+        let page = client
+            .list_tasks(conn.request(req.clone())?)
+            .await?
+            .into_inner();
         for t in &page.tasks {
             print_task(t, json);
             n += 1;
@@ -82,14 +94,23 @@ pub async fn list(conn: &ConsoleConn, mut req: proto::ListTasksRequest, json: bo
 }
 
 /// Follows task events until interrupted; prints each with its resume token.
-pub async fn watch(conn: &ConsoleConn, req: proto::WatchTasksRequest, json: bool) -> anyhow::Result<()> {
+pub async fn watch(
+    conn: &ConsoleConn,
+    req: proto::WatchTasksRequest,
+    json: bool,
+) -> anyhow::Result<()> {
     let mut client = conn.client().await?;
     let mut stream = client.watch_tasks(conn.request(req)?).await?.into_inner();
     while let Some(e) = stream.message().await? {
-        let kind = proto::TaskEventKind::try_from(e.kind).map_or("?", |k| k.as_str_name().trim_start_matches("TASK_EVENT_KIND_"));
+        let kind = proto::TaskEventKind::try_from(e.kind).map_or("?", |k| {
+            k.as_str_name().trim_start_matches("TASK_EVENT_KIND_")
+        });
         match (&e.task, json) {
             (Some(t), false) => println!("#{} {:<12} {}", e.resume_token, kind, task_line(t)),
-            (Some(t), true) => println!("{}", serde_json::json!({"resume_token": e.resume_token, "kind": kind, "task": task_json(t)})),
+            (Some(t), true) => println!(
+                "{}",
+                serde_json::json!({"resume_token": e.resume_token, "kind": kind, "task": task_json(t)})
+            ),
             (None, _) => println!("#{} {kind}", e.resume_token),
         }
     }

@@ -9,7 +9,11 @@ use crate::directory::DivisionCode;
 fn subject(n: usize, with_id: bool) -> Subject {
     Subject {
         phone: format!("139{n:08}"),
-        id_hash: if with_id { format!("{n:032x}") } else { String::new() },
+        id_hash: if with_id {
+            format!("{n:032x}")
+        } else {
+            String::new()
+        },
         name: String::new(),
         division: DivisionCode::parse("520102016001").unwrap(),
         grid_id: None,
@@ -19,7 +23,12 @@ fn subject(n: usize, with_id: bool) -> Subject {
 }
 
 fn hit(rule: &str, level: Level, fraud_type: &str) -> RuleHit {
-    RuleHit { rule_id: rule.into(), level, fraud_type: fraud_type.into(), why: String::new() }
+    RuleHit {
+        rule_id: rule.into(),
+        level,
+        fraud_type: fraud_type.into(),
+        why: String::new(),
+    }
 }
 
 fn level(n: u8) -> Level {
@@ -54,9 +63,19 @@ fn no_hits_is_ignored_even_with_an_open_pair() {
 
 #[test]
 fn create_takes_level_and_fraud_type_of_the_highest_hit() {
-    let hits = [hit("a", Level::Low, "刷单返利"), hit("b", Level::High, "虚假贷款"), hit("c", Level::Medium, "x")];
+    let hits = [
+        hit("a", Level::Low, "刷单返利"),
+        hit("b", Level::High, "虚假贷款"),
+        hit("c", Level::Medium, "x"),
+    ];
     let d = decide(&subject(1, false), &hits, &OpenPairs::default());
-    assert_eq!(d, Decision::Create { level: Level::High, fraud_type: "虚假贷款".into() });
+    assert_eq!(
+        d,
+        Decision::Create {
+            level: Level::High,
+            fraud_type: "虚假贷款".into()
+        }
+    );
 }
 
 #[test]
@@ -64,7 +83,10 @@ fn person_found_by_id_key_or_phone_key_joins_the_same_pair() {
     let mut open = OpenPairs::default();
     open.insert(&subject(7, true).identity_keys(), "P1");
     let hits = [hit("a", Level::Low, "")];
-    let join = Decision::Join { pair_id: "P1".into(), level: Level::Low };
+    let join = Decision::Join {
+        pair_id: "P1".into(),
+        level: Level::Low,
+    };
 
     // Same phone, no ID hash.
     assert_eq!(decide(&subject(7, false), &hits, &open), join);
@@ -73,7 +95,10 @@ fn person_found_by_id_key_or_phone_key_joins_the_same_pair() {
     new_phone.phone = "13900000999".into();
     assert_eq!(decide(&new_phone, &hits, &open), join);
     // Someone else.
-    assert!(matches!(decide(&subject(8, true), &hits, &open), Decision::Create { .. }));
+    assert!(matches!(
+        decide(&subject(8, true), &hits, &open),
+        Decision::Create { .. }
+    ));
 }
 
 #[test]
@@ -89,7 +114,14 @@ fn close_removes_exactly_that_pairs_keys() {
 
     let mut closed = open.close("P1");
     closed.sort();
-    assert_eq!(closed, vec![a.identity_keys()[0].clone(), a.identity_keys()[1].clone(), "ph:13900000111".into()]);
+    assert_eq!(
+        closed,
+        vec![
+            a.identity_keys()[0].clone(),
+            a.identity_keys()[1].clone(),
+            "ph:13900000111".into()
+        ]
+    );
     assert_eq!(open.find(&a.identity_keys()), None);
     assert_eq!(open.find(&["ph:13900000111".to_string()]), None);
     assert_eq!(open.find(&b.identity_keys()), Some("P2"));
@@ -174,4 +206,17 @@ proptest! {
             prop_assert_eq!(open.is_empty(), pair_of.is_empty());
         }
     }
+}
+
+#[test]
+fn len_and_is_empty_agree() {
+    let mut open = OpenPairs::default();
+    let keys = subject(1, false).identity_keys();
+    open.insert(&keys, "P1");
+    // Every key is already P1's: P2 gets nothing, so it must not count as open.
+    open.insert(&keys, "P2");
+    assert_eq!(open.len(), 1);
+    open.close("P1");
+    assert!(open.is_empty());
+    assert_eq!(open.len(), 0, "no key is open, yet len counts a pair");
 }

@@ -2,15 +2,21 @@
 //! consoles. Every log line and error message that mentions a person goes
 //! through here.
 
-/// `13812345678` → `138****5678`; anything shorter than 7 chars is fully starred.
+/// `13812345678` → `138****5678`. At least four characters are always
+/// hidden: a value shorter than 11 keeps only its first 3, shorter than 7
+/// is fully starred.
 pub fn phone(value: &str) -> String {
     let chars: Vec<char> = value.chars().collect();
-    if chars.len() < 7 {
-        return "*".repeat(chars.len().max(1));
+    let n = chars.len();
+    let head: String = chars.iter().take(3).collect();
+    match n {
+        0..=6 => "*".repeat(n.max(1)),
+        7..=10 => format!("{head}{}", "*".repeat(n - 3)),
+        _ => {
+            let tail: String = chars[n - 4..].iter().collect();
+            format!("{head}{}{tail}", "*".repeat(n - 7))
+        }
     }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
 }
 
 /// `张三丰` → `张**`: keeps the surname only.
@@ -50,6 +56,8 @@ mod tests {
     fn phone_keeps_prefix_and_last_four() {
         assert_eq!(phone("13812345678"), "138****5678");
         assert_eq!(phone("123"), "***");
+        assert_eq!(phone("1381234"), "138****");
+        assert_eq!(phone("+8613812345678"), "+86*******5678");
     }
 
     #[test]

@@ -33,7 +33,12 @@ pub struct PreparedBatch {
 }
 
 /// Runs the stateless stages over `batch`; a bad alert never affects the rest.
-pub fn prepare(batch: &proto::AlertBatch, directory: &Directory, rules: &RuleSet, now_ms: i64) -> PreparedBatch {
+pub fn prepare(
+    batch: &proto::AlertBatch,
+    directory: &Directory,
+    rules: &RuleSet,
+    now_ms: i64,
+) -> PreparedBatch {
     let mut out = PreparedBatch {
         sequence: batch.sequence,
         rule_set_version: rules.version.clone(),

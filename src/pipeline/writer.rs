@@ -109,14 +109,23 @@ impl Writer {
                 continue;
             }
             let json = serde_json::to_vec(&p.item.alert).unwrap_or_default();
-            step.commit.alerts.push(StoredAlert { key: key.clone(), json });
+            step.commit.alerts.push(StoredAlert {
+                key: key.clone(),
+                json,
+            });
             match decide(&p.item.alert.subject, &p.hits, &self.open) {
                 Decision::Ignore => {}
                 Decision::Create { level, fraud_type } => {
                     let pair_id = format!("P{:010}", self.next_pair);
                     self.next_pair += 1;
-                    let spec = PairSpec { pair_id: &pair_id, level, fraud_type: &fraud_type, rule_set_version: &batch.rule_set_version };
-                    let tasks = dispatch::new_pair(&spec, &p.item, &p.hits, &self.deadlines, now_ms);
+                    let spec = PairSpec {
+                        pair_id: &pair_id,
+                        level,
+                        fraud_type: &fraud_type,
+                        rule_set_version: &batch.rule_set_version,
+                    };
+                    let tasks =
+                        dispatch::new_pair(&spec, &p.item, &p.hits, &self.deadlines, now_ms);
                     let keys = p.item.alert.subject.identity_keys();
                     for k in self.open.insert(&keys, &pair_id) {
                         step.commit.open_insert.push((k, pair_id.clone()));
@@ -128,15 +137,22 @@ impl Writer {
                     counts.pairs_created += 1;
                 }
                 Decision::Join { pair_id, level } => {
-                    let Some(tasks) = self.pairs.get_mut(&pair_id) else { continue };
+                    let Some(tasks) = self.pairs.get_mut(&pair_id) else {
+                        continue;
+                    };
                     let mut joined = Vec::new();
                     for t in tasks.iter_mut() {
-                        if let Some(kind) = dispatch::join(t, &p.item, &p.hits, level, &self.deadlines, now_ms) {
+                        if let Some(kind) =
+                            dispatch::join(t, &p.item, &p.hits, level, &self.deadlines, now_ms)
+                        {
                             joined.push((kind, t.clone()));
                         }
                     }
                     // A person may reach the pair by a new key (e.g. an ID hash after a phone).
-                    for k in self.open.insert(&p.item.alert.subject.identity_keys(), &pair_id) {
+                    for k in self
+                        .open
+                        .insert(&p.item.alert.subject.identity_keys(), &pair_id)
+                    {
                         step.commit.open_insert.push((k, pair_id.clone()));
                     }
                     for (kind, t) in joined {
@@ -150,18 +166,34 @@ impl Writer {
     }
 
     /// Signs for a task (签收); repeating it changes nothing.
-    pub fn acknowledge(&mut self, task_id: &str, actor: &str, now_ms: i64) -> Result<(Commit, Task), WriteError> {
+    pub fn acknowledge(
+        &mut self,
+        task_id: &str,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<(Commit, Task), WriteError> {
         let task = self.open_task(task_id)?;
         match task.status {
             TaskStatus::Done => return Err(WriteError::AlreadyDone(task_id.into())),
             TaskStatus::Acknowledged => {
                 let unchanged = task.clone();
-                return Ok((Commit { next_pair: self.next_pair, ..Commit::default() }, unchanged));
+                return Ok((
+                    Commit {
+                        next_pair: self.next_pair,
+                        ..Commit::default()
+                    },
+                    unchanged,
+                ));
             }
             TaskStatus::Open => {}
         }
         task.status = TaskStatus::Acknowledged;
-        task.history.push(HistoryEntry { at_ms: now_ms, actor: actor.into(), kind: TaskEventKind::Acknowledged, detail: String::new() });
+        task.history.push(HistoryEntry {
+            at_ms: now_ms,
+            actor: actor.into(),
+            kind: TaskEventKind::Acknowledged,
+            detail: String::new(),
+        });
         let snapshot = task.clone();
         let mut step = self.step();
         self.event(&mut step, TaskEventKind::Acknowledged, snapshot.clone());
@@ -170,20 +202,37 @@ impl Writer {
 
     /// Records an outcome and finishes the task; when both tasks of the pair
     /// are finished the person's next warning makes a new pair.
-    pub fn report_outcome(&mut self, task_id: &str, actor: &str, outcome: Outcome, now_ms: i64) -> Result<(Commit, Task), WriteError> {
+    pub fn report_outcome(
+        &mut self,
+        task_id: &str,
+        actor: &str,
+        outcome: Outcome,
+        now_ms: i64,
+    ) -> Result<(Commit, Task), WriteError> {
         let task = self.open_task(task_id)?;
         if task.status == TaskStatus::Done {
             return Err(WriteError::AlreadyDone(task_id.into()));
         }
-        let detail = format!("reached {}, defrauded {}, follow-up {}", outcome.reached, outcome.defrauded, outcome.follow_up_needed);
+        let detail = format!(
+            "reached {}, defrauded {}, follow-up {}",
+            outcome.reached, outcome.defrauded, outcome.follow_up_needed
+        );
         task.status = TaskStatus::Done;
         task.outcome = Some(outcome);
-        task.history.push(HistoryEntry { at_ms: now_ms, actor: actor.into(), kind: TaskEventKind::Outcome, detail });
+        task.history.push(HistoryEntry {
+            at_ms: now_ms,
+            actor: actor.into(),
+            kind: TaskEventKind::Outcome,
+            detail,
+        });
         let snapshot = task.clone();
         let pair_id = snapshot.pair_id.clone();
         let mut step = self.step();
         self.event(&mut step, TaskEventKind::Outcome, snapshot.clone());
-        let pair_done = self.pairs.get(&pair_id).is_some_and(|p| p.iter().all(|t| t.status == TaskStatus::Done));
+        let pair_done = self
+            .pairs
+            .get(&pair_id)
+            .is_some_and(|p| p.iter().all(|t| t.status == TaskStatus::Done));
         if pair_done {
             self.pairs.remove(&pair_id);
             step.commit.open_remove = self.open.close(&pair_id);
@@ -200,7 +249,13 @@ impl Writer {
     }
 
     fn step(&self) -> Step {
-        Step { commit: Commit { next_pair: self.next_pair, ..Commit::default() }, changed: Vec::new() }
+        Step {
+            commit: Commit {
+                next_pair: self.next_pair,
+                ..Commit::default()
+            },
+            changed: Vec::new(),
+        }
     }
 
     fn event(&mut self, step: &mut Step, kind: TaskEventKind, task: Task) {
@@ -208,7 +263,11 @@ impl Writer {
         if !step.changed.contains(&task.id) {
             step.changed.push(task.id.clone());
         }
-        step.commit.events.push(TaskEventRecord { seq: self.last_seq, kind, task });
+        step.commit.events.push(TaskEventRecord {
+            seq: self.last_seq,
+            kind,
+            task,
+        });
     }
 
     /// Puts the final state of every changed task into the commit.
@@ -217,7 +276,11 @@ impl Writer {
         for e in &step.commit.events {
             last.insert(e.task.id.as_str(), &e.task);
         }
-        let tasks = step.changed.iter().filter_map(|id| last.get(id.as_str()).map(|t| (*t).clone())).collect();
+        let tasks = step
+            .changed
+            .iter()
+            .filter_map(|id| last.get(id.as_str()).map(|t| (*t).clone()))
+            .collect();
         step.commit.tasks = tasks;
         step.commit.next_pair = self.next_pair;
         step.commit

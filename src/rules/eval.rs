@@ -19,7 +19,10 @@ pub struct RuleHit {
 impl RuleSet {
     /// Every rule that holds for `alert`, in rule order.
     pub fn evaluate(&self, alert: &Alert) -> Vec<RuleHit> {
-        self.rules.iter().filter_map(|r| self.hit(r, alert)).collect()
+        self.rules
+            .iter()
+            .filter_map(|r| self.hit(r, alert))
+            .collect()
     }
 
     fn hit(&self, rule: &Rule, alert: &Alert) -> Option<RuleHit> {
@@ -39,7 +42,10 @@ impl RuleSet {
             why.push_str(&format!("（{} 在名单 {list}）", mask::opaque(&found.value)));
         }
         if rule.min_amount_fen > 0 {
-            why.push_str(&format!("（金额 {:.2} 元）", alert.amount_fen as f64 / 100.0));
+            why.push_str(&format!(
+                "（金额 {:.2} 元）",
+                alert.amount_fen as f64 / 100.0
+            ));
         }
         let fraud_type = if rule.fraud_type.is_empty() {
             alert.fraud_type_hint.clone()

@@ -110,7 +110,11 @@ fn compile(
     lists: &HashMap<String, HashSet<String>>,
 ) -> Result<Rule, RuleError> {
     let level = Level::parse(&e.level).ok_or_else(|| {
-        rule_error(path, &e.id, format!("level {:?} is not high, medium or low", e.level))
+        rule_error(
+            path,
+            &e.id,
+            format!("level {:?} is not high, medium or low", e.level),
+        )
     })?;
     let counterpart_in = match (e.counterpart_kind, e.in_list) {
         (Some(kind), Some(list)) => {
@@ -129,7 +133,11 @@ fn compile(
         }
     };
     if counterpart_in.is_none() && e.min_amount_fen <= 0 && e.source_kinds.is_empty() {
-        return Err(rule_error(path, &e.id, "rule has no condition and would match every alert".into()));
+        return Err(rule_error(
+            path,
+            &e.id,
+            "rule has no condition and would match every alert".into(),
+        ));
     }
     Ok(Rule {
         id: e.id,
@@ -154,7 +162,10 @@ fn load_lists(
     for path in sorted_files(dir, "txt")? {
         let text = read(&path)?;
         hash_input.extend_from_slice(text.as_bytes());
-        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let values = text
             .lines()
             .map(|l| l.split('#').next().unwrap_or("").trim())

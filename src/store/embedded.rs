@@ -56,8 +56,12 @@ impl EmbeddedStore {
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| backend(format!("cannot create {}: {e}", dir.display())))?;
-        let db = Database::create(dir.join(FILE_NAME))
-            .map_err(|e| backend(format!("cannot open {}: {e}", dir.join(FILE_NAME).display())))?;
+        let db = Database::create(dir.join(FILE_NAME)).map_err(|e| {
+            backend(format!(
+                "cannot open {}: {e}",
+                dir.join(FILE_NAME).display()
+            ))
+        })?;
         let tx = db.begin_write().map_err(backend)?;
         {
             tx.open_table(ALERTS).map_err(backend)?;
@@ -71,7 +75,10 @@ impl EmbeddedStore {
         Ok(EmbeddedStore { db })
     }
 
-    fn read_task(tasks: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> Result<Option<Task>, StoreError> {
+    fn read_task(
+        tasks: &impl ReadableTable<&'static str, &'static [u8]>,
+        id: &str,
+    ) -> Result<Option<Task>, StoreError> {
         match tasks.get(id).map_err(backend)? {
             Some(v) => Ok(Some(decode(id, v.value())?)),
             None => Ok(None),
@@ -91,20 +98,30 @@ impl Store for EmbeddedStore {
         for row in open_t.iter().map_err(backend)? {
             let (k, v) = row.map_err(backend)?;
             pairs.insert(v.value().to_string());
-            state.open.push((k.value().to_string(), v.value().to_string()));
+            state
+                .open
+                .push((k.value().to_string(), v.value().to_string()));
         }
         let mut pairs: Vec<String> = pairs.into_iter().collect();
         pairs.sort();
         for pair in pairs {
             for tag in ["police", "grid"] {
                 let id = format!("{pair}-{tag}");
-                let task = Self::read_task(&tasks, &id)?
-                    .ok_or_else(|| StoreError::Corrupt { key: id.clone(), why: "open pair without its task".into() })?;
+                let task = Self::read_task(&tasks, &id)?.ok_or_else(|| StoreError::Corrupt {
+                    key: id.clone(),
+                    why: "open pair without its task".into(),
+                })?;
                 state.open_tasks.push(task);
             }
         }
-        state.next_pair = meta.get("next_pair").map_err(backend)?.map_or(1, |v| v.value());
-        state.last_seq = events.last().map_err(backend)?.map_or(0, |(k, _)| k.value());
+        state.next_pair = meta
+            .get("next_pair")
+            .map_err(backend)?
+            .map_or(1, |v| v.value());
+        state.last_seq = events
+            .last()
+            .map_err(backend)?
+            .map_or(0, |(k, _)| k.value());
         Ok(state)
     }
 
@@ -125,12 +142,16 @@ impl Store for EmbeddedStore {
         {
             let mut alerts = tx.open_table(ALERTS).map_err(backend)?;
             for a in &c.alerts {
-                alerts.insert(a.key.as_str(), a.json.as_slice()).map_err(backend)?;
+                alerts
+                    .insert(a.key.as_str(), a.json.as_slice())
+                    .map_err(backend)?;
             }
             let mut tasks = tx.open_table(TASKS).map_err(backend)?;
             let mut order = tx.open_table(TASK_ORDER).map_err(backend)?;
             for t in &c.tasks {
-                tasks.insert(t.id.as_str(), encode(t)?.as_slice()).map_err(backend)?;
+                tasks
+                    .insert(t.id.as_str(), encode(t)?.as_slice())
+                    .map_err(backend)?;
                 order.insert(order_key(t).as_str(), ()).map_err(backend)?;
             }
             let mut events = tx.open_table(EVENTS).map_err(backend)?;
@@ -160,7 +181,9 @@ impl Store for EmbeddedStore {
 
     fn list_tasks(&self, q: &TaskQuery) -> Result<TaskPage, StoreError> {
         let start = match &q.page_token {
-            Some(t) if !t.starts_with(&q.prefix) => return Err(StoreError::BadPageToken(t.clone())),
+            Some(t) if !t.starts_with(&q.prefix) => {
+                return Err(StoreError::BadPageToken(t.clone()));
+            }
             Some(t) => t.clone(),
             None => q.prefix.clone(),
         };
@@ -178,7 +201,9 @@ impl Store for EmbeddedStore {
                 continue;
             }
             let id = key.split_once('/').map_or(key, |(_, id)| id);
-            let Some(task) = Self::read_task(&tasks, id)? else { continue };
+            let Some(task) = Self::read_task(&tasks, id)? else {
+                continue;
+            };
             if !q.matches(&task) {
                 continue;
             }
@@ -191,11 +216,18 @@ impl Store for EmbeddedStore {
         Ok(page)
     }
 
-    fn events_after(&self, after: u64, prefix: &str, limit: usize) -> Result<Vec<TaskEventRecord>, StoreError> {
+    fn events_after(
+        &self,
+        after: u64,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<TaskEventRecord>, StoreError> {
         let tx = self.db.begin_read().map_err(backend)?;
         let events = tx.open_table(EVENTS).map_err(backend)?;
         let mut out = Vec::new();
-        let Some(from) = after.checked_add(1) else { return Ok(out) };
+        let Some(from) = after.checked_add(1).filter(|_| limit > 0) else {
+            return Ok(out);
+        };
         for row in events.range(from..).map_err(backend)? {
             let (k, v) = row.map_err(backend)?;
             let bytes = v.value();
@@ -214,5 +246,340 @@ impl Store for EmbeddedStore {
         let tx = self.db.begin_read().map_err(backend)?;
         let alerts = tx.open_table(ALERTS).map_err(backend)?;
         alerts.len().map_err(backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::LazyLock;
+
+    use super::*;
+    use crate::config::Deadlines;
+    use crate::directory::Directory;
+    use crate::model::{Outcome, Role, TaskStatus};
+    use crate::pipeline::{Writer, prepare};
+    use crate::proto;
+    use crate::rules::RuleSet;
+
+    /// 2024-06-01T00:00:00Z.
+    const NOW: i64 = 1_717_200_000_000;
+
+    static DIR: LazyLock<Directory> = LazyLock::new(|| {
+        Directory::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/directory/directory.json"
+        )))
+        .unwrap()
+    });
+    static RULES: LazyLock<RuleSet> = LazyLock::new(|| {
+        crate::rules::load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).unwrap()
+    });
+
+    /// First and last village of the bundled directory: two prefectures.
+    fn villages() -> [String; 2] {
+        let v = DIR.villages();
+        [v[0].code.to_string(), v[v.len() - 1].code.to_string()]
+    }
+
+    /// A 110 report (high under the bundled rules) about person `n` living in `village`.
+    fn report(source_id: &str, n: usize, village: &str) -> proto::Alert {
+        proto::Alert {
+            source: "test-src".into(),
+            source_id: source_id.into(),
+            source_kind: proto::SourceKind::PoliceReport as i32,
+            occurred_at_ms: NOW - 60_000,
+            subject: Some(proto::Subject {
+                phone: format!("139{n:08}"),
+                division_code: village.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// Applies one batch and commits it, as the writer thread does.
+    fn apply(store: &EmbeddedStore, w: &mut Writer, alerts: Vec<proto::Alert>) -> Commit {
+        let batch = prepare(
+            &proto::AlertBatch {
+                sequence: 1,
+                alerts,
+            },
+            &DIR,
+            &RULES,
+            NOW,
+        );
+        assert!(batch.rejections.is_empty(), "{:?}", batch.rejections);
+        let keys: Vec<&str> = batch
+            .items
+            .iter()
+            .map(|p| p.item.alert.key.0.as_str())
+            .collect();
+        let known = store.known_alerts(&keys).unwrap();
+        let (commit, _) = w.apply_batch(&batch, &known, NOW);
+        store.commit(&commit).unwrap();
+        commit
+    }
+
+    /// Four persons, two per village, one pair each: 8 tasks, 8 events.
+    fn fill(store: &EmbeddedStore) -> (Writer, Vec<Commit>) {
+        let [a, b] = villages();
+        let mut w = Writer::from_state(store.load_state().unwrap(), Deadlines::default());
+        let first = apply(
+            store,
+            &mut w,
+            vec![report("r1", 1, &a), report("r2", 2, &b)],
+        );
+        let second = apply(
+            store,
+            &mut w,
+            vec![report("r3", 3, &a), report("r4", 4, &b)],
+        );
+        (w, vec![first, second])
+    }
+
+    fn all_tasks(commits: &[Commit]) -> Vec<Task> {
+        let mut tasks: Vec<Task> = commits.iter().flat_map(|c| c.tasks.clone()).collect();
+        tasks.sort_by_key(order_key);
+        tasks
+    }
+
+    fn query(prefix: &str, page_size: usize, page_token: Option<String>) -> TaskQuery {
+        TaskQuery {
+            prefix: prefix.into(),
+            page_size,
+            page_token,
+            ..TaskQuery::default()
+        }
+    }
+
+    /// Pages through `prefix` one task at a time; returns the ids in order.
+    fn page_through(store: &EmbeddedStore, prefix: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut token = None;
+        loop {
+            let page = store.list_tasks(&query(prefix, 1, token)).unwrap();
+            assert!(page.tasks.len() <= 1);
+            ids.extend(page.tasks.iter().map(|t| t.id.clone()));
+            token = page.next_page_token;
+            if token.is_none() {
+                return ids;
+            }
+            assert!(ids.len() <= 100, "paging does not end");
+        }
+    }
+
+    #[test]
+    fn committed_state_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let (mut w, mut commits) = fill(&store);
+        let pair1 = commits[0].tasks[0].pair_id.clone();
+        let closing: Vec<String> = commits[0].tasks[..2].iter().map(|t| t.id.clone()).collect();
+        for id in &closing {
+            let (c, _) = w.acknowledge(id, "officer", NOW).unwrap();
+            store.commit(&c).unwrap();
+            commits.push(c);
+            let (c, _) = w
+                .report_outcome(id, "officer", Outcome::default(), NOW)
+                .unwrap();
+            store.commit(&c).unwrap();
+            commits.push(c);
+        }
+        drop(store);
+
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        assert_eq!(store.alert_count().unwrap(), 4);
+        let known = store
+            .known_alerts(&["test-src/r1", "test-src/r4", "test-src/r9"])
+            .unwrap();
+        assert_eq!(
+            known,
+            HashSet::from(["test-src/r1".to_string(), "test-src/r4".to_string()])
+        );
+
+        // The last snapshot of each task is what the store holds.
+        let mut latest: std::collections::HashMap<String, Task> = Default::default();
+        for t in commits.iter().flat_map(|c| c.tasks.clone()) {
+            latest.insert(t.id.clone(), t);
+        }
+        assert_eq!(latest.len(), 8);
+        for t in latest.values() {
+            assert_eq!(store.task(&t.id).unwrap().as_ref(), Some(t));
+        }
+        assert_eq!(
+            store.task(&closing[0]).unwrap().unwrap().status,
+            TaskStatus::Done
+        );
+        assert_eq!(store.task("P0000000099-police").unwrap(), None);
+
+        let state = store.load_state().unwrap();
+        assert_eq!(state.next_pair, 5);
+        assert_eq!(state.last_seq, 12);
+        let mut open_keys: Vec<String> = state.open.iter().map(|(k, _)| k.clone()).collect();
+        open_keys.sort();
+        assert_eq!(
+            open_keys,
+            ["ph:13900000002", "ph:13900000003", "ph:13900000004"]
+        );
+        assert!(state.open.iter().all(|(_, p)| *p != pair1));
+        assert_eq!(state.open_tasks.len(), 6);
+        for t in &state.open_tasks {
+            assert_eq!(Some(t), latest.get(&t.id));
+            assert_ne!(t.pair_id, pair1);
+        }
+
+        let events = store.events_after(0, "", 100).unwrap();
+        let written: Vec<TaskEventRecord> = commits.iter().flat_map(|c| c.events.clone()).collect();
+        assert_eq!(events, written);
+        assert_eq!(
+            events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            (1..=12).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn reopened_writer_joins_open_pairs_and_continues_numbering() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let (_, commits) = fill(&store);
+        drop(store);
+
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let mut w = Writer::from_state(store.load_state().unwrap(), Deadlines::default());
+        assert_eq!(w.open_pairs(), 4);
+        let [a, _] = villages();
+        // r1 again is known; r5 is a duplicate warning for person 1.
+        let c = apply(
+            &store,
+            &mut w,
+            vec![
+                report("r1", 1, &a),
+                report("r5", 1, &a),
+                report("r6", 5, &a),
+            ],
+        );
+        assert_eq!(c.alerts.len(), 2);
+        assert_eq!(
+            c.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [9, 10, 11, 12]
+        );
+        let merged: Vec<&Task> = c
+            .tasks
+            .iter()
+            .filter(|t| t.pair_id == commits[0].tasks[0].pair_id)
+            .collect();
+        assert_eq!(merged.len(), 2);
+        assert!(
+            merged
+                .iter()
+                .all(|t| t.alert_keys == ["test-src/r1", "test-src/r5"])
+        );
+        assert!(c.tasks.iter().any(|t| t.pair_id == "P0000000005"));
+    }
+
+    #[test]
+    fn list_tasks_pages_every_task_once_in_stable_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let (_, commits) = fill(&store);
+        let expected: Vec<String> = all_tasks(&commits).into_iter().map(|t| t.id).collect();
+        assert_eq!(expected.len(), 8);
+
+        assert_eq!(page_through(&store, ""), expected);
+        // Same answer twice: the order is stable.
+        assert_eq!(page_through(&store, ""), expected);
+        let whole = store.list_tasks(&query("", 100, None)).unwrap();
+        assert_eq!(
+            whole.tasks.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+            expected
+        );
+        assert_eq!(whole.next_page_token, None);
+    }
+
+    #[test]
+    fn list_tasks_under_a_prefix_returns_only_that_jurisdiction() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let (_, commits) = fill(&store);
+        let [a, b] = villages();
+        for (village, other) in [(&a, &b), (&b, &a)] {
+            let prefix = &village[..4];
+            assert!(!other.starts_with(prefix), "test needs two prefectures");
+            let expected: Vec<String> = all_tasks(&commits)
+                .into_iter()
+                .filter(|t| t.division.to_string().starts_with(prefix))
+                .map(|t| t.id)
+                .collect();
+            assert_eq!(expected.len(), 4);
+            assert_eq!(page_through(&store, prefix), expected);
+        }
+        let grid_workers = TaskQuery {
+            role: Some(Role::GridWorker),
+            ..query(&a[..4], 10, None)
+        };
+        let page = store.list_tasks(&grid_workers).unwrap();
+        assert_eq!(page.tasks.len(), 2);
+        assert!(page.tasks.iter().all(|t| t.role == Role::GridWorker));
+        assert!(
+            store
+                .list_tasks(&query("53", 10, None))
+                .unwrap()
+                .tasks
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn page_token_from_another_prefix_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        fill(&store);
+        let [a, b] = villages();
+        let token = store
+            .list_tasks(&query(&b[..4], 1, None))
+            .unwrap()
+            .next_page_token
+            .unwrap();
+        let err = store
+            .list_tasks(&query(&a[..4], 1, Some(token.clone())))
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::BadPageToken(t) if *t == token),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn events_after_returns_later_events_under_the_prefix_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let (_, commits) = fill(&store);
+        let all: Vec<TaskEventRecord> = commits.iter().flat_map(|c| c.events.clone()).collect();
+        let [a, b] = villages();
+        for prefix in [&a[..4], &b[..4], &a[..], ""] {
+            for after in [0, 2, 5, 8] {
+                let expected: Vec<TaskEventRecord> = all
+                    .iter()
+                    .filter(|e| e.seq > after && e.task.division.to_string().starts_with(prefix))
+                    .cloned()
+                    .collect();
+                let got = store.events_after(after, prefix, 100).unwrap();
+                assert_eq!(got, expected, "after {after} under {prefix:?}");
+                let limited = store.events_after(after, prefix, 1).unwrap();
+                assert_eq!(
+                    limited,
+                    expected.iter().take(1).cloned().collect::<Vec<_>>()
+                );
+            }
+        }
+        assert!(store.events_after(u64::MAX, "", 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn events_after_with_limit_zero_returns_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        fill(&store);
+        assert_eq!(store.events_after(0, "", 0).unwrap().len(), 0);
     }
 }

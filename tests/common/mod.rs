@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use dualwarn::app;
-use dualwarn::config::{ConsoleAccess, Config};
+use dualwarn::config::{Config, ConsoleAccess};
 use dualwarn::directory::Directory;
 use dualwarn::proto;
 use dualwarn::proto::alert_ingest_client::AlertIngestClient;
@@ -39,7 +39,11 @@ pub fn config(data_dir: &Path) -> Config {
 }
 
 pub fn console(name: &str, token: &str, jurisdiction: &str) -> ConsoleAccess {
-    ConsoleAccess { name: name.into(), token: token.into(), jurisdiction: jurisdiction.into() }
+    ConsoleAccess {
+        name: name.into(),
+        token: token.into(),
+        jurisdiction: jurisdiction.into(),
+    }
 }
 
 pub struct Server {
@@ -67,7 +71,13 @@ impl Server {
         let handle = tokio::spawn(app::serve(shared, listener, async {
             let _ = rx.await;
         }));
-        Server { addr, url: format!("http://{addr}"), stop: Some(stop), handle, _data: None }
+        Server {
+            addr,
+            url: format!("http://{addr}"),
+            stop: Some(stop),
+            handle,
+            _data: None,
+        }
     }
 
     pub async fn ingest(&self) -> AlertIngestClient<Channel> {
@@ -92,8 +102,13 @@ pub fn now_ms() -> i64 {
 
 /// First `n` values of a bundled list.
 pub fn list(name: &str, n: usize) -> Vec<String> {
-    let text = std::fs::read_to_string(rules_path().join("lists").join(format!("{name}.txt"))).unwrap();
-    text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).take(n).map(str::to_string).collect()
+    let text =
+        std::fs::read_to_string(rules_path().join("lists").join(format!("{name}.txt"))).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .take(n)
+        .map(str::to_string)
+        .collect()
 }
 
 /// A person in a real village.
@@ -139,7 +154,10 @@ pub fn call_alert(source_id: &str, p: &Person, fraud_phone: &str) -> proto::Aler
             address: "某路1号".into(),
             age: 66,
         }),
-        counterparts: vec![proto::Artefact { kind: proto::ArtefactKind::Phone as i32, value: fraud_phone.into() }],
+        counterparts: vec![proto::Artefact {
+            kind: proto::ArtefactKind::Phone as i32,
+            value: fraud_phone.into(),
+        }],
         ..Default::default()
     }
 }
@@ -149,14 +167,28 @@ pub fn transfer_alert(source_id: &str, p: &Person, card: &str, amount_fen: i64) 
     proto::Alert {
         source: "test-bank".into(),
         source_kind: proto::SourceKind::Bank as i32,
-        counterparts: vec![proto::Artefact { kind: proto::ArtefactKind::BankCard as i32, value: card.into() }],
+        counterparts: vec![proto::Artefact {
+            kind: proto::ArtefactKind::BankCard as i32,
+            value: card.into(),
+        }],
         amount_fen,
         ..call_alert(source_id, p, "")
     }
 }
 
-pub async fn submit(client: &mut AlertIngestClient<Channel>, seq: u64, alerts: Vec<proto::Alert>) -> proto::PublishAck {
-    client.submit(proto::AlertBatch { sequence: seq, alerts }).await.unwrap().into_inner()
+pub async fn submit(
+    client: &mut AlertIngestClient<Channel>,
+    seq: u64,
+    alerts: Vec<proto::Alert>,
+) -> proto::PublishAck {
+    client
+        .submit(proto::AlertBatch {
+            sequence: seq,
+            alerts,
+        })
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 /// Every task under `prefix`, all pages.
@@ -165,7 +197,12 @@ pub async fn all_tasks(console: &mut TaskConsoleClient<Channel>, prefix: &str) -
     let mut token = String::new();
     loop {
         let page = console
-            .list_tasks(proto::ListTasksRequest { jurisdiction: prefix.into(), page_size: 7, page_token: token, ..Default::default() })
+            .list_tasks(proto::ListTasksRequest {
+                jurisdiction: prefix.into(),
+                page_size: 7,
+                page_token: token,
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner();
