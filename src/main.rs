@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use tokio::io::BufReader;
 
-use dualwarn::cli::generate::{GenOptions, generate};
+use dualwarn::cli::generate::{GenOptions, MEAN_STEP_MS, generate};
 use dualwarn::cli::send::{SendOptions, send};
 use dualwarn::cli::tasks::{self, ConsoleConn};
 use dualwarn::config::{self, Config};
@@ -91,7 +91,7 @@ struct GenArgs {
     /// Only villages under this division-code prefix.
     #[arg(long, default_value = "")]
     jurisdiction: String,
-    /// Event time of the first record, unix ms [default: now minus one hour].
+    /// Event time of the first record, unix ms [default: so that the stream ends about now].
     #[arg(long)]
     start_ms: Option<i64>,
     /// Jurisdiction directory.
@@ -342,7 +342,9 @@ fn gen_alerts(a: GenArgs) -> anyhow::Result<()> {
         duplicate_rate: a.duplicate_rate,
         resend_rate: a.resend_rate,
         malformed_rate: a.malformed_rate,
-        start_ms: a.start_ms.unwrap_or_else(|| app::now_ms() - 3_600_000),
+        start_ms: a
+            .start_ms
+            .unwrap_or_else(|| app::now_ms() - a.count as i64 * MEAN_STEP_MS),
         jurisdiction: a.jurisdiction,
     };
     let summary = match a.out {

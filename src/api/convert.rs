@@ -165,6 +165,31 @@ fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
+/// `YYYY-MM-DD HH:MM` of unix ms at `utc_offset_hours`, for people reading a due time.
+pub fn local_time(ms: i64, utc_offset_hours: i32) -> String {
+    let local = ms.div_euclid(60_000) + i64::from(utc_offset_hours) * 60;
+    let (days, minutes) = (local.div_euclid(1440), local.rem_euclid(1440));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
+/// The date of a day count since 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -181,7 +206,7 @@ pub fn outcome_from_proto(o: Option<&proto::Outcome>) -> Result<Outcome, Error> 
     use proto::outcome::{Defrauded, Reached, StoppedBy, Visit};
     let o = o.ok_or_else(|| Error::invalid("outcome", "missing"))?;
     let reached = match Reached::try_from(o.reached) {
-        Ok(Reached::Person) => "self",
+        Ok(Reached::Person) => "person",
         Ok(Reached::Relative) => "relative",
         Ok(Reached::Nobody) => "nobody",
         _ => {
@@ -203,7 +228,7 @@ pub fn outcome_from_proto(o: Option<&proto::Outcome>) -> Result<Outcome, Error> 
         }
     };
     let stopped_by = match StoppedBy::try_from(o.stopped_by) {
-        Ok(StoppedBy::SelfAware) => "self",
+        Ok(StoppedBy::SelfAware) => "self_aware",
         Ok(StoppedBy::Dissuasion) => "dissuasion",
         Ok(StoppedBy::None) => "none",
         Ok(StoppedBy::Unspecified) => "",
@@ -260,7 +285,7 @@ fn outcome_to_proto(o: &Outcome) -> proto::Outcome {
     use proto::outcome::{Defrauded, Reached, StoppedBy, Visit};
     proto::Outcome {
         reached: match o.reached.as_str() {
-            "self" => Reached::Person,
+            "person" => Reached::Person,
             "relative" => Reached::Relative,
             "nobody" => Reached::Nobody,
             _ => Reached::Unspecified,
@@ -273,7 +298,7 @@ fn outcome_to_proto(o: &Outcome) -> proto::Outcome {
             _ => Defrauded::Unspecified,
         } as i32,
         stopped_by: match o.stopped_by.as_str() {
-            "self" => StoppedBy::SelfAware,
+            "self_aware" => StoppedBy::SelfAware,
             "dissuasion" => StoppedBy::Dissuasion,
             "none" => StoppedBy::None,
             _ => StoppedBy::Unspecified,
@@ -302,6 +327,14 @@ mod tests {
         let (a, b) = day_range("2026-11-23", 8).unwrap();
         assert_eq!(a, 1_795_363_200_000);
         assert_eq!(b - a, 86_400_000);
+    }
+
+    #[test]
+    fn local_time_round_trips_day_range() {
+        let (a, _) = day_range("2024-02-29", 8).unwrap();
+        assert_eq!(local_time(a, 8), "2024-02-29 00:00");
+        assert_eq!(local_time(a + 86_399_999, 8), "2024-02-29 23:59");
+        assert_eq!(local_time(0, 0), "1970-01-01 00:00");
     }
 
     #[test]

@@ -9,5 +9,5 @@ mod ingest;
 mod watch;
 
 pub use console::ConsoleService;
-pub use convert::{day_range, task_to_proto};
+pub use convert::{day_range, local_time, task_to_proto};
 pub use ingest::IngestService;

@@ -7,6 +7,7 @@ use tonic::Request;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
+use crate::api::local_time;
 use crate::proto;
 use crate::proto::task_console_client::TaskConsoleClient;
 
@@ -52,7 +53,7 @@ pub fn task_line(t: &proto::Task) -> String {
     let a = t.assignee.clone().unwrap_or_default();
     let s = t.subject.clone().unwrap_or_default();
     format!(
-        "{} {:<6} {:<12} {:<14} {} {} {}({}) due={} {} {} alerts={} [{}]",
+        "{} {:<6} {:<12} {:<14} {} {} {}({}) due {} {} {} alerts={} [{}]",
         t.id,
         level,
         status,
@@ -61,7 +62,7 @@ pub fn task_line(t: &proto::Task) -> String {
         j.grid_id,
         a.name,
         a.id,
-        t.due_at_ms,
+        local_time(t.due_at_ms, 8),
         s.phone,
         s.name,
         t.alert_keys.len(),
@@ -126,18 +127,24 @@ pub fn print_task(t: &proto::Task, json: bool) {
     }
 }
 
+fn name<E>(r: Result<&'static str, E>) -> &'static str {
+    r.unwrap_or("UNKNOWN")
+}
+
 fn task_json(t: &proto::Task) -> serde_json::Value {
     let j = t.jurisdiction.clone().unwrap_or_default();
     let a = t.assignee.clone().unwrap_or_default();
     let s = t.subject.clone().unwrap_or_default();
     serde_json::json!({
-        "id": t.id, "pair_id": t.pair_id, "role": t.role, "level": t.level, "status": t.status,
+        "id": t.id, "pair_id": t.pair_id, "role": name(proto::Role::try_from(t.role).map(|r| r.as_str_name())),
+        "level": name(proto::Level::try_from(t.level).map(|l| l.as_str_name())),
+        "status": name(proto::TaskStatus::try_from(t.status).map(|s| s.as_str_name())),
         "division_code": j.division_code, "police_station": j.police_station, "police_area": j.police_area, "grid_id": j.grid_id,
         "assignee": {"id": a.id, "name": a.name},
         "subject": {"phone": s.phone, "name": s.name, "address": s.address, "key": s.subject_key},
         "fraud_type": t.fraud_type, "created_at_ms": t.created_at_ms, "due_at_ms": t.due_at_ms,
         "alert_keys": t.alert_keys, "rule_set_version": t.rule_set_version,
         "reasons": t.reasons.iter().map(|r| serde_json::json!({"rule_id": r.rule_id, "why": r.why, "alert": r.alert_key})).collect::<Vec<_>>(),
-        "history": t.history.iter().map(|h| serde_json::json!({"at_ms": h.at_ms, "actor": h.actor, "kind": h.kind, "detail": h.detail})).collect::<Vec<_>>(),
+        "history": t.history.iter().map(|h| serde_json::json!({"at_ms": h.at_ms, "actor": h.actor, "kind": name(proto::TaskEventKind::try_from(h.kind).map(|k| k.as_str_name())), "detail": h.detail})).collect::<Vec<_>>(),
     })
 }

@@ -107,7 +107,7 @@ pub struct HistoryEntry {
 /// What a worker reported back (劝阻反馈); see domain.md "Outcomes".
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
-    /// `self`, `relative` or `nobody`.
+    /// `person` (本人), `relative` (亲友) or `nobody`.
     pub reached: String,
     /// Whether the call connected.
     pub connected: bool,
@@ -115,7 +115,7 @@ pub struct Outcome {
     pub not_connected_reason: String,
     /// `no`, `yes` or empty when unknown.
     pub defrauded: String,
-    /// `self`, `dissuasion`, `none` or empty.
+    /// `self_aware` (自主防范), `dissuasion` (及时劝阻), `none` or empty.
     pub stopped_by: String,
     /// `none`, `done` or `ineffective`.
     pub visit: String,

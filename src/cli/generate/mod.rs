@@ -18,7 +18,11 @@ use super::record::{AlertRecord, ArtefactRecord, LinkRecord, SubjectRecord};
 use crate::directory::{Directory, VillageRef};
 use crate::rules::RuleSet;
 
-/// Recent records a re-send may copy; real re-sends repeat recent traffic.
+/// Time between consecutive records, ms (uniform).
+const STEP_MS: std::ops::Range<i64> = 1_000..10_000;
+/// Mean time between consecutive records, ms: a stream of `n` records spans about `n * MEAN_STEP_MS`.
+pub const MEAN_STEP_MS: i64 = (STEP_MS.start + STEP_MS.end) / 2;
+
 mod vocab;
 
 use vocab::*;
@@ -352,7 +356,7 @@ impl<'a> Stream<'a> {
         who: &Resident,
         hint: &str,
     ) -> AlertRecord {
-        self.clock_ms += self.rng.random_range(1_000..10_000);
+        self.clock_ms += self.rng.random_range(STEP_MS);
         let seq = self.seq.entry(source).or_insert(0);
         *seq += 1;
         let short = source.rsplit('-').next().unwrap_or(source);

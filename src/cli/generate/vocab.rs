@@ -6,6 +6,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{Channel, GenOptions};
 
+/// Recent records a re-send may copy; real re-sends repeat recent traffic.
 pub(super) const RESEND_WINDOW: usize = 256;
 /// Most people in the noise population, so memory stays flat for huge counts.
 pub(super) const MAX_POPULATION: usize = 50_000;

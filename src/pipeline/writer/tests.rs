@@ -127,7 +127,7 @@ fn kinds(c: &Commit) -> Vec<TaskEventKind> {
 
 fn outcome() -> Outcome {
     Outcome {
-        reached: "self".into(),
+        reached: "person".into(),
         defrauded: "no".into(),
         ..Outcome::default()
     }

@@ -1,0 +1,55 @@
+//! `dualwarn serve` checks its configuration, directory and rules before
+//! opening a port, and exits with code 64 naming what is wrong.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn serve_with(args: &[&str], config: Option<&str>) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dualwarn"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(dir.path().join("data"));
+    if !args.contains(&"--rules") {
+        cmd.arg("--rules").arg(rules_path());
+    }
+    cmd.arg("--directory").arg(directory_path());
+    if let Some(text) = config {
+        let path = dir.path().join("dualwarn.toml");
+        std::fs::write(&path, text).unwrap();
+        cmd.arg("--config").arg(path);
+    }
+    cmd.args(args);
+    let out = cmd.output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn unknown_config_key_exits_64_naming_the_key() {
+    let (code, err) = serve_with(&[], Some("queue_batchez = 3\n"));
+    assert_eq!(code, Some(64), "{err}");
+    assert!(err.contains("queue_batchez"), "{err}");
+}
+
+#[test]
+fn invalid_deadline_exits_64_naming_the_field() {
+    let (code, err) = serve_with(&[], Some("[deadlines]\nhigh = \"0s\"\n"));
+    assert_eq!(code, Some(64), "{err}");
+    assert!(err.contains("deadlines.high"), "{err}");
+}
+
+#[test]
+fn short_console_token_exits_64() {
+    let cfg = "[[consoles]]\nname = \"x\"\ntoken = \"short\"\njurisdiction = \"5201\"\n";
+    let (code, err) = serve_with(&[], Some(cfg));
+    assert_eq!(code, Some(64), "{err}");
+    assert!(err.contains("consoles.token"), "{err}");
+}
+
+#[test]
+fn missing_rule_directory_exits_64_naming_it() {
+    let (code, err) = serve_with(&["--rules", "/nonexistent/rules-dir"], None);
+    assert_eq!(code, Some(64), "{err}");
+    assert!(err.contains("/nonexistent/rules-dir"), "{err}");
+}
