@@ -70,7 +70,7 @@ pub fn normalize(a: &proto::Alert, now_ms: i64) -> Result<Alert, Rejection> {
         .counterparts
         .iter()
         .enumerate()
-        .map(|(i, c)| artefact(&format!("counterparts[{i}]"), c))
+        .map(|(i, c)| artefact(&|leaf| format!("counterparts[{i}].{leaf}"), c))
         .collect::<Result<Vec<_>, _>>()?;
     let links = a
         .links
@@ -92,8 +92,18 @@ pub fn normalize(a: &proto::Alert, now_ms: i64) -> Result<Alert, Rejection> {
         ));
     }
     for (k, v) in &a.attributes {
-        check_len(&format!("attributes.{}", mask::opaque(k)), k, 64)?;
-        check_len(&format!("attributes.{k}"), v, 1024)?;
+        if k.chars().count() > 64 {
+            return Err(Rejection::new(
+                format!("attributes.{}", mask::opaque(k)),
+                "key longer than 64 characters",
+            ));
+        }
+        if v.chars().count() > 1024 {
+            return Err(Rejection::new(
+                format!("attributes.{}", mask::opaque(k)),
+                "value longer than 1024 characters",
+            ));
+        }
     }
     Ok(Alert {
         key: AlertKey::new(&a.source, &a.source_id),
@@ -195,18 +205,33 @@ fn looks_like_raw_id_number(v: &str) -> bool {
         && (b[b.len() - 1].is_ascii_digit() || b[b.len() - 1] == b'x')
 }
 
-fn artefact(field: &str, a: &proto::Artefact) -> Result<Artefact, Rejection> {
-    let kind = artefact_kind(&format!("{field}.kind"), a.kind)?;
+/// Builds the dotted path of a field below an artefact, only when a
+/// rejection needs it: the happy path allocates no field names.
+type PathOf<'a> = &'a dyn Fn(&str) -> String;
+
+fn artefact(path: PathOf<'_>, a: &proto::Artefact) -> Result<Artefact, Rejection> {
+    let kind = artefact_kind(a.kind).ok_or_else(|| {
+        Rejection::new(
+            path("kind"),
+            format!("{} is not a known artefact kind", a.kind),
+        )
+    })?;
     let value = normalize_artefact_value(&a.value);
     if value.is_empty() {
-        return Err(Rejection::new(format!("{field}.value"), "is empty"));
+        return Err(Rejection::new(path("value"), "is empty"));
     }
-    check_len(&format!("{field}.value"), &value, MAX_TEXT_LEN)?;
+    let n = value.chars().count();
+    if n > MAX_TEXT_LEN {
+        return Err(Rejection::new(
+            path("value"),
+            format!("{n} characters, at most {MAX_TEXT_LEN}"),
+        ));
+    }
     Ok(Artefact { kind, value })
 }
 
 fn link(i: usize, l: &proto::Link) -> Result<Link, Rejection> {
-    let f = format!("links[{i}]");
+    let f = format_args!("links[{i}]");
     let kind = match proto::LinkKind::try_from(l.kind) {
         Ok(proto::LinkKind::Call) => LinkKind::Call,
         Ok(proto::LinkKind::Sms) => LinkKind::Sms,
@@ -235,8 +260,8 @@ fn link(i: usize, l: &proto::Link) -> Result<Link, Rejection> {
     }
     Ok(Link {
         kind,
-        from: artefact(&format!("{f}.from"), from)?,
-        to: artefact(&format!("{f}.to"), to)?,
+        from: artefact(&|leaf| format!("links[{i}].from.{leaf}"), from)?,
+        to: artefact(&|leaf| format!("links[{i}].to.{leaf}"), to)?,
         amount_fen: l.amount_fen,
         at_ms: l.at_ms,
     })
@@ -256,19 +281,16 @@ fn source_kind(v: i32) -> Result<SourceKind, Rejection> {
     }
 }
 
-fn artefact_kind(field: &str, v: i32) -> Result<ArtefactKind, Rejection> {
+fn artefact_kind(v: i32) -> Option<ArtefactKind> {
     match proto::ArtefactKind::try_from(v) {
-        Ok(proto::ArtefactKind::Phone) => Ok(ArtefactKind::Phone),
-        Ok(proto::ArtefactKind::BankCard) => Ok(ArtefactKind::BankCard),
-        Ok(proto::ArtefactKind::Url) => Ok(ArtefactKind::Url),
-        Ok(proto::ArtefactKind::App) => Ok(ArtefactKind::App),
-        Ok(proto::ArtefactKind::SocialAccount) => Ok(ArtefactKind::SocialAccount),
-        Ok(proto::ArtefactKind::Device) => Ok(ArtefactKind::Device),
-        Ok(proto::ArtefactKind::Ip) => Ok(ArtefactKind::Ip),
-        _ => Err(Rejection::new(
-            field,
-            format!("{v} is not a known artefact kind"),
-        )),
+        Ok(proto::ArtefactKind::Phone) => Some(ArtefactKind::Phone),
+        Ok(proto::ArtefactKind::BankCard) => Some(ArtefactKind::BankCard),
+        Ok(proto::ArtefactKind::Url) => Some(ArtefactKind::Url),
+        Ok(proto::ArtefactKind::App) => Some(ArtefactKind::App),
+        Ok(proto::ArtefactKind::SocialAccount) => Some(ArtefactKind::SocialAccount),
+        Ok(proto::ArtefactKind::Device) => Some(ArtefactKind::Device),
+        Ok(proto::ArtefactKind::Ip) => Some(ArtefactKind::Ip),
+        _ => None,
     }
 }
 

@@ -177,10 +177,22 @@ async fn oversized_batch_is_refused_and_the_service_keeps_serving() {
     let p = persons(&dir, "5201", 1, 12).remove(0);
     let phone = list("flagged_phones", 1).remove(0);
     let mut client = server.ingest().await;
-    let big: Vec<proto::Alert> = (0..11).map(|i| call_alert(&format!("big-{i}"), &p, &phone)).collect();
-    let err = client.submit(proto::AlertBatch { sequence: 1, alerts: big }).await.unwrap_err();
+    let big: Vec<proto::Alert> = (0..11)
+        .map(|i| call_alert(&format!("big-{i}"), &p, &phone))
+        .collect();
+    let err = client
+        .submit(proto::AlertBatch {
+            sequence: 1,
+            alerts: big,
+        })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
-    assert!(err.message().contains("alerts") && err.message().contains("11"), "{}", err.message());
+    assert!(
+        err.message().contains("alerts") && err.message().contains("11"),
+        "{}",
+        err.message()
+    );
     let ok = submit(&mut client, 2, vec![call_alert("small", &p, &phone)]).await;
     assert_eq!(ok.pairs_created, 1, "nothing of the refused batch was kept");
     server.stop().await;

@@ -10,7 +10,8 @@ use common::*;
 fn serve_with(args: &[&str], config: Option<&str>) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dualwarn"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(dir.path().join("data"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"));
     if !args.contains(&"--rules") {
         cmd.arg("--rules").arg(rules_path());
     }
@@ -22,7 +23,10 @@ fn serve_with(args: &[&str], config: Option<&str>) -> (Option<i32>, String) {
     }
     cmd.args(args);
     let out = cmd.output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]

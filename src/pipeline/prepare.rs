@@ -17,6 +17,9 @@ pub struct Prepared {
     pub item: Enriched,
     /// Rules that held (empty: keep, no task).
     pub hits: Vec<RuleHit>,
+    /// The alert encoded for the store, made here because this side runs
+    /// in parallel and the writer is serial.
+    pub stored: Vec<u8>,
 }
 
 /// A batch after the stateless stages.
@@ -49,7 +52,8 @@ pub fn prepare(
         match normalize(wire, now_ms).and_then(|a| enrich(a, directory)) {
             Ok(item) => {
                 let hits = rules.evaluate(&item.alert);
-                out.items.push(Prepared { index, item, hits });
+                let stored = serde_json::to_vec(&item.alert).unwrap_or_default();
+                out.items.push(Prepared { index, item, hits, stored });
             }
             Err(Rejection { field, reason }) => out.rejections.push(proto::Rejection {
                 index,

@@ -108,10 +108,9 @@ impl Writer {
                 counts.duplicates += 1;
                 continue;
             }
-            let json = serde_json::to_vec(&p.item.alert).unwrap_or_default();
             step.commit.alerts.push(StoredAlert {
                 key: key.clone(),
-                json,
+                json: p.stored.clone(),
             });
             match decide(&p.item.alert.subject, &p.hits, &self.open) {
                 Decision::Ignore => {}
