@@ -53,7 +53,12 @@ pub fn prepare(
             Ok(item) => {
                 let hits = rules.evaluate(&item.alert);
                 let stored = serde_json::to_vec(&item.alert).unwrap_or_default();
-                out.items.push(Prepared { index, item, hits, stored });
+                out.items.push(Prepared {
+                    index,
+                    item,
+                    hits,
+                    stored,
+                });
             }
             Err(Rejection { field, reason }) => out.rejections.push(proto::Rejection {
                 index,
