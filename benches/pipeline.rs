@@ -1,4 +1,4 @@
-//! Benches of the pure path normalize → enrich → match → decide → dispatch
+//! Benches of the pure path normalize → enrich, then match → decide → dispatch
 //! on a seeded, generated alert stream (no I/O, no runtime).
 //!
 //! `cargo bench --bench pipeline`
@@ -14,17 +14,18 @@ use dualwarn::config::Deadlines;
 use dualwarn::directory::Directory;
 use dualwarn::pipeline::{Writer, prepare};
 use dualwarn::proto;
-use dualwarn::rules;
+use dualwarn::rules::{self, Matcher, window::WindowLimits};
 use dualwarn::store::WriterState;
+use std::sync::Arc;
 
 const BATCH: usize = 1000;
 /// Fixed clock: the generated stream starts an hour before it.
 const NOW_MS: i64 = 1_795_363_200_000;
 
-fn batch() -> (Directory, rules::RuleSet, proto::AlertBatch) {
+fn batch() -> (Directory, Arc<rules::RuleSet>, proto::AlertBatch) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = Directory::load(&root.join("directory/directory.json")).expect("bundled directory");
-    let rules = rules::load_dir(&root.join("rules")).expect("bundled rules");
+    let rules = Arc::new(rules::load_dir(&root.join("rules")).expect("bundled rules"));
     let opts = GenOptions {
         seed: 7,
         count: BATCH,
@@ -61,22 +62,34 @@ fn bench_pipeline(c: &mut Criterion) {
     let mut g = c.benchmark_group("pipeline");
     g.throughput(Throughput::Elements(BATCH as u64));
     g.bench_function("normalize_enrich_match_1000", |b| {
-        b.iter(|| black_box(prepare(black_box(&batch), &dir, &rules, NOW_MS)))
+        b.iter(|| black_box(prepare(black_box(&batch), &dir, NOW_MS)))
     });
-    let prepared = prepare(&batch, &dir, &rules, NOW_MS);
+    let prepared = prepare(&batch, &dir, NOW_MS);
     let known = HashSet::new();
-    g.bench_function("decide_dispatch_1000", |b| {
+    g.bench_function("match_decide_dispatch_1000", |b| {
         b.iter_batched(
-            || Writer::from_state(WriterState::default(), Deadlines::default()),
+            || {
+                Writer::from_state(
+                    WriterState::default(),
+                    Deadlines::default(),
+                    Matcher::new(rules.clone(), WindowLimits::default(), 8),
+                )
+            },
             |mut w| black_box(w.apply_batch(&prepared, &known, NOW_MS)),
             BatchSize::SmallInput,
         )
     });
     g.bench_function("normalize_to_dispatch_1000", |b| {
         b.iter_batched(
-            || Writer::from_state(WriterState::default(), Deadlines::default()),
+            || {
+                Writer::from_state(
+                    WriterState::default(),
+                    Deadlines::default(),
+                    Matcher::new(rules.clone(), WindowLimits::default(), 8),
+                )
+            },
             |mut w| {
-                let p = prepare(&batch, &dir, &rules, NOW_MS);
+                let p = prepare(&batch, &dir, NOW_MS);
                 black_box(w.apply_batch(&p, &known, NOW_MS))
             },
             BatchSize::SmallInput,

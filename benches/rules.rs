@@ -1,1 +1,155 @@
-fn main() {}
+//! Rule evaluation at 10, 100 and 1,000 rules, and compiling 1,000 rules,
+//! on a seeded generator of realistic rules (source kind, a flagged list,
+//! amounts, time of day, shared windows) and a seeded alert stream.
+//!
+//! `cargo bench --bench rules`
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use dualwarn::cli::generate::{GenOptions, generate};
+use dualwarn::cli::record::AlertRecord;
+use dualwarn::directory::Directory;
+use dualwarn::graph::MemoryGraph;
+use dualwarn::model::Alert;
+use dualwarn::normalize::normalize;
+use dualwarn::pipeline::writer::FlaggedLists;
+use dualwarn::rules::source::{SourceFile, read_dir};
+use dualwarn::rules::window::WindowLimits;
+use dualwarn::rules::{Matcher, RuleSet, compile_set};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const ALERTS: usize = 2000;
+const NOW_MS: i64 = 1_795_363_200_000;
+/// Extra generated lists, each of this many values.
+const LIST_SIZE: usize = 2000;
+
+/// The bundled lists plus `n_rules / 10` generated ones, and `n_rules` rules.
+fn rule_files(n_rules: usize, seed: u64) -> Vec<SourceFile> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut files: Vec<SourceFile> = read_dir(&root)
+        .expect("bundled rules")
+        .into_iter()
+        .filter(|f| f.path.starts_with("lists/") || f.path == "fraud_types.toml")
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let extra = (n_rules / 10).max(1);
+    for l in 0..extra {
+        let values: Vec<String> = (0..LIST_SIZE)
+            .map(|_| format!("6{:018}", rng.random_range(0..10u64.pow(18))))
+            .collect();
+        files.push(SourceFile {
+            path: format!("lists/gen_{l:04}.txt"),
+            text: values.join("\n"),
+        });
+    }
+    let real = [
+        "flagged_phones",
+        "flagged_cards",
+        "flagged_apps",
+        "flagged_urls",
+    ];
+    let kinds = ["phone", "bank_card", "app", "url"];
+    let sources = ["telecom", "bank", "national_push", "telecom"];
+    let mut text = String::new();
+    for i in 0..n_rules {
+        let k = rng.random_range(0..4);
+        let list = if rng.random_bool(0.3) {
+            real[k].to_string()
+        } else {
+            format!("gen_{:04}", rng.random_range(0..extra))
+        };
+        let amount = rng.random_range(0..20) * 500;
+        let window = if i % 10 == 0 {
+            format!(" && window.w{} >= {}", i % 50, rng.random_range(2..5))
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "[[rule]]\nid = \"gen-{i:05}\"\nname = \"generated\"\ndescription = \"generated rule {i}\"\nlevel = \"{}\"\n\
+             condition = 'source_kind == \"{}\" && counterpart.{} in @{list} && amount >= {amount} && hour >= {}{window}'\n",
+            ["low", "medium", "high"][i % 3],
+            sources[k],
+            kinds[k],
+            rng.random_range(0..6),
+        ));
+        if i % 10 == 0 {
+            text.push_str(&format!(
+                "[[rule.window]]\nname = \"w{}\"\nkey = \"subject.phone\"\nagg = \"count\"\nduration = \"{}h\"\nwhen = 'counterpart.{} in @{}'\n",
+                i % 50,
+                1 + (i % 50) % 5,
+                kinds[(i / 10) % 4],
+                real[(i / 10) % 4]
+            ));
+        }
+    }
+    files.push(SourceFile {
+        path: "generated.toml".into(),
+        text,
+    });
+    files
+}
+
+fn alerts() -> Vec<Alert> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Directory::load(&root.join("directory/directory.json")).expect("directory");
+    let rules = dualwarn::rules::load_dir(&root.join("rules")).expect("rules");
+    let opts = GenOptions {
+        seed: 11,
+        count: ALERTS,
+        victims: ALERTS / 20,
+        duplicate_rate: 0.2,
+        resend_rate: 0.0,
+        malformed_rate: 0.0,
+        start_ms: NOW_MS - 3_600_000 * 4,
+        jurisdiction: String::new(),
+    };
+    let mut out = Vec::new();
+    generate(&dir, &rules, &opts, &mut out).expect("generate");
+    out.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| serde_json::from_slice::<AlertRecord>(l).ok())
+        .filter_map(|r| normalize(&r.to_proto(), NOW_MS).ok())
+        .collect()
+}
+
+fn bench_eval(c: &mut Criterion) {
+    let alerts = alerts();
+    let mut g = c.benchmark_group("rules");
+    g.throughput(Throughput::Elements(alerts.len() as u64));
+    for n in [10, 100, 1000] {
+        let set: Arc<RuleSet> =
+            Arc::new(compile_set(&rule_files(n, 5)).expect("generated rules compile"));
+        let graph = MemoryGraph::new(FlaggedLists(set.clone()));
+        g.bench_function(format!("eval_{n}_rules"), |b| {
+            b.iter_batched(
+                || Matcher::new(set.clone(), WindowLimits::default(), 8),
+                |mut m| {
+                    let mut hits = 0;
+                    for a in &alerts {
+                        hits += m.match_alert(a, &graph, NOW_MS).len();
+                    }
+                    black_box(hits)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+fn bench_reload(c: &mut Criterion) {
+    let files = rule_files(1000, 5);
+    let mut g = c.benchmark_group("rules");
+    g.sample_size(10);
+    g.bench_function("reload_1000_rules", |b| {
+        b.iter(|| black_box(compile_set(black_box(&files)).expect("compile")))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_eval, bench_reload);
+criterion_main!(benches);

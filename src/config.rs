@@ -24,6 +24,12 @@ pub const DEFAULT_UTC_OFFSET_HOURS: i32 = 8;
 pub const DEFAULT_QUEUE_BATCHES: usize = 64;
 /// Default largest batch accepted in one message.
 pub const DEFAULT_MAX_BATCH: usize = 10_000;
+/// Default out-of-order tolerance of sliding windows (event time).
+pub const DEFAULT_WINDOW_LATENESS: Duration = Duration::from_secs(5 * 60);
+/// Default cap of events kept per window key.
+pub const DEFAULT_WINDOW_MAX_EVENTS_PER_KEY: usize = 4096;
+/// Default cap of keys per window.
+pub const DEFAULT_WINDOW_MAX_KEYS: usize = 1_000_000;
 /// Default deadline for a high-level warning: at once (第一时间).
 pub const DEFAULT_DUE_HIGH: Duration = Duration::from_secs(30 * 60);
 /// Default deadline for a medium-level warning.
@@ -54,6 +60,47 @@ pub struct Config {
     /// Consoles allowed to read tasks, each bound to its jurisdiction. Empty:
     /// console calls are not authenticated (development only; logged at start).
     pub consoles: Vec<ConsoleAccess>,
+    /// Bearer token for `RuleAdmin`; none: not authenticated (development only).
+    pub admin_token: Option<String>,
+    /// Reload the rules when a file under `rules_dir` changes.
+    pub watch_rules: bool,
+    /// Sliding-window bounds.
+    pub windows: WindowConfig,
+}
+
+/// Bounds of the rule windows.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WindowConfig {
+    /// How late (event time) an alert may arrive and still count.
+    #[serde(with = "humantime_serde")]
+    pub allowed_lateness: Duration,
+    /// Events kept per key; the oldest go first.
+    pub max_events_per_key: usize,
+    /// Keys kept per window.
+    pub max_keys: usize,
+}
+
+impl Default for WindowConfig {
+    fn default() -> Self {
+        WindowConfig {
+            allowed_lateness: DEFAULT_WINDOW_LATENESS,
+            max_events_per_key: DEFAULT_WINDOW_MAX_EVENTS_PER_KEY,
+            max_keys: DEFAULT_WINDOW_MAX_KEYS,
+        }
+    }
+}
+
+impl WindowConfig {
+    /// The limits the window store takes.
+    pub fn limits(&self) -> crate::rules::window::WindowLimits {
+        crate::rules::window::WindowLimits {
+            allowed_lateness_ms: i64::try_from(self.allowed_lateness.as_millis())
+                .unwrap_or(i64::MAX),
+            max_events_per_key: self.max_events_per_key,
+            max_keys: self.max_keys,
+        }
+    }
 }
 
 /// Deadline per level, and overrides by division-code prefix.
@@ -148,6 +195,9 @@ impl Default for Config {
             max_batch: DEFAULT_MAX_BATCH,
             deadlines: Deadlines::default(),
             consoles: Vec::new(),
+            admin_token: None,
+            watch_rules: true,
+            windows: WindowConfig::default(),
         }
     }
 }
@@ -222,6 +272,20 @@ impl Config {
                 "utc_offset_hours",
                 self.utc_offset_hours.to_string(),
                 "must be -12..=14",
+            ));
+        }
+        if self.windows.max_events_per_key == 0 || self.windows.max_keys == 0 {
+            return Err(invalid(
+                "windows",
+                "0".into(),
+                "max_events_per_key and max_keys must be at least 1",
+            ));
+        }
+        if self.admin_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(invalid(
+                "admin_token",
+                "(hidden)".into(),
+                "a token must have at least 16 characters",
             ));
         }
         self.validate_deadlines()?;

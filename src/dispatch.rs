@@ -6,7 +6,7 @@
 use crate::config::Deadlines;
 use crate::enrich::Enriched;
 use crate::model::{HistoryEntry, Level, Reason, Role, Task, TaskEventKind, TaskStatus, mask};
-use crate::rules::RuleHit;
+use crate::rules::{Method, RuleHit};
 
 /// Actor recorded for changes the engine makes.
 pub const ENGINE_ACTOR: &str = "engine";
@@ -45,7 +45,7 @@ fn new_task(
     let p = &item.placement;
     let s = &item.alert.subject;
     let division = p.division_code.to_string();
-    let due = due_at(deadlines, spec.level, &division, now_ms);
+    let due = due_at(deadlines, spec.level, &division, hits, now_ms);
     let mut detail = format!("level {:?}, {} rule(s)", spec.level, hits.len());
     if role == Role::GridWorker && p.grid_inferred {
         detail.push_str("; grid not given, routed to the village's first grid");
@@ -81,6 +81,11 @@ fn new_task(
         }],
         outcome: None,
         rule_set_version: spec.rule_set_version.to_string(),
+        method: if hits.iter().any(|h| h.method == Method::Visit) {
+            Method::Visit
+        } else {
+            Method::Phone
+        },
     }
 }
 
@@ -111,11 +116,14 @@ pub fn join(
             task.reasons.push(r);
         }
     }
+    if hits.iter().any(|h| h.method == Method::Visit) {
+        task.method = Method::Visit;
+    }
     let kind = if level > task.level {
         let division = task.division.to_string();
         task.due_at_ms = task
             .due_at_ms
-            .min(due_at(deadlines, level, &division, now_ms));
+            .min(due_at(deadlines, level, &division, hits, now_ms));
         let detail = format!(
             "duplicate warning {key} raised level {:?} -> {level:?}",
             task.level
@@ -144,7 +152,19 @@ fn reasons(item: &Enriched, hits: &[RuleHit]) -> Vec<Reason> {
         .collect()
 }
 
-fn due_at(deadlines: &Deadlines, level: Level, division: &str, now_ms: i64) -> i64 {
-    let within = deadlines.due_within(level, division);
+/// The level's deadline in the jurisdiction, or the tightest override a
+/// matched rule asks for.
+fn due_at(
+    deadlines: &Deadlines,
+    level: Level,
+    division: &str,
+    hits: &[RuleHit],
+    now_ms: i64,
+) -> i64 {
+    let within = hits
+        .iter()
+        .filter_map(|h| h.due_within)
+        .min()
+        .unwrap_or_else(|| deadlines.due_within(level, division));
     now_ms.saturating_add(i64::try_from(within.as_millis()).unwrap_or(i64::MAX))
 }

@@ -27,7 +27,8 @@
 //!   officers and grid workers — and the deterministic generator.
 //! - [`normalize`]: wire alert → checked alert, or a rejection naming the field.
 //! - [`enrich`]: places an alert in its village, grid and police area.
-//! - [`rules`]: rule files and lists from `rules/`; the *match* stage.
+//! - [`rules`]: the rule language, windows and index; the *match* stage (on the writer).
+//! - [`graph`]: the account-link graph the rules ask about.
 //! - [`decide`]: new pair, join an open pair (重复预警), or nothing.
 //! - [`dispatch`]: builds and updates the two tasks of a pair.
 //! - [`pipeline`]: the pure stages composed: `prepare` and the `writer`.
@@ -48,6 +49,7 @@ pub mod directory;
 pub mod dispatch;
 pub mod enrich;
 pub mod error;
+pub mod graph;
 pub mod model;
 pub mod normalize;
 pub mod pipeline;

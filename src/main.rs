@@ -15,7 +15,7 @@ use dualwarn::cli::send::{SendOptions, send};
 use dualwarn::cli::tasks::{self, ConsoleConn};
 use dualwarn::config::{self, Config};
 use dualwarn::directory::{self, Directory};
-use dualwarn::{app, proto, rules};
+use dualwarn::{app, cli, proto, rules};
 
 /// Exit code for a configuration that cannot run (EX_USAGE).
 const EXIT_CONFIG: u8 = 64;
@@ -47,6 +47,33 @@ enum Command {
     /// Jurisdiction directory tools.
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Analyst tools: check, test and explain rule files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Load, type-check and compile a rule directory; print errors and warnings.
+    Check {
+        /// Rule directory.
+        #[arg(default_value = config::DEFAULT_RULES_DIR)]
+        dir: PathBuf,
+    },
+    /// Run the test cases in DIR/tests.
+    Test {
+        /// Rule directory.
+        #[arg(default_value = config::DEFAULT_RULES_DIR)]
+        dir: PathBuf,
+    },
+    /// Show what every rule made of one alert (a JSON record as `gen` writes).
+    Explain {
+        /// The alert.
+        alert: PathBuf,
+        /// Rule directory.
+        #[arg(long, default_value = config::DEFAULT_RULES_DIR)]
+        rules: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -250,6 +277,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gen(a) => gen_alerts(a).map(|()| ExitCode::SUCCESS),
         Command::Send(a) => send_file(a).await,
         Command::Tasks(t) => tasks_command(t).await.map(|()| ExitCode::SUCCESS),
+        Command::Rules(r) => Ok(rules_command(r)),
         Command::Directory(DirectoryCommand::Generate {
             divisions,
             seed,
@@ -330,6 +358,25 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+fn rules_command(r: RulesCommand) -> ExitCode {
+    let offset = config::DEFAULT_UTC_OFFSET_HOURS;
+    let result = match r {
+        RulesCommand::Check { dir } => cli::rules::check(&dir),
+        RulesCommand::Test { dir } => cli::rules::test(&dir, offset),
+        RulesCommand::Explain { alert, rules } => {
+            cli::rules::explain(&alert, &rules, offset, app::now_ms()).map(|()| true)
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn gen_alerts(a: GenArgs) -> anyhow::Result<()> {

@@ -53,6 +53,10 @@ pub fn task_to_proto(t: &Task) -> proto::Task {
             .collect(),
         outcome: t.outcome.as_ref().map(outcome_to_proto),
         rule_set_version: t.rule_set_version.clone(),
+        method: match t.method {
+            crate::rules::Method::Phone => "phone".into(),
+            crate::rules::Method::Visit => "visit".into(),
+        },
     }
 }
 

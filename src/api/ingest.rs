@@ -54,10 +54,9 @@ async fn submit(shared: &Arc<Shared>, batch: proto::AlertBatch) -> Result<Pendin
         ));
     }
     let s = shared.clone();
-    let mut prepared =
-        tokio::task::spawn_blocking(move || prepare(&batch, &s.directory, &s.rules, now_ms()))
-            .await
-            .map_err(|e| Error::Unavailable(format!("prepare task failed: {e}")))?;
+    let mut prepared = tokio::task::spawn_blocking(move || prepare(&batch, &s.directory, now_ms()))
+        .await
+        .map_err(|e| Error::Unavailable(format!("prepare task failed: {e}")))?;
     // The writer needs the items only; rejections stay here for the ack.
     let rejections = std::mem::take(&mut prepared.rejections);
     let sequence = prepared.sequence;

@@ -3,27 +3,32 @@
 //! the writer thread behind a bounded queue, and serves the gRPC services
 //! (ingest, console, health, reflection) until shutdown.
 
+mod reload;
 mod writer_thread;
 
+pub use reload::{RuleStatus, reload, watch_rules};
 pub use writer_thread::Job;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::api::{ConsoleService, IngestService};
+use crate::api::{ConsoleService, IngestService, RuleAdminService};
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::error::Error;
 use crate::model::TaskEventRecord;
 use crate::pipeline::Writer;
 use crate::proto::alert_ingest_server::AlertIngestServer;
+use crate::proto::rule_admin_server::RuleAdminServer;
 use crate::proto::task_console_server::TaskConsoleServer;
-use crate::rules::{self, RuleSet};
+use crate::rules::{self, Matcher, RuleSet};
 use crate::store::{EmbeddedStore, Store};
 
 /// Events kept for watchers that fall behind before they re-read the store.
@@ -35,8 +40,13 @@ pub struct Shared {
     pub config: Config,
     /// Jurisdiction directory.
     pub directory: Directory,
-    /// Loaded rules.
-    pub rules: RuleSet,
+    /// The rule set in force (the writer's copy is authoritative; this one
+    /// is for status and admin calls).
+    pub rules: ArcSwap<RuleSet>,
+    /// Last reload outcome, for `RuleAdmin.Status`.
+    pub rule_status: Mutex<RuleStatus>,
+    /// One reload at a time.
+    pub reload_lock: tokio::sync::Mutex<()>,
     /// Durable storage.
     pub store: Arc<dyn Store>,
     /// Bounded queue into the writer.
@@ -56,14 +66,17 @@ pub fn now_ms() -> i64 {
 pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
     config.validate()?;
     let directory = Directory::load(&config.directory)?;
-    let rules = rules::load_dir(&config.rules_dir)?;
+    let rules = Arc::new(rules::load_dir(&config.rules_dir)?);
+    for w in &rules.warnings {
+        tracing::warn!(warning = %w, "rule set");
+    }
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&config.data_dir)?);
     let state = store.load_state()?;
     tracing::info!(
         directory = directory.version(),
         villages = directory.village_count(),
         grids = directory.grid_count(),
-        rules = rules.rules.len(),
+        rules = rules.enabled_count(),
         rule_set = %rules.version,
         open_pairs = state.open_tasks.len() / 2,
         last_event = state.last_seq,
@@ -74,13 +87,16 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
             "no [[consoles]] configured: console calls are not authenticated (development mode)"
         );
     }
-    let writer = Writer::from_state(state, config.deadlines.clone());
+    let (limits, offset) = (config.windows.limits(), config.utc_offset_hours);
+    let new_matcher = move |r: Arc<RuleSet>| Matcher::new(r, limits, offset);
+    let writer = Writer::from_state(state, config.deadlines.clone(), new_matcher(rules.clone()));
     let (jobs, jobs_rx) = mpsc::channel(config.queue_batches);
     let (events, _) = broadcast::channel(EVENT_FANOUT);
     let thread = writer_thread::WriterThread {
         writer,
         store: store.clone(),
         deadlines: config.deadlines.clone(),
+        new_matcher: Box::new(new_matcher),
         events: events.clone(),
         clock: now_ms,
     };
@@ -88,10 +104,13 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
         .name("dualwarn-writer".into())
         .spawn(move || thread.run(jobs_rx))
         .map_err(|e| Error::Unavailable(format!("cannot start writer thread: {e}")))?;
+    let rule_status = Mutex::new(RuleStatus::loaded(&rules, now_ms()));
     Ok(Arc::new(Shared {
         config,
         directory,
-        rules,
+        rules: ArcSwap::new(rules),
+        rule_status,
+        reload_lock: tokio::sync::Mutex::new(()),
         store,
         jobs,
         events,
@@ -111,6 +130,15 @@ pub async fn serve(
     health
         .set_serving::<TaskConsoleServer<ConsoleService>>()
         .await;
+    health
+        .set_serving::<RuleAdminServer<RuleAdminService>>()
+        .await;
+    // Kept alive until the server stops.
+    let _watcher = if shared.config.watch_rules {
+        watch_rules(shared.clone())?
+    } else {
+        None
+    };
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -123,7 +151,10 @@ pub async fn serve(
             AlertIngestServer::new(IngestService::new(shared.clone()))
                 .max_decoding_message_size(max_msg),
         )
-        .add_service(TaskConsoleServer::new(ConsoleService::new(shared)))
+        .add_service(TaskConsoleServer::new(ConsoleService::new(shared.clone())))
+        .add_service(
+            RuleAdminServer::new(RuleAdminService::new(shared)).max_decoding_message_size(max_msg),
+        )
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())

@@ -11,6 +11,7 @@ use crate::config::Deadlines;
 use crate::error::Error;
 use crate::model::{Outcome, Task, TaskEventRecord};
 use crate::pipeline::{BatchCounts, PreparedBatch, Writer};
+use crate::rules::{Matcher, RuleSet};
 use crate::store::{Commit, Store};
 
 /// Most batches folded into one transaction.
@@ -34,6 +35,14 @@ pub enum Job {
         /// Reply.
         reply: oneshot::Sender<Result<Task, Error>>,
     },
+    /// Put a new rule set in force between two batches; replies with the
+    /// number of windows whose state carried over.
+    SwapRules {
+        /// The compiled set.
+        rules: Arc<RuleSet>,
+        /// Reply.
+        reply: oneshot::Sender<usize>,
+    },
     /// An outcome report.
     Outcome {
         /// Task.
@@ -55,6 +64,8 @@ pub struct WriterThread {
     pub store: Arc<dyn Store>,
     /// Deadlines, for rebuilding the writer after a failed commit.
     pub deadlines: Deadlines,
+    /// Makes a fresh matcher for a rebuilt writer.
+    pub new_matcher: Box<dyn Fn(Arc<RuleSet>) -> Matcher + Send>,
     /// Fan-out to watchers.
     pub events: broadcast::Sender<Arc<TaskEventRecord>>,
     /// Wall clock, unix ms (the only clock in the core's callers).
@@ -99,6 +110,9 @@ impl WriterThread {
                         .acknowledge(&task_id, &actor, now)
                         .map_err(Error::from);
                     let _ = reply.send(r.and_then(|(c, t)| self.persist(c).map(|()| t)));
+                }
+                Job::SwapRules { rules, reply } => {
+                    let _ = reply.send(self.writer.swap_rules(rules));
                 }
                 Job::Outcome {
                     task_id,
@@ -162,7 +176,10 @@ impl WriterThread {
         if let Err(e) = self.store.commit(&commit) {
             tracing::error!(error = %e, "commit failed; rebuilding writer from store");
             match self.store.load_state() {
-                Ok(state) => self.writer = Writer::from_state(state, self.deadlines.clone()),
+                Ok(state) => {
+                    let matcher = (self.new_matcher)(self.writer.rules().clone());
+                    self.writer = Writer::from_state(state, self.deadlines.clone(), matcher);
+                }
                 Err(e2) => tracing::error!(error = %e2, "cannot reload writer state"),
             }
             return Err(Error::Unavailable(e.to_string()));

@@ -4,5 +4,6 @@
 
 pub mod generate;
 pub mod record;
+pub mod rules;
 pub mod send;
 pub mod tasks;

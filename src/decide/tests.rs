@@ -28,6 +28,9 @@ fn hit(rule: &str, level: Level, fraud_type: &str) -> RuleHit {
         level,
         fraud_type: fraud_type.into(),
         why: String::new(),
+        score: 50,
+        method: crate::rules::Method::Phone,
+        due_within: None,
     }
 }
 

@@ -178,6 +178,9 @@ pub struct Task {
     pub outcome: Option<Outcome>,
     /// Version of the rule set that made the task.
     pub rule_set_version: String,
+    /// Phone (电话劝阻) or visit (上门劝阻): a visit once any rule asks for one.
+    #[serde(default)]
+    pub method: crate::rules::Method,
 }
 
 /// One entry of the global task event log that consoles watch.

@@ -1,4 +1,4 @@
-//! normalize → enrich → match for one batch: pure and stateless, so it runs
+//! normalize → enrich for one batch: pure and stateless, so it runs
 //! on each publisher's task in parallel before the bounded queue to the
 //! writer.
 
@@ -6,17 +6,14 @@ use crate::directory::Directory;
 use crate::enrich::{Enriched, enrich};
 use crate::normalize::{Rejection, normalize};
 use crate::proto;
-use crate::rules::{RuleHit, RuleSet};
 
-/// One alert that passed normalize and enrich, with the rules that held.
+/// One alert that passed normalize and enrich.
 #[derive(Clone, Debug)]
 pub struct Prepared {
     /// Position in the batch.
     pub index: u32,
     /// The placed alert.
     pub item: Enriched,
-    /// Rules that held (empty: keep, no task).
-    pub hits: Vec<RuleHit>,
     /// The alert encoded for the store, made here because this side runs
     /// in parallel and the writer is serial.
     pub stored: Vec<u8>,
@@ -31,32 +28,22 @@ pub struct PreparedBatch {
     pub items: Vec<Prepared>,
     /// Alerts refused, with index and reason.
     pub rejections: Vec<proto::Rejection>,
-    /// Version of the rule set used.
-    pub rule_set_version: String,
 }
 
 /// Runs the stateless stages over `batch`; a bad alert never affects the rest.
-pub fn prepare(
-    batch: &proto::AlertBatch,
-    directory: &Directory,
-    rules: &RuleSet,
-    now_ms: i64,
-) -> PreparedBatch {
+pub fn prepare(batch: &proto::AlertBatch, directory: &Directory, now_ms: i64) -> PreparedBatch {
     let mut out = PreparedBatch {
         sequence: batch.sequence,
-        rule_set_version: rules.version.clone(),
         ..PreparedBatch::default()
     };
     for (i, wire) in batch.alerts.iter().enumerate() {
         let index = u32::try_from(i).unwrap_or(u32::MAX);
         match normalize(wire, now_ms).and_then(|a| enrich(a, directory)) {
             Ok(item) => {
-                let hits = rules.evaluate(&item.alert);
                 let stored = serde_json::to_vec(&item.alert).unwrap_or_default();
                 out.items.push(Prepared {
                     index,
                     item,
-                    hits,
                     stored,
                 });
             }

@@ -11,7 +11,23 @@ use crate::dispatch::{self, PairSpec};
 use crate::model::{HistoryEntry, Outcome, Task, TaskEventKind, TaskEventRecord, TaskStatus};
 use crate::store::{Commit, StoredAlert, WriterState};
 
-use super::PreparedBatch;
+use super::{Prepared, PreparedBatch};
+use crate::graph::{FlaggedSet, MemoryGraph, NodeRef};
+use crate::model::Level;
+use crate::rules::{Matcher, RuleHit, RuleSet};
+use std::sync::Arc;
+
+/// Lists named `flagged_*` mark flagged artefacts for the account-link graph.
+pub struct FlaggedLists(pub Arc<RuleSet>);
+
+impl FlaggedSet for FlaggedLists {
+    fn is_flagged(&self, node: &NodeRef) -> bool {
+        self.0
+            .lists
+            .iter()
+            .any(|l| l.name.starts_with("flagged_") && l.values.contains(node.value.as_str()))
+    }
+}
 
 /// A console request the writer refuses.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -45,6 +61,11 @@ pub struct Writer {
     next_pair: u64,
     last_seq: u64,
     deadlines: Deadlines,
+    /// Rules and their windows: here, so each alert is matched exactly once
+    /// and a reload lands between two batches.
+    matcher: Matcher,
+    /// The account-link graph the rules ask about.
+    graph: MemoryGraph<FlaggedLists>,
 }
 
 /// Collects one step's changes in order.
@@ -55,7 +76,7 @@ struct Step {
 
 impl Writer {
     /// Rebuilds the writer from what the store kept.
-    pub fn from_state(state: WriterState, deadlines: Deadlines) -> Writer {
+    pub fn from_state(state: WriterState, deadlines: Deadlines, matcher: Matcher) -> Writer {
         let mut by_pair: HashMap<String, Vec<Task>> = HashMap::new();
         for t in state.open_tasks {
             by_pair.entry(t.pair_id.clone()).or_default().push(t);
@@ -77,6 +98,8 @@ impl Writer {
             next_pair: state.next_pair.max(1),
             last_seq: state.last_seq,
             deadlines,
+            graph: MemoryGraph::new(FlaggedLists(matcher.rules().clone())),
+            matcher,
         }
     }
 
@@ -112,56 +135,97 @@ impl Writer {
                 key: key.clone(),
                 json: p.stored.clone(),
             });
-            match decide(&p.item.alert.subject, &p.hits, &self.open) {
+            self.graph.observe(&p.item.alert);
+            let hits = self.matcher.match_alert(&p.item.alert, &self.graph, now_ms);
+            match decide(&p.item.alert.subject, &hits, &self.open) {
                 Decision::Ignore => {}
                 Decision::Create { level, fraud_type } => {
-                    let pair_id = format!("P{:010}", self.next_pair);
-                    self.next_pair += 1;
-                    let spec = PairSpec {
-                        pair_id: &pair_id,
-                        level,
-                        fraud_type: &fraud_type,
-                        rule_set_version: &batch.rule_set_version,
-                    };
-                    let tasks =
-                        dispatch::new_pair(&spec, &p.item, &p.hits, &self.deadlines, now_ms);
-                    let keys = p.item.alert.subject.identity_keys();
-                    for k in self.open.insert(&keys, &pair_id) {
-                        step.commit.open_insert.push((k, pair_id.clone()));
-                    }
-                    for t in &tasks {
-                        self.event(&mut step, TaskEventKind::Created, t.clone());
-                    }
-                    self.pairs.insert(pair_id, tasks);
+                    self.create(&mut step, p, &hits, level, &fraud_type, now_ms);
                     counts.pairs_created += 1;
                 }
                 Decision::Join { pair_id, level } => {
-                    let Some(tasks) = self.pairs.get_mut(&pair_id) else {
-                        continue;
-                    };
-                    let mut joined = Vec::new();
-                    for t in tasks.iter_mut() {
-                        if let Some(kind) =
-                            dispatch::join(t, &p.item, &p.hits, level, &self.deadlines, now_ms)
-                        {
-                            joined.push((kind, t.clone()));
-                        }
+                    if self.join(&mut step, p, &hits, &pair_id, level, now_ms) {
+                        counts.merged += 1;
                     }
-                    // A person may reach the pair by a new key (e.g. an ID hash after a phone).
-                    for k in self
-                        .open
-                        .insert(&p.item.alert.subject.identity_keys(), &pair_id)
-                    {
-                        step.commit.open_insert.push((k, pair_id.clone()));
-                    }
-                    for (kind, t) in joined {
-                        self.event(&mut step, kind, t);
-                    }
-                    counts.merged += 1;
                 }
             }
         }
         (self.finish(step), counts)
+    }
+
+    fn create(
+        &mut self,
+        step: &mut Step,
+        p: &Prepared,
+        hits: &[RuleHit],
+        level: Level,
+        fraud_type: &str,
+        now_ms: i64,
+    ) {
+        let pair_id = format!("P{:010}", self.next_pair);
+        self.next_pair += 1;
+        let version = self.matcher.rules().version.clone();
+        let spec = PairSpec {
+            pair_id: &pair_id,
+            level,
+            fraud_type,
+            rule_set_version: &version,
+        };
+        let tasks = dispatch::new_pair(&spec, &p.item, hits, &self.deadlines, now_ms);
+        for k in self
+            .open
+            .insert(&p.item.alert.subject.identity_keys(), &pair_id)
+        {
+            step.commit.open_insert.push((k, pair_id.clone()));
+        }
+        for t in &tasks {
+            self.event(step, TaskEventKind::Created, t.clone());
+        }
+        self.pairs.insert(pair_id, tasks);
+    }
+
+    /// Joins a duplicate warning to an open pair; false if the pair is gone.
+    fn join(
+        &mut self,
+        step: &mut Step,
+        p: &Prepared,
+        hits: &[RuleHit],
+        pair_id: &str,
+        level: Level,
+        now_ms: i64,
+    ) -> bool {
+        let Some(tasks) = self.pairs.get_mut(pair_id) else {
+            return false;
+        };
+        let mut joined = Vec::new();
+        for t in tasks.iter_mut() {
+            if let Some(kind) = dispatch::join(t, &p.item, hits, level, &self.deadlines, now_ms) {
+                joined.push((kind, t.clone()));
+            }
+        }
+        // A person may reach the pair by a new key (e.g. an ID hash after a phone).
+        for k in self
+            .open
+            .insert(&p.item.alert.subject.identity_keys(), pair_id)
+        {
+            step.commit.open_insert.push((k, pair_id.to_string()));
+        }
+        for (kind, t) in joined {
+            self.event(step, kind, t);
+        }
+        true
+    }
+
+    /// Puts a new rule set in force between two batches; unchanged windows
+    /// keep their state. Returns how many windows were kept.
+    pub fn swap_rules(&mut self, rules: Arc<RuleSet>) -> usize {
+        self.graph.set_flagged(FlaggedLists(rules.clone()));
+        self.matcher.swap(rules)
+    }
+
+    /// The rule set in force.
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        self.matcher.rules()
     }
 
     /// Signs for a task (签收); repeating it changes nothing.

@@ -260,6 +260,7 @@ mod tests {
     use crate::pipeline::{Writer, prepare};
     use crate::proto;
     use crate::rules::RuleSet;
+    use std::sync::Arc;
 
     /// 2024-06-01T00:00:00Z.
     const NOW: i64 = 1_717_200_000_000;
@@ -271,9 +272,21 @@ mod tests {
         )))
         .unwrap()
     });
-    static RULES: LazyLock<RuleSet> = LazyLock::new(|| {
-        crate::rules::load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).unwrap()
+    static RULES: LazyLock<Arc<RuleSet>> = LazyLock::new(|| {
+        let files = vec![crate::rules::source::SourceFile {
+            path: "test.toml".into(),
+            text: "[[rule]]\nid = \"reported\"\nname = \"n\"\ndescription = \"d\"\nlevel = \"high\"\ncondition = 'source_kind == \"police_report\"'\n".into(),
+        }];
+        Arc::new(crate::rules::compile_set(&files).unwrap())
     });
+
+    fn matcher() -> crate::rules::Matcher {
+        crate::rules::Matcher::new(
+            RULES.clone(),
+            crate::rules::window::WindowLimits::default(),
+            8,
+        )
+    }
 
     /// First and last village of the bundled directory: two prefectures.
     fn villages() -> [String; 2] {
@@ -305,7 +318,6 @@ mod tests {
                 alerts,
             },
             &DIR,
-            &RULES,
             NOW,
         );
         assert!(batch.rejections.is_empty(), "{:?}", batch.rejections);
@@ -323,7 +335,8 @@ mod tests {
     /// Four persons, two per village, one pair each: 8 tasks, 8 events.
     fn fill(store: &EmbeddedStore) -> (Writer, Vec<Commit>) {
         let [a, b] = villages();
-        let mut w = Writer::from_state(store.load_state().unwrap(), Deadlines::default());
+        let mut w =
+            Writer::from_state(store.load_state().unwrap(), Deadlines::default(), matcher());
         let first = apply(
             store,
             &mut w,
@@ -445,7 +458,8 @@ mod tests {
         drop(store);
 
         let store = EmbeddedStore::open(dir.path()).unwrap();
-        let mut w = Writer::from_state(store.load_state().unwrap(), Deadlines::default());
+        let mut w =
+            Writer::from_state(store.load_state().unwrap(), Deadlines::default(), matcher());
         assert_eq!(w.open_pairs(), 4);
         let [a, _] = villages();
         // r1 again is known; r5 is a duplicate warning for person 1.

@@ -151,9 +151,9 @@ struct Flagged<'a> {
 
 impl<'a> Flagged<'a> {
     fn from_rules(rules: &'a RuleSet) -> Result<Flagged<'a>, GenError> {
-        let sorted = |name: &str| match rules.lists.get(name) {
-            Some(list) if !list.is_empty() => {
-                let mut v: Vec<&str> = list.iter().map(String::as_str).collect();
+        let sorted = |name: &str| match rules.lists.iter().find(|l| l.name == name) {
+            Some(list) if !list.values.is_empty() => {
+                let mut v: Vec<&str> = list.values.iter().map(|v| &**v).collect();
                 v.sort_unstable();
                 Ok(v)
             }

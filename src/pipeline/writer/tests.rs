@@ -9,6 +9,7 @@ use crate::model::{Level, Role};
 use crate::pipeline::prepare;
 use crate::proto;
 use crate::rules::RuleSet;
+use std::sync::Arc;
 
 /// 2024-06-01T00:00:00Z.
 const NOW: i64 = 1_717_200_000_000;
@@ -21,8 +22,47 @@ static DIR: LazyLock<Directory> = LazyLock::new(|| {
     )))
     .unwrap()
 });
-static RULES: LazyLock<RuleSet> = LazyLock::new(|| {
-    crate::rules::load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))).unwrap()
+/// A fixed rule set, so these tests do not move when analysts change `rules/`.
+const TEST_RULES: &str = r#"
+[[rule]]
+id = "reported"
+name = "n"
+description = "报警称被骗"
+level = "high"
+condition = 'source_kind == "police_report"'
+[[rule]]
+id = "flagged-call"
+name = "n"
+description = "涉诈来电"
+level = "medium"
+condition = 'source_kind == "telecom" && counterpart.phone in @flagged_phones'
+[[rule]]
+id = "flagged-url"
+name = "n"
+description = "涉诈网址"
+level = "low"
+condition = 'counterpart.url in @flagged_urls'
+"#;
+
+static RULES: LazyLock<Arc<RuleSet>> = LazyLock::new(|| {
+    let list = |name: &str| crate::rules::source::SourceFile {
+        path: format!("lists/{name}.txt"),
+        text: std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("rules/lists")
+                .join(format!("{name}.txt")),
+        )
+        .unwrap(),
+    };
+    let files = vec![
+        crate::rules::source::SourceFile {
+            path: "test.toml".into(),
+            text: TEST_RULES.into(),
+        },
+        list("flagged_phones"),
+        list("flagged_urls"),
+    ];
+    Arc::new(crate::rules::compile_set(&files).unwrap())
 });
 
 /// The first village of the bundled directory and its first grid.
@@ -38,7 +78,8 @@ fn placement() -> Placement {
 
 /// Smallest value of a flagged list, so tests do not depend on hash order.
 fn flagged(list: &str) -> String {
-    RULES.lists[list].iter().min().unwrap().clone()
+    let l = RULES.lists.iter().find(|l| l.name == list).unwrap();
+    l.values.iter().min().unwrap().to_string()
 }
 
 fn phone(person: usize) -> String {
@@ -96,15 +137,22 @@ fn batch(alerts: Vec<proto::Alert>, now: i64) -> PreparedBatch {
             alerts,
         },
         &DIR,
-        &RULES,
         now,
     );
     assert!(prepared.rejections.is_empty(), "{:?}", prepared.rejections);
     prepared
 }
 
+fn matcher() -> crate::rules::Matcher {
+    crate::rules::Matcher::new(
+        RULES.clone(),
+        crate::rules::window::WindowLimits::default(),
+        8,
+    )
+}
+
 fn writer() -> Writer {
-    Writer::from_state(WriterState::default(), Deadlines::default())
+    Writer::from_state(WriterState::default(), Deadlines::default(), matcher())
 }
 
 /// Applies one batch with nothing known before.
@@ -174,7 +222,7 @@ fn matching_alert_creates_one_pair_of_two_tasks() {
         assert_eq!(t.created_at_ms, NOW);
         assert_eq!(t.due_at_ms, due(Level::Medium, NOW));
         assert_eq!(t.alert_keys, ["test-src/a1"]);
-        assert_eq!(t.reasons[0].rule_id, "call-from-flagged-number");
+        assert_eq!(t.reasons[0].rule_id, "flagged-call");
         assert_eq!(t.subject_phone_masked, "139****0001");
     }
     assert_eq!(
@@ -499,7 +547,7 @@ fn writer_resumes_sequence_and_pair_numbers_from_state() {
         last_seq: 100,
         ..WriterState::default()
     };
-    let mut w = Writer::from_state(state, Deadlines::default());
+    let mut w = Writer::from_state(state, Deadlines::default(), matcher());
     let (c, _) = apply(
         &mut w,
         vec![alert("a1", &phone(1), Some(Level::Medium))],

@@ -1,0 +1,110 @@
+//! `dualwarn rules check|test|explain`: the analyst's tools. Everything
+//! they print comes from the same compiler and matcher the server runs.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::record::AlertRecord;
+use crate::graph::MemoryGraph;
+use crate::normalize::normalize;
+use crate::pipeline::writer::FlaggedLists;
+use crate::rules::cases::run_cases;
+use crate::rules::source::read_dir;
+use crate::rules::window::WindowLimits;
+use crate::rules::{Matcher, RuleError, compile_set};
+
+/// Checks a rule directory; returns false when it has errors.
+pub fn check(dir: &Path) -> anyhow::Result<bool> {
+    let files = read_dir(dir)?;
+    match compile_set(&files) {
+        Ok(set) => {
+            for w in &set.warnings {
+                println!("warning: {w}");
+            }
+            println!(
+                "ok: {} rules ({} enabled), {} lists, {} windows, {} warnings; version {}",
+                set.rules.len(),
+                set.enabled_count(),
+                set.lists.len(),
+                set.windows.len(),
+                set.warnings.len(),
+                set.version
+            );
+            Ok(true)
+        }
+        Err(RuleError::Invalid(errors)) => {
+            for e in &errors {
+                println!("error: {e}\n");
+            }
+            println!("{} error(s); nothing applied", errors.len());
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs the test cases under `dir/tests`; returns false when any fails.
+pub fn test(dir: &Path, utc_offset_hours: i32) -> anyhow::Result<bool> {
+    let files = read_dir(dir)?;
+    let set = Arc::new(compile_set(&files)?);
+    let results = run_cases(&files, &set, utc_offset_hours);
+    let failed = results.iter().filter(|r| !r.failures.is_empty()).count();
+    for r in &results {
+        if r.failures.is_empty() {
+            println!("ok     {}", r.name);
+        } else {
+            println!("FAILED {}", r.name);
+            for f in &r.failures {
+                println!("         {f}");
+            }
+        }
+    }
+    println!(
+        "{} cases, {} passed, {failed} failed",
+        results.len(),
+        results.len() - failed
+    );
+    Ok(failed == 0)
+}
+
+/// Shows what every rule made of the alert in `alert_file` (one JSON record).
+pub fn explain(
+    alert_file: &Path,
+    dir: &Path,
+    utc_offset_hours: i32,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(alert_file)
+        .with_context(|| format!("cannot read {}", alert_file.display()))?;
+    let record: AlertRecord = serde_json::from_str(text.trim())
+        .with_context(|| format!("{} is not an alert record", alert_file.display()))?;
+    let alert = normalize(&record.to_proto(), now_ms.max(record.occurred_at_ms))
+        .map_err(|r| anyhow::anyhow!(r.reason))?;
+    let set = Arc::new(compile_set(&read_dir(dir)?)?);
+    let mut graph = MemoryGraph::new(FlaggedLists(set.clone()));
+    graph.observe(&alert);
+    let mut matcher = Matcher::new(set.clone(), WindowLimits::default(), utc_offset_hours);
+    println!("rule set {} — alert {}", set.version, alert.key);
+    for r in matcher.explain(&alert, &graph, now_ms) {
+        let mark = match (r.enabled, r.matched) {
+            (false, _) => "off",
+            (true, true) => "HIT",
+            (true, false) => "-",
+        };
+        let via = if r.candidate {
+            ""
+        } else {
+            " (not a candidate: index skips it)"
+        };
+        println!("{mark:>4} {}{via}", r.rule_id);
+        for (part, held) in &r.parts {
+            println!("       {} {part}", if *held { "✓" } else { "✗" });
+        }
+        for (name, value) in &r.windows {
+            println!("       window.{name} = {value}");
+        }
+    }
+    Ok(())
+}

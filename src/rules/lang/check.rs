@@ -1,0 +1,442 @@
+//! Type-checks a syntax tree and compiles it to [`BoolExpr`]: every name
+//! (field, list, window, macro, function) is resolved here, at load time,
+//! and every fault is reported with the span it covers.
+
+use std::collections::BTreeSet;
+
+use regex::Regex;
+
+use super::ast::{CmpOp, Literal, Node, NodeKind, Span};
+use super::compiled::{BoolExpr, ListId, NumExpr, StrExpr, StrTest, WindowSlot};
+use crate::model::ArtefactKind;
+
+/// Longest regex source accepted; longer ones are refused as too costly.
+const MAX_REGEX_LEN: usize = 256;
+
+/// A type or name error at a span of the condition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckError {
+    /// Where.
+    pub span: Span,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn err<T>(span: Span, message: impl Into<String>) -> Result<T, CheckError> {
+    Err(CheckError {
+        span,
+        message: message.into(),
+    })
+}
+
+/// The names a condition may use; implemented by the rule loader.
+pub trait Names {
+    /// A named list.
+    fn list(&mut self, name: &str) -> Option<ListId>;
+    /// A window of the current rule.
+    fn window(&mut self, name: &str) -> Option<WindowSlot>;
+    /// A macro, compiled (errors inside it are the macro's own, already rendered).
+    fn macro_expr(&mut self, name: &str) -> Option<Result<BoolExpr, String>>;
+}
+
+/// What a sub-expression turned out to be.
+enum Typed {
+    Bool(BoolExpr),
+    Num(NumExpr),
+    Str(StrExpr),
+    List(ListId),
+    StrSet(Vec<Box<str>>),
+    NumSet(Vec<f64>),
+}
+
+impl Typed {
+    fn name(&self) -> &'static str {
+        match self {
+            Typed::Bool(_) => "a boolean",
+            Typed::Num(_) => "a number",
+            Typed::Str(_) => "a string",
+            Typed::List(_) => "a list",
+            Typed::StrSet(_) | Typed::NumSet(_) => "a set",
+        }
+    }
+}
+
+/// Checks that `node` is a boolean condition and compiles it.
+pub fn compile_condition(node: &Node, names: &mut dyn Names) -> Result<BoolExpr, CheckError> {
+    match typed(node, names)? {
+        Typed::Bool(b) => Ok(b),
+        other => err(
+            node.span,
+            format!(
+                "a condition must be true or false, this is {}",
+                other.name()
+            ),
+        ),
+    }
+}
+
+/// Checks that `node` is a string expression (a window key or distinct value).
+pub fn compile_str(node: &Node, names: &mut dyn Names) -> Result<StrExpr, CheckError> {
+    match typed(node, names)? {
+        Typed::Str(s) => Ok(s),
+        other => err(
+            node.span,
+            format!("expected a string field, this is {}", other.name()),
+        ),
+    }
+}
+
+/// Checks that `node` is a number expression (a window sum).
+pub fn compile_num(node: &Node, names: &mut dyn Names) -> Result<NumExpr, CheckError> {
+    match typed(node, names)? {
+        Typed::Num(n) => Ok(n),
+        other => err(
+            node.span,
+            format!("expected a number, this is {}", other.name()),
+        ),
+    }
+}
+
+fn boolean(node: &Node, names: &mut dyn Names) -> Result<BoolExpr, CheckError> {
+    compile_condition(node, names)
+}
+
+fn number(node: &Node, names: &mut dyn Names) -> Result<NumExpr, CheckError> {
+    match typed(node, names)? {
+        Typed::Num(n) => Ok(n),
+        other => err(
+            node.span,
+            format!("expected a number, found {}", other.name()),
+        ),
+    }
+}
+
+fn typed(node: &Node, names: &mut dyn Names) -> Result<Typed, CheckError> {
+    let sp = node.span;
+    Ok(match &node.kind {
+        NodeKind::Or(xs) => Typed::Bool(BoolExpr::Or(
+            xs.iter()
+                .map(|x| boolean(x, names))
+                .collect::<Result<_, _>>()?,
+        )),
+        NodeKind::And(xs) => Typed::Bool(BoolExpr::And(
+            xs.iter()
+                .map(|x| boolean(x, names))
+                .collect::<Result<_, _>>()?,
+        )),
+        NodeKind::Not(x) => Typed::Bool(BoolExpr::Not(Box::new(boolean(x, names)?))),
+        NodeKind::Neg(x) => Typed::Num(NumExpr::Neg(Box::new(number(x, names)?))),
+        NodeKind::Arith(op, a, b) => Typed::Num(NumExpr::Arith(
+            *op,
+            Box::new(number(a, names)?),
+            Box::new(number(b, names)?),
+        )),
+        NodeKind::Num(v) => Typed::Num(NumExpr::Const(*v)),
+        NodeKind::Str(s) => Typed::Str(StrExpr::Const(s.as_str().into())),
+        NodeKind::ListRef(name) => match names.list(name) {
+            Some(id) => Typed::List(id),
+            None => {
+                return err(
+                    sp,
+                    format!("unknown list @{name} (no rules/lists/{name}.txt)"),
+                );
+            }
+        },
+        NodeKind::Set(items) => set(items, sp)?,
+        NodeKind::Cmp(op, a, b) => Typed::Bool(comparison(*op, a, b, names)?),
+        NodeKind::Call(name, args) => call(name, args, sp, names)?,
+        NodeKind::Path(parts) => path(parts, sp, names)?,
+        NodeKind::Method(target, name, args) => Typed::Bool(method(target, name, args, sp, names)?),
+    })
+}
+
+fn set(items: &[Literal], sp: Span) -> Result<Typed, CheckError> {
+    let strs: Vec<Box<str>> = items
+        .iter()
+        .filter_map(|l| {
+            if let Literal::Str(s) = l {
+                Some(s.as_str().into())
+            } else {
+                None
+            }
+        })
+        .collect();
+    let nums: Vec<f64> = items
+        .iter()
+        .filter_map(|l| {
+            if let Literal::Num(n) = l {
+                Some(*n)
+            } else {
+                None
+            }
+        })
+        .collect();
+    match (strs.is_empty(), nums.is_empty()) {
+        (_, true) => Ok(Typed::StrSet(strs)),
+        (true, false) => Ok(Typed::NumSet(nums)),
+        (false, false) => err(sp, "a set holds strings or numbers, not both"),
+    }
+}
+
+fn comparison(
+    op: CmpOp,
+    a: &Node,
+    b: &Node,
+    names: &mut dyn Names,
+) -> Result<BoolExpr, CheckError> {
+    let left = typed(a, names)?;
+    let right = typed(b, names)?;
+    let sp = (a.span.0, b.span.1);
+    match (op, left, right) {
+        (CmpOp::In, Typed::Str(s), Typed::List(id)) => Ok(BoolExpr::InList(s, id)),
+        (CmpOp::In, Typed::Str(s), Typed::StrSet(set)) => Ok(BoolExpr::InStrSet(s, set.into())),
+        (CmpOp::In, Typed::Num(n), Typed::NumSet(set)) => Ok(BoolExpr::InNumSet(n, set.into())),
+        (CmpOp::In, l, r) => err(
+            sp,
+            format!(
+                "`in` takes a string and a list or set, or a number and a number set; found {} in {}",
+                l.name(),
+                r.name()
+            ),
+        ),
+        (_, Typed::Num(x), Typed::Num(y)) => Ok(BoolExpr::Num(op, x, y)),
+        (CmpOp::Eq | CmpOp::Ne, Typed::Str(x), Typed::Str(y)) => Ok(BoolExpr::Str(op, x, y)),
+        (CmpOp::Eq | CmpOp::Ne, Typed::Bool(x), Typed::Bool(y)) => {
+            let eq = BoolExpr::Or(Box::new([
+                BoolExpr::And(Box::new([x.clone(), y.clone()])),
+                BoolExpr::And(Box::new([
+                    BoolExpr::Not(Box::new(x)),
+                    BoolExpr::Not(Box::new(y)),
+                ])),
+            ]));
+            Ok(if op == CmpOp::Eq {
+                eq
+            } else {
+                BoolExpr::Not(Box::new(eq))
+            })
+        }
+        (_, Typed::Str(_), Typed::Str(_)) => err(sp, "strings compare with == and != only"),
+        (_, l, r) => err(sp, format!("cannot compare {} with {}", l.name(), r.name())),
+    }
+}
+
+fn call(name: &str, args: &[Node], sp: Span, names: &mut dyn Names) -> Result<Typed, CheckError> {
+    let no_args = |t: Typed| {
+        if args.is_empty() {
+            Ok(t)
+        } else {
+            err(sp, format!("{name}() takes no arguments"))
+        }
+    };
+    match name {
+        "hops_to_flagged" => no_args(Typed::Num(NumExpr::HopsToFlagged)),
+        "victims_of_counterparts" => no_args(Typed::Num(NumExpr::VictimsOfCounterparts)),
+        "card_fan_in" => no_args(Typed::Num(NumExpr::CardFanIn)),
+        "neighbourhood_flagged" => no_args(Typed::Bool(BoolExpr::NeighbourhoodFlagged)),
+        "has" | "count" => {
+            let [arg] = args else {
+                return err(sp, format!("{name}() takes one field"));
+            };
+            let s = match typed(arg, names)? {
+                Typed::Str(s) if !matches!(s, StrExpr::Const(_)) => s,
+                _ => {
+                    return err(
+                        arg.span,
+                        format!("{name}() takes a field, e.g. {name}(counterpart.phone)"),
+                    );
+                }
+            };
+            match (name, s) {
+                ("count", StrExpr::Counterparts(kind)) => Ok(Typed::Num(NumExpr::Count(kind))),
+                ("count", _) => err(
+                    arg.span,
+                    "count() takes a counterpart field, e.g. count(counterpart.phone)",
+                ),
+                (_, s) => Ok(Typed::Bool(BoolExpr::Has(s))),
+            }
+        }
+        _ => err(
+            sp,
+            format!(
+                "unknown function {name}(); known: has, count, hops_to_flagged, victims_of_counterparts, card_fan_in, neighbourhood_flagged"
+            ),
+        ),
+    }
+}
+
+fn method(
+    target: &Node,
+    name: &str,
+    args: &[Node],
+    sp: Span,
+    names: &mut dyn Names,
+) -> Result<BoolExpr, CheckError> {
+    let s = match typed(target, names)? {
+        Typed::Str(s) => s,
+        other => {
+            return err(
+                target.span,
+                format!(".{name}() applies to a string, this is {}", other.name()),
+            );
+        }
+    };
+    let [arg] = args else {
+        return err(sp, format!(".{name}() takes one string"));
+    };
+    let NodeKind::Str(lit) = &arg.kind else {
+        return err(arg.span, format!(".{name}() takes a string literal"));
+    };
+    let test = match name {
+        "starts_with" => StrTest::StartsWith(lit.as_str().into()),
+        "ends_with" => StrTest::EndsWith(lit.as_str().into()),
+        "contains" => StrTest::Contains(lit.as_str().into()),
+        "matches" => StrTest::Matches(regex(lit, arg.span)?),
+        _ => {
+            return err(
+                sp,
+                format!(
+                    "unknown method .{name}(); known: starts_with, ends_with, contains, matches"
+                ),
+            );
+        }
+    };
+    Ok(BoolExpr::Test(s, test))
+}
+
+fn regex(source: &str, sp: Span) -> Result<Regex, CheckError> {
+    if source.len() > MAX_REGEX_LEN {
+        return err(
+            sp,
+            format!(
+                "regex of {} characters is too costly (at most {MAX_REGEX_LEN})",
+                source.len()
+            ),
+        );
+    }
+    regex::RegexBuilder::new(source)
+        .size_limit(1 << 20)
+        .build()
+        .or_else(|e| {
+            err(
+                sp,
+                format!(
+                    "invalid regex: {}",
+                    e.to_string().lines().last().unwrap_or("error")
+                ),
+            )
+        })
+}
+
+/// Every field name, for "did you mean" style listings.
+pub const FIELDS: &[&str] = &[
+    "source",
+    "source_kind",
+    "fraud_type_hint",
+    "amount",
+    "amount_fen",
+    "subject.phone",
+    "subject.division",
+    "subject.grid",
+    "subject.age",
+    "subject.has_id",
+    "counterpart.phone",
+    "counterpart.bank_card",
+    "counterpart.url",
+    "counterpart.app",
+    "counterpart.social_account",
+    "counterpart.device",
+    "counterpart.ip",
+    "attr.NAME",
+    "hour",
+    "minute_of_day",
+    "weekday",
+    "window.NAME",
+    "true",
+    "false",
+];
+
+fn path(parts: &[String], sp: Span, names: &mut dyn Names) -> Result<Typed, CheckError> {
+    let p: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let t = match p.as_slice() {
+        ["true"] => Typed::Bool(BoolExpr::Const(true)),
+        ["false"] => Typed::Bool(BoolExpr::Const(false)),
+        ["source"] => Typed::Str(StrExpr::Source),
+        ["source_kind"] => Typed::Str(StrExpr::SourceKind),
+        ["fraud_type_hint"] => Typed::Str(StrExpr::FraudTypeHint),
+        ["amount"] => Typed::Num(NumExpr::Amount),
+        ["amount_fen"] => Typed::Num(NumExpr::AmountFen),
+        ["hour"] => Typed::Num(NumExpr::Hour),
+        ["minute_of_day"] => Typed::Num(NumExpr::MinuteOfDay),
+        ["weekday"] => Typed::Num(NumExpr::Weekday),
+        ["subject", "phone"] => Typed::Str(StrExpr::Phone),
+        ["subject", "division"] => Typed::Str(StrExpr::Division),
+        ["subject", "grid"] => Typed::Str(StrExpr::Grid),
+        ["subject", "age"] => Typed::Num(NumExpr::Age),
+        ["subject", "has_id"] => Typed::Bool(BoolExpr::HasId),
+        ["counterpart", kind] => match artefact_kind(kind) {
+            Some(k) => Typed::Str(StrExpr::Counterparts(k)),
+            None => {
+                return err(
+                    sp,
+                    format!(
+                        "unknown counterpart kind `{kind}`; known: phone, bank_card, url, app, social_account, device, ip"
+                    ),
+                );
+            }
+        },
+        ["attr", name] => Typed::Str(StrExpr::Attr((*name).into())),
+        ["window", name] => match names.window(name) {
+            Some(slot) => Typed::Num(NumExpr::Window(slot)),
+            None => {
+                return err(
+                    sp,
+                    format!("unknown window `{name}`: declare it in this rule's [[rule.window]]"),
+                );
+            }
+        },
+        [name] => match names.macro_expr(name) {
+            Some(Ok(b)) => Typed::Bool(b),
+            Some(Err(rendered)) => {
+                return err(sp, format!("macro `{name}` is invalid:\n{rendered}"));
+            }
+            None => return err(sp, format!("unknown field or macro `{name}`")),
+        },
+        _ => {
+            return err(
+                sp,
+                format!(
+                    "unknown field `{}`; fields: {}",
+                    parts.join("."),
+                    FIELDS.join(", ")
+                ),
+            );
+        }
+    };
+    Ok(t)
+}
+
+/// Parses a counterpart kind name.
+pub fn artefact_kind(name: &str) -> Option<ArtefactKind> {
+    Some(match name {
+        "phone" => ArtefactKind::Phone,
+        "bank_card" => ArtefactKind::BankCard,
+        "url" => ArtefactKind::Url,
+        "app" => ArtefactKind::App,
+        "social_account" => ArtefactKind::SocialAccount,
+        "device" => ArtefactKind::Device,
+        "ip" => ArtefactKind::Ip,
+        _ => return None,
+    })
+}
+
+/// Names used anywhere in an expression tree: for unused-list warnings.
+pub fn lists_used(b: &BoolExpr, out: &mut BTreeSet<ListId>) {
+    match b {
+        BoolExpr::And(xs) | BoolExpr::Or(xs) => xs.iter().for_each(|x| lists_used(x, out)),
+        BoolExpr::Not(x) => lists_used(x, out),
+        BoolExpr::InList(_, id) => {
+            out.insert(*id);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,416 @@
+//! Runs a [`RuleSet`] over alerts: updates the shared sliding windows,
+//! picks candidate rules from the index, evaluates them and explains every
+//! match. Stateful (the windows) and synchronous, with the clock passed in;
+//! owned by the writer thread.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::lang::compiled::{
+    BoolExpr, EvalCtx, GraphCache, HOPS_MAX_DEPTH, NumExpr, StrExpr, local_clock,
+};
+use super::window::{Agg, Observation, WindowLimits, WindowStore, hash_str};
+use super::{CompiledRule, Method, RuleSet, WindowDef};
+use crate::graph::{GraphFeatures, describe_path};
+use crate::model::{Alert, ArtefactKind, Level, mask};
+
+/// One rule that held for an alert.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleHit {
+    /// Rule id.
+    pub rule_id: String,
+    /// Level asked for.
+    pub level: Level,
+    /// Fraud type: the rule's, else the alert's hint.
+    pub fraud_type: String,
+    /// Readable why: the description and what held (values masked).
+    pub why: String,
+    /// 0..=100.
+    pub score: u8,
+    /// Phone or visit.
+    pub method: Method,
+    /// Deadline override.
+    pub due_within: Option<Duration>,
+}
+
+/// What one rule made of one alert, for `rules explain`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleReport {
+    /// Rule id.
+    pub rule_id: String,
+    /// Enabled in the set.
+    pub enabled: bool,
+    /// Picked by the index.
+    pub candidate: bool,
+    /// The whole condition held.
+    pub matched: bool,
+    /// Each top-level part and whether it held.
+    pub parts: Vec<(String, bool)>,
+    /// The rule's windows and their values.
+    pub windows: Vec<(String, f64)>,
+}
+
+/// The rule set in force and the window state it reads.
+pub struct Matcher {
+    rules: Arc<RuleSet>,
+    stores: Vec<WindowStore>,
+    limits: WindowLimits,
+    utc_offset_hours: i32,
+    candidates: Vec<u32>,
+    window_values: Vec<f64>,
+}
+
+/// Writes a 12-digit division code as text without allocating.
+fn division_text(code: u64, buf: &mut [u8; 12]) -> &str {
+    let mut v = code;
+    for b in buf.iter_mut().rev() {
+        *b = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    std::str::from_utf8(buf).unwrap_or("000000000000")
+}
+
+impl Matcher {
+    /// A matcher over `rules` with empty windows.
+    pub fn new(rules: Arc<RuleSet>, limits: WindowLimits, utc_offset_hours: i32) -> Matcher {
+        let stores = rules
+            .windows
+            .iter()
+            .map(|w| WindowStore::new(w.agg, w.duration_ms, limits))
+            .collect();
+        let n = rules.windows.len();
+        Matcher {
+            rules,
+            stores,
+            limits,
+            utc_offset_hours,
+            candidates: Vec::new(),
+            window_values: vec![0.0; n],
+        }
+    }
+
+    /// The rule set in force.
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        &self.rules
+    }
+
+    /// Swaps in a new rule set; windows whose definition is unchanged keep
+    /// their state, new ones start empty. Returns how many were kept.
+    pub fn swap(&mut self, rules: Arc<RuleSet>) -> usize {
+        let mut old: Vec<(String, WindowStore)> = self
+            .rules
+            .windows
+            .iter()
+            .map(|w| w.identity.clone())
+            .zip(self.stores.drain(..))
+            .collect();
+        let mut kept = 0;
+        for w in &rules.windows {
+            match old.iter().position(|(id, _)| *id == w.identity) {
+                Some(i) => {
+                    self.stores.push(old.swap_remove(i).1);
+                    kept += 1;
+                }
+                None => self
+                    .stores
+                    .push(WindowStore::new(w.agg, w.duration_ms, self.limits)),
+            }
+        }
+        self.window_values = vec![0.0; rules.windows.len()];
+        self.rules = rules;
+        kept
+    }
+
+    /// Window statistics by definition identity, for metrics.
+    pub fn window_stats(&self) -> Vec<(String, super::window::WindowStats)> {
+        self.rules
+            .windows
+            .iter()
+            .zip(&self.stores)
+            .map(|(w, s)| (w.identity.clone(), s.stats()))
+            .collect()
+    }
+
+    /// Adds the alert to every window, then evaluates the candidate rules.
+    pub fn match_alert(
+        &mut self,
+        alert: &Alert,
+        graph: &dyn GraphFeatures,
+        now_ms: i64,
+    ) -> Vec<RuleHit> {
+        let mut buf = [0u8; 12];
+        let division = division_text(alert.subject.division.as_u64(), &mut buf);
+        let cache = GraphCache::default();
+        self.update_windows(alert, graph, &cache, division, now_ms);
+        let rules = Arc::clone(&self.rules);
+        rules.index.candidates(alert, &mut self.candidates);
+        let mut hits = Vec::new();
+        for i in std::mem::take(&mut self.candidates) {
+            let Some(rule) = rules.rules.get(i as usize) else {
+                continue;
+            };
+            self.fill_windows(rule, alert, graph, &cache, division, now_ms);
+            let ctx = self.ctx(alert, graph, &cache, division, now_ms);
+            if rule.condition.eval(&ctx) {
+                hits.push(hit(rule, &ctx, &rules));
+            }
+            self.candidates.push(i);
+        }
+        hits
+    }
+
+    /// What every rule made of `alert` (windows updated as in matching).
+    pub fn explain(
+        &mut self,
+        alert: &Alert,
+        graph: &dyn GraphFeatures,
+        now_ms: i64,
+    ) -> Vec<RuleReport> {
+        let mut buf = [0u8; 12];
+        let division = division_text(alert.subject.division.as_u64(), &mut buf);
+        let cache = GraphCache::default();
+        self.update_windows(alert, graph, &cache, division, now_ms);
+        let rules = Arc::clone(&self.rules);
+        rules.index.candidates(alert, &mut self.candidates);
+        let mut out = Vec::new();
+        for (i, rule) in rules.rules.iter().enumerate() {
+            self.fill_windows(rule, alert, graph, &cache, division, now_ms);
+            let ctx = self.ctx(alert, graph, &cache, division, now_ms);
+            out.push(RuleReport {
+                rule_id: rule.id.clone(),
+                enabled: rule.enabled,
+                candidate: self.candidates.contains(&(i as u32)),
+                matched: rule.condition.eval(&ctx),
+                parts: rule
+                    .conjuncts
+                    .iter()
+                    .map(|(t, e)| (t.clone(), e.eval(&ctx)))
+                    .collect(),
+                windows: rule
+                    .windows
+                    .iter()
+                    .map(|(n, s)| (n.clone(), self.window_values[*s as usize]))
+                    .collect(),
+            });
+        }
+        out
+    }
+
+    fn ctx<'a>(
+        &'a self,
+        alert: &'a Alert,
+        graph: &'a dyn GraphFeatures,
+        cache: &'a GraphCache,
+        division: &'a str,
+        now_ms: i64,
+    ) -> EvalCtx<'a> {
+        let (minute_of_day, weekday) = local_clock(alert.occurred_at_ms, self.utc_offset_hours);
+        EvalCtx {
+            alert,
+            lists: &self.rules.lists,
+            windows: &self.window_values,
+            graph,
+            graph_cache: cache,
+            now_ms,
+            minute_of_day,
+            weekday,
+            division,
+        }
+    }
+
+    fn update_windows(
+        &mut self,
+        alert: &Alert,
+        graph: &dyn GraphFeatures,
+        cache: &GraphCache,
+        division: &str,
+        now_ms: i64,
+    ) {
+        let rules = Arc::clone(&self.rules);
+        let (minute_of_day, weekday) = local_clock(alert.occurred_at_ms, self.utc_offset_hours);
+        let ctx = EvalCtx {
+            alert,
+            lists: &rules.lists,
+            windows: &[],
+            graph,
+            graph_cache: cache,
+            now_ms,
+            minute_of_day,
+            weekday,
+            division,
+        };
+        for (def, store) in rules.windows.iter().zip(self.stores.iter_mut()) {
+            if def.when.as_ref().is_none_or(|w| w.eval(&ctx)) {
+                observe(def, store, &ctx);
+            }
+        }
+    }
+
+    /// Computes the rule's window values at the alert's event time: the
+    /// largest over the alert's keys.
+    fn fill_windows(
+        &mut self,
+        rule: &CompiledRule,
+        alert: &Alert,
+        graph: &dyn GraphFeatures,
+        cache: &GraphCache,
+        division: &str,
+        now_ms: i64,
+    ) {
+        let rules = Arc::clone(&self.rules);
+        let (minute_of_day, weekday) = local_clock(alert.occurred_at_ms, self.utc_offset_hours);
+        let ctx = EvalCtx {
+            alert,
+            lists: &rules.lists,
+            windows: &[],
+            graph,
+            graph_cache: cache,
+            now_ms,
+            minute_of_day,
+            weekday,
+            division,
+        };
+        for (_, slot) in &rule.windows {
+            let (Some(def), Some(store)) = (
+                rules.windows.get(*slot as usize),
+                self.stores.get_mut(*slot as usize),
+            ) else {
+                continue;
+            };
+            let mut best: f64 = 0.0;
+            def.key.each(&ctx, |k| {
+                best = best.max(store.value(hash_str(k), alert.occurred_at_ms))
+            });
+            self.window_values[*slot as usize] = best;
+        }
+    }
+}
+
+fn observe(def: &WindowDef, store: &mut WindowStore, ctx: &EvalCtx<'_>) {
+    let at_ms = ctx.alert.occurred_at_ms;
+    def.key.each(ctx, |k| {
+        let key = hash_str(k);
+        match (def.agg, &def.of_str, &def.of_num) {
+            (Agg::Distinct, Some(of), _) => of.each(ctx, |v| {
+                store.add(Observation {
+                    key,
+                    at_ms,
+                    value: 0.0,
+                    distinct: hash_str(v),
+                });
+            }),
+            (Agg::Sum, _, Some(n)) => {
+                store.add(Observation {
+                    key,
+                    at_ms,
+                    value: n.eval(ctx),
+                    distinct: 0,
+                });
+            }
+            _ => {
+                store.add(Observation {
+                    key,
+                    at_ms,
+                    value: 1.0,
+                    distinct: 0,
+                });
+            }
+        }
+    });
+}
+
+/// Builds the hit and its explanation; runs only on a match.
+fn hit(rule: &CompiledRule, ctx: &EvalCtx<'_>, rules: &RuleSet) -> RuleHit {
+    let mut details = Vec::new();
+    list_hits(&rule.condition, ctx, rules, &mut details);
+    for (name, slot) in &rule.windows {
+        details.push(format!(
+            "{name} = {}",
+            ctx.windows.get(*slot as usize).copied().unwrap_or(0.0)
+        ));
+    }
+    if uses_hops(&rule.condition)
+        && let Some((hops, path)) = ctx.graph.hops_to_flagged(ctx.alert, HOPS_MAX_DEPTH)
+    {
+        details.push(format!("{hops} 跳: {}", describe_path(&path)));
+    }
+    let mut why = rule.description.clone();
+    if !details.is_empty() {
+        why.push_str(&format!("（{}）", details.join("；")));
+    }
+    RuleHit {
+        rule_id: rule.id.clone(),
+        level: rule.level,
+        fraud_type: rule
+            .fraud_type
+            .clone()
+            .unwrap_or_else(|| ctx.alert.fraud_type_hint.clone()),
+        why,
+        score: rule.score,
+        method: rule.method,
+        due_within: rule.due_within,
+    }
+}
+
+fn kind_name(k: ArtefactKind) -> &'static str {
+    match k {
+        ArtefactKind::Phone => "号码",
+        ArtefactKind::BankCard => "银行卡",
+        ArtefactKind::Url => "网址",
+        ArtefactKind::App => "APP",
+        ArtefactKind::SocialAccount => "社交账号",
+        ArtefactKind::Device => "设备",
+        ArtefactKind::Ip => "IP",
+    }
+}
+
+fn list_hits(b: &BoolExpr, ctx: &EvalCtx<'_>, rules: &RuleSet, out: &mut Vec<String>) {
+    match b {
+        BoolExpr::And(xs) | BoolExpr::Or(xs) => {
+            xs.iter().for_each(|x| list_hits(x, ctx, rules, out))
+        }
+        BoolExpr::InList(StrExpr::Counterparts(kind), id) => {
+            let Some(list) = rules.lists.get(*id as usize) else {
+                return;
+            };
+            for c in ctx
+                .alert
+                .counterparts
+                .iter()
+                .filter(|c| c.kind == *kind && list.values.contains(c.value.as_str()))
+            {
+                let shown = if *kind == ArtefactKind::Phone {
+                    mask::phone(&c.value)
+                } else {
+                    mask::opaque(&c.value)
+                };
+                let line = format!("{} {shown} 在名单 {}", kind_name(*kind), list.name);
+                if !out.contains(&line) {
+                    out.push(line);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn uses_hops(b: &BoolExpr) -> bool {
+    fn num(n: &NumExpr) -> bool {
+        match n {
+            NumExpr::HopsToFlagged => true,
+            NumExpr::Arith(_, a, b) => num(a) || num(b),
+            NumExpr::Neg(a) => num(a),
+            _ => false,
+        }
+    }
+    match b {
+        BoolExpr::And(xs) | BoolExpr::Or(xs) => xs.iter().any(uses_hops),
+        BoolExpr::Not(x) => uses_hops(x),
+        BoolExpr::Num(_, a, b) => num(a) || num(b),
+        BoolExpr::InNumSet(a, _) => num(a),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;
