@@ -85,8 +85,8 @@ impl OpenPairs {
 
 /// Decides for one alert about `subject` that produced `hits`.
 pub fn decide(subject: &Subject, hits: &[RuleHit], open: &OpenPairs) -> Decision {
-    // The first rule in file order wins among equal levels.
-    let Some(top) = hits.iter().rev().max_by_key(|h| h.level) else {
+    // Highest level, then highest score; the first rule in file order wins ties.
+    let Some(top) = hits.iter().rev().max_by_key(|h| (h.level, h.score)) else {
         return Decision::Ignore;
     };
     match open.find(&subject.identity_keys()) {

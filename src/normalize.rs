@@ -127,6 +127,15 @@ pub fn normalize(a: &proto::Alert, now_ms: i64) -> Result<Alert, Rejection> {
 /// trimmed and lowercased.
 pub fn normalize_artefact_value(raw: &str) -> String {
     let t = raw.trim();
+    // Fast paths for values already in normal form (lists are mostly so).
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.to_string();
+    }
+    if t.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+        && !t.bytes().any(|b| b.is_ascii_digit())
+    {
+        return t.to_string();
+    }
     let digits_only = t
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '+'));

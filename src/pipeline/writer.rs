@@ -22,10 +22,12 @@ pub struct FlaggedLists(pub Arc<RuleSet>);
 
 impl FlaggedSet for FlaggedLists {
     fn is_flagged(&self, node: &NodeRef) -> bool {
-        self.0
-            .lists
-            .iter()
-            .any(|l| l.name.starts_with("flagged_") && l.values.contains(node.value.as_str()))
+        self.0.list_values.lists_of(&node.value).iter().any(|id| {
+            self.0
+                .lists
+                .get(*id as usize)
+                .is_some_and(|l| l.name.starts_with("flagged_"))
+        })
     }
 }
 

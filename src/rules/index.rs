@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 
 use super::lang::ast::CmpOp;
 use super::lang::compiled::{BoolExpr, ListId, StrExpr};
-use super::{CompiledRule, NamedList};
+use super::{CompiledRule, ListValues, NamedList};
 use crate::model::{Alert, ArtefactKind, SourceKind};
 
 /// Source kinds in index order.
@@ -35,8 +35,6 @@ struct Bucket {
 #[derive(Clone, Debug, Default)]
 pub struct RuleIndex {
     buckets: [Bucket; 5],
-    /// Value → the indexed lists holding it.
-    lists_of_value: FxHashMap<Box<str>, Vec<ListId>>,
 }
 
 /// What an index learns from one rule's top-level conjuncts.
@@ -90,9 +88,8 @@ fn discriminators(rule: &CompiledRule) -> Discriminators {
 
 impl RuleIndex {
     /// Indexes the enabled rules.
-    pub fn build(rules: &[CompiledRule], lists: &[NamedList]) -> RuleIndex {
+    pub fn build(rules: &[CompiledRule]) -> RuleIndex {
         let mut ix = RuleIndex::default();
-        let mut indexed_lists = Vec::new();
         for (i, rule) in rules.iter().enumerate().filter(|(_, r)| r.enabled) {
             let d = discriminators(rule);
             let sources = d
@@ -104,34 +101,18 @@ impl RuleIndex {
                     None => ix.buckets[s].always.push(i as u32),
                 }
             }
-            if let Some((_, id)) = d.list {
-                indexed_lists.push(id);
-            }
-        }
-        indexed_lists.sort_unstable();
-        indexed_lists.dedup();
-        for id in indexed_lists {
-            let Some(list) = lists.get(id as usize) else {
-                continue;
-            };
-            for v in &list.values {
-                ix.lists_of_value.entry(v.clone()).or_default().push(id);
-            }
         }
         ix
     }
 
     /// Fills `out` with the candidate rules for `alert`, in rule order.
-    pub fn candidates(&self, alert: &Alert, out: &mut Vec<u32>) {
+    pub fn candidates(&self, alert: &Alert, values: &ListValues, out: &mut Vec<u32>) {
         out.clear();
         let bucket = &self.buckets[source_slot(alert.source_kind)];
         out.extend_from_slice(&bucket.always);
         if !bucket.by_list.is_empty() {
             for c in &alert.counterparts {
-                let Some(ids) = self.lists_of_value.get(c.value.as_str()) else {
-                    continue;
-                };
-                for id in ids {
+                for id in values.lists_of(&c.value) {
                     if let Some(rules) = bucket.by_list.get(&(c.kind, *id)) {
                         out.extend_from_slice(rules);
                     }
@@ -155,7 +136,7 @@ pub fn never_fire(rules: &[CompiledRule], lists: &[NamedList]) -> Vec<String> {
         } else {
             d.list
                 .and_then(|(_, id)| lists.get(id as usize))
-                .filter(|l| l.values.is_empty())
+                .filter(|l| l.len == 0)
                 .map(|l| format!("its list {} is empty", l.name))
         };
         if let Some(why) = why {

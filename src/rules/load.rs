@@ -6,17 +6,17 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use rustc_hash::FxHashSet;
 use toml::Spanned;
 
 use super::diag::{render, string_content_offset};
 use super::file::{FraudTypesFile, MacroEntry, RuleEntry, RuleFile, WindowEntry};
+use super::lang::ast::Node;
 use super::lang::check::{self, CheckError, Names, compile_condition};
 use super::lang::compiled::{BoolExpr, ListId, NumExpr, WindowSlot};
 use super::lang::parse::parse;
 use super::source::{FileRole, SourceFile, read_dir, role};
 use super::window::Agg;
-use super::{CompiledRule, FraudTypes, NamedList, RuleSet, WindowDef, index};
+use super::{CompiledRule, FraudTypes, ListValues, NamedList, RuleSet, WindowDef, index};
 use crate::model::{Level, fnv1a};
 use crate::normalize::normalize_artefact_value;
 
@@ -45,7 +45,7 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, RuleError> {
 pub fn compile_set(files: &[SourceFile]) -> Result<RuleSet, RuleError> {
     let mut errors = Vec::new();
     let fraud_types = fraud_types(files, &mut errors);
-    let lists = lists(files);
+    let (lists, list_values) = lists(files);
     let list_ids: HashMap<String, ListId> = lists
         .iter()
         .enumerate()
@@ -90,7 +90,7 @@ pub fn compile_set(files: &[SourceFile]) -> Result<RuleSet, RuleError> {
     }
     warnings.extend(unused_lists(&lists, &rules, &windows));
     warnings.extend(index::never_fire(&rules, &lists));
-    let index = index::RuleIndex::build(&rules, &lists);
+    let index = index::RuleIndex::build(&rules);
     for r in rules.iter().filter(|r| !r.enabled) {
         warnings.push(format!("{}: rule {} is disabled", r.file, r.id));
     }
@@ -103,6 +103,7 @@ pub fn compile_set(files: &[SourceFile]) -> Result<RuleSet, RuleError> {
         version: format!("rs-{:016x}", fnv1a(&hash_input)),
         fraud_types,
         lists,
+        list_values,
         rules,
         windows,
         index,
@@ -133,26 +134,32 @@ fn toml_error(f: &SourceFile, e: &toml::de::Error) -> String {
     render(&f.path, &f.text, span.start, span.end, e.message())
 }
 
-fn lists(files: &[SourceFile]) -> Vec<NamedList> {
-    files
+fn lists(files: &[SourceFile]) -> (Vec<NamedList>, ListValues) {
+    let mut values = ListValues::default();
+    let lines: usize = files
         .iter()
         .filter(|f| role(&f.path) == FileRole::List)
-        .map(|f| {
-            let name = f
-                .path
-                .trim_start_matches("lists/")
-                .trim_end_matches(".txt")
-                .to_string();
-            let values: FxHashSet<Box<str>> = f
-                .text
-                .lines()
-                .map(|l| l.split('#').next().unwrap_or("").trim())
-                .filter(|l| !l.is_empty())
-                .map(|l| normalize_artefact_value(l).into_boxed_str())
-                .collect();
-            NamedList { name, values }
-        })
-        .collect()
+        .map(|f| f.text.lines().count())
+        .sum();
+    values.reserve(lines);
+    let mut lists = Vec::new();
+    for f in files.iter().filter(|f| role(&f.path) == FileRole::List) {
+        let id = lists.len() as ListId;
+        let name = f
+            .path
+            .trim_start_matches("lists/")
+            .trim_end_matches(".txt")
+            .to_string();
+        let mut len = 0;
+        for line in f.text.lines() {
+            let v = line.split('#').next().unwrap_or("").trim();
+            if !v.is_empty() && values.insert(id, normalize_artefact_value(v).into_boxed_str()) {
+                len += 1;
+            }
+        }
+        lists.push(NamedList { name, len });
+    }
+    (lists, values)
 }
 
 type Entries = (Vec<(usize, RuleEntry)>, Vec<(usize, MacroEntry)>);
@@ -180,27 +187,25 @@ fn expr_in<T>(
     f: &SourceFile,
     s: &Spanned<String>,
     names: &mut dyn Names,
-    compile: impl FnOnce(&super::lang::ast::Node, &mut dyn Names) -> Result<T, CheckError>,
+    compile: impl FnOnce(&Node, &mut dyn Names) -> Result<T, CheckError>,
 ) -> Result<T, String> {
+    parsed_in(f, s, names, compile).map(|(t, _)| t)
+}
+
+/// Like [`expr_in`], also giving back the syntax tree.
+fn parsed_in<T>(
+    f: &SourceFile,
+    s: &Spanned<String>,
+    names: &mut dyn Names,
+    compile: impl FnOnce(&Node, &mut dyn Names) -> Result<T, CheckError>,
+) -> Result<(T, Node), String> {
     let base = string_content_offset(&f.text, s.span().start);
-    let node = parse(s.get_ref()).map_err(|e| {
-        render(
-            &f.path,
-            &f.text,
-            base + e.span.0,
-            base + e.span.1,
-            &e.message,
-        )
-    })?;
-    compile(&node, names).map_err(|e| {
-        render(
-            &f.path,
-            &f.text,
-            base + e.span.0,
-            base + e.span.1,
-            &e.message,
-        )
-    })
+    let at = |span: (usize, usize), msg: &str| {
+        render(&f.path, &f.text, base + span.0, base + span.1, msg)
+    };
+    let node = parse(s.get_ref()).map_err(|e| at(e.span, &e.message))?;
+    let t = compile(&node, names).map_err(|e| at(e.span, &e.message))?;
+    Ok((t, node))
 }
 
 /// Macros compiled on first use, with cycle detection.
@@ -390,7 +395,7 @@ impl Build<'_> {
             names.windows.insert(w.name.get_ref().clone(), slot);
         }
         let f = &self.files[file];
-        let condition = match expr_in(f, &e.condition, &mut names, compile_condition) {
+        let (condition, node) = match parsed_in(f, &e.condition, &mut names, compile_condition) {
             Ok(c) => c,
             Err(msg) => {
                 self.errors.push(msg);
@@ -398,7 +403,7 @@ impl Build<'_> {
             }
         };
         let task = e.task.unwrap_or_default();
-        let conjuncts = conjunct_texts(e.condition.get_ref(), &condition);
+        let conjuncts = conjunct_texts(e.condition.get_ref(), &node, &condition);
         let mut windows: Vec<(String, WindowSlot)> = names.windows.into_iter().collect();
         windows.sort();
         Some(CompiledRule {
@@ -490,10 +495,7 @@ fn squash(s: &str) -> String {
 
 /// The top-level `&&` parts of a condition, as source text with their
 /// compiled form, for explanations.
-fn conjunct_texts(text: &str, compiled: &BoolExpr) -> Vec<(String, BoolExpr)> {
-    let Ok(node) = parse(text) else {
-        return Vec::new();
-    };
+fn conjunct_texts(text: &str, node: &Node, compiled: &BoolExpr) -> Vec<(String, BoolExpr)> {
     match (&node.kind, compiled) {
         (super::lang::ast::NodeKind::And(parts), BoolExpr::And(exprs))
             if parts.len() == exprs.len() =>

@@ -143,7 +143,9 @@ impl Matcher {
         let cache = GraphCache::default();
         self.update_windows(alert, graph, &cache, division, now_ms);
         let rules = Arc::clone(&self.rules);
-        rules.index.candidates(alert, &mut self.candidates);
+        rules
+            .index
+            .candidates(alert, &rules.list_values, &mut self.candidates);
         let mut hits = Vec::new();
         for i in std::mem::take(&mut self.candidates) {
             let Some(rule) = rules.rules.get(i as usize) else {
@@ -171,7 +173,9 @@ impl Matcher {
         let cache = GraphCache::default();
         self.update_windows(alert, graph, &cache, division, now_ms);
         let rules = Arc::clone(&self.rules);
-        rules.index.candidates(alert, &mut self.candidates);
+        rules
+            .index
+            .candidates(alert, &rules.list_values, &mut self.candidates);
         let mut out = Vec::new();
         for (i, rule) in rules.rules.iter().enumerate() {
             self.fill_windows(rule, alert, graph, &cache, division, now_ms);
@@ -207,7 +211,7 @@ impl Matcher {
         let (minute_of_day, weekday) = local_clock(alert.occurred_at_ms, self.utc_offset_hours);
         EvalCtx {
             alert,
-            lists: &self.rules.lists,
+            lists: &self.rules.list_values,
             windows: &self.window_values,
             graph,
             graph_cache: cache,
@@ -230,7 +234,7 @@ impl Matcher {
         let (minute_of_day, weekday) = local_clock(alert.occurred_at_ms, self.utc_offset_hours);
         let ctx = EvalCtx {
             alert,
-            lists: &rules.lists,
+            lists: &rules.list_values,
             windows: &[],
             graph,
             graph_cache: cache,
@@ -261,7 +265,7 @@ impl Matcher {
         let (minute_of_day, weekday) = local_clock(alert.occurred_at_ms, self.utc_offset_hours);
         let ctx = EvalCtx {
             alert,
-            lists: &rules.lists,
+            lists: &rules.list_values,
             windows: &[],
             graph,
             graph_cache: cache,
@@ -377,7 +381,7 @@ fn list_hits(b: &BoolExpr, ctx: &EvalCtx<'_>, rules: &RuleSet, out: &mut Vec<Str
                 .alert
                 .counterparts
                 .iter()
-                .filter(|c| c.kind == *kind && list.values.contains(c.value.as_str()))
+                .filter(|c| c.kind == *kind && rules.list_values.contains(*id, &c.value))
             {
                 let shown = if *kind == ArtefactKind::Phone {
                     mask::phone(&c.value)

@@ -22,19 +22,93 @@ pub use matcher::{Matcher, RuleHit, RuleReport};
 use std::collections::HashMap;
 use std::time::Duration;
 
-use rustc_hash::FxHashSet;
+use rustc_hash::FxHashMap;
 
 use crate::model::Level;
-use lang::compiled::{BoolExpr, NumExpr, StrExpr, WindowSlot};
+use lang::compiled::{BoolExpr, ListId, NumExpr, StrExpr, WindowSlot};
 use window::Agg;
 
-/// A named list of values (flagged phones, cards, URLs, apps...).
+/// A named list of values (flagged phones, cards, URLs, apps...); the
+/// values themselves are in [`ListValues`].
 #[derive(Clone, Debug, Default)]
 pub struct NamedList {
     /// File stem under `lists/`.
     pub name: String,
-    /// Normalized values.
-    pub values: FxHashSet<Box<str>>,
+    /// Number of distinct values.
+    pub len: usize,
+}
+
+/// The lists a value is in: almost always one.
+#[derive(Clone, Debug)]
+enum ListIds {
+    One(ListId),
+    Many(Vec<ListId>),
+}
+
+impl ListIds {
+    fn as_slice(&self) -> &[ListId] {
+        match self {
+            ListIds::One(id) => std::slice::from_ref(id),
+            ListIds::Many(v) => v,
+        }
+    }
+}
+
+/// Every value of every list → the lists holding it. One hash lookup
+/// answers `x in @list` for any list, and gives the index the lists a
+/// counterpart hits; one table also keeps a value shared by lists once.
+#[derive(Clone, Debug, Default)]
+pub struct ListValues {
+    map: FxHashMap<Box<str>, ListIds>,
+}
+
+impl ListValues {
+    /// Adds `value` to list `id`; false when it was already there.
+    pub fn insert(&mut self, id: ListId, value: Box<str>) -> bool {
+        use std::collections::hash_map::Entry;
+        let ids = match self.map.entry(value) {
+            Entry::Vacant(slot) => {
+                slot.insert(ListIds::One(id));
+                return true;
+            }
+            Entry::Occupied(slot) => slot.into_mut(),
+        };
+        match ids {
+            ListIds::One(x) if *x == id => false,
+            ListIds::One(x) => {
+                *ids = ListIds::Many(vec![*x, id]);
+                true
+            }
+            ListIds::Many(v) if v.contains(&id) => false,
+            ListIds::Many(v) => {
+                v.push(id);
+                true
+            }
+        }
+    }
+
+    /// Makes room for `n` more values.
+    pub fn reserve(&mut self, n: usize) {
+        self.map.reserve(n);
+    }
+
+    /// The lists holding `value`.
+    pub fn lists_of(&self, value: &str) -> &[ListId] {
+        self.map.get(value).map_or(&[], ListIds::as_slice)
+    }
+
+    /// True when list `id` holds `value`.
+    pub fn contains(&self, id: ListId, value: &str) -> bool {
+        self.lists_of(value).contains(&id)
+    }
+
+    /// Every value of list `id` (unordered; for tools, not the hot path).
+    pub fn values_of(&self, id: ListId) -> impl Iterator<Item = &str> {
+        self.map
+            .iter()
+            .filter(move |(_, ids)| ids.as_slice().contains(&id))
+            .map(|(v, _)| &**v)
+    }
 }
 
 /// The versioned fraud-type table.
@@ -105,6 +179,8 @@ pub struct RuleSet {
     pub fraud_types: FraudTypes,
     /// Named lists by id.
     pub lists: Vec<NamedList>,
+    /// The values of every list.
+    pub list_values: ListValues,
     /// Every rule (disabled ones too), in file order.
     pub rules: Vec<CompiledRule>,
     /// Distinct windows by slot.
@@ -116,6 +192,14 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
+    /// The id of the list called `name`.
+    pub fn list_id(&self, name: &str) -> Option<ListId> {
+        self.lists
+            .iter()
+            .position(|l| l.name == name)
+            .map(|i| i as ListId)
+    }
+
     /// Number of enabled rules.
     pub fn enabled_count(&self) -> usize {
         self.rules.iter().filter(|r| r.enabled).count()

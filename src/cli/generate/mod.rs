@@ -151,9 +151,9 @@ struct Flagged<'a> {
 
 impl<'a> Flagged<'a> {
     fn from_rules(rules: &'a RuleSet) -> Result<Flagged<'a>, GenError> {
-        let sorted = |name: &str| match rules.lists.iter().find(|l| l.name == name) {
-            Some(list) if !list.values.is_empty() => {
-                let mut v: Vec<&str> = list.values.iter().map(|v| &**v).collect();
+        let sorted = |name: &str| match rules.list_id(name) {
+            Some(id) if rules.lists[id as usize].len > 0 => {
+                let mut v: Vec<&str> = rules.list_values.values_of(id).collect();
                 v.sort_unstable();
                 Ok(v)
             }

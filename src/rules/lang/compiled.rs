@@ -137,8 +137,8 @@ pub struct GraphCache {
 pub struct EvalCtx<'a> {
     /// The alert.
     pub alert: &'a Alert,
-    /// The rule set's lists, by id.
-    pub lists: &'a [super::super::NamedList],
+    /// The values of the rule set's lists.
+    pub lists: &'a super::super::ListValues,
     /// Window values for this alert, by slot (filled for the rule's windows).
     pub windows: &'a [f64],
     /// The account-link graph.
@@ -176,10 +176,7 @@ impl BoolExpr {
                 let eq = a.any(c, |x| b.any(c, |y| x == y));
                 if *op == CmpOp::Ne { !eq } else { eq }
             }
-            BoolExpr::InList(s, id) => match c.lists.get(*id as usize) {
-                Some(list) => s.any(c, |v| list.values.contains(v)),
-                None => false,
-            },
+            BoolExpr::InList(s, id) => s.any(c, |v| c.lists.contains(*id, v)),
             BoolExpr::InStrSet(s, set) => s.any(c, |v| set.iter().any(|x| &**x == v)),
             BoolExpr::InNumSet(n, set) => {
                 let v = n.eval(c);

@@ -360,7 +360,7 @@ fn index_skips_rules_whose_list_was_not_hit() {
         0,
     );
     let mut out = Vec::new();
-    s.index.candidates(&miss, &mut out);
+    s.index.candidates(&miss, &s.list_values, &mut out);
     assert!(out.is_empty());
     let hit = alert(
         proto::SourceKind::Telecom,
@@ -368,6 +368,6 @@ fn index_skips_rules_whose_list_was_not_hit() {
         &[(proto::ArtefactKind::Phone, "17000000002")],
         0,
     );
-    s.index.candidates(&hit, &mut out);
+    s.index.candidates(&hit, &s.list_values, &mut out);
     assert_eq!(out, vec![0]);
 }
