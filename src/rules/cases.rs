@@ -68,6 +68,13 @@ pub fn run_cases(
 ) -> Vec<CaseResult> {
     let mut out = Vec::new();
     for f in files.iter().filter(|f| role(&f.path) == FileRole::Tests) {
+        if let Err(e) = unknown_alert_keys(&f.text) {
+            out.push(CaseResult {
+                name: f.path.clone(),
+                failures: vec![e],
+            });
+            continue;
+        }
         match toml::from_str::<CaseFile>(&f.text) {
             Ok(cf) => out.extend(
                 cf.cases
@@ -120,6 +127,56 @@ fn run_case(file: &str, case: Case, rules: &Arc<RuleSet>, utc_offset_hours: i32)
         name: format!("{file}: {}", case.name),
         failures,
     }
+}
+
+/// Keys a case alert may have: the JSON record's fields, `after` and `expect`.
+const ALERT_KEYS: &[&str] = &[
+    "after",
+    "expect",
+    "source",
+    "source_id",
+    "source_kind",
+    "occurred_at_ms",
+    "subject",
+    "counterparts",
+    "links",
+    "amount_fen",
+    "fraud_type_hint",
+    "attributes",
+];
+
+/// A misspelt key would be ignored and the case could pass for the wrong
+/// reason, so every alert's keys are checked (serde cannot deny unknown
+/// fields next to a flattened struct).
+fn unknown_alert_keys(text: &str) -> Result<(), String> {
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return Ok(());
+    };
+    let cases = doc
+        .get("case")
+        .and_then(toml::Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    for case in cases {
+        let name = case
+            .get("name")
+            .and_then(toml::Value::as_str)
+            .unwrap_or("?");
+        let alerts = case
+            .get("alert")
+            .and_then(toml::Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        for (i, a) in alerts.iter().enumerate() {
+            let Some(table) = a.as_table() else { continue };
+            if let Some(k) = table.keys().find(|k| !ALERT_KEYS.contains(&k.as_str())) {
+                return Err(format!(
+                    "case {name:?}, alert {}: unknown key `{k}`; known: {}",
+                    i + 1,
+                    ALERT_KEYS.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Fills what a case leaves out with a plausible Guiyang subject.

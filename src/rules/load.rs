@@ -12,7 +12,7 @@ use super::diag::{render, string_content_offset};
 use super::file::{FraudTypesFile, MacroEntry, RuleEntry, RuleFile, WindowEntry};
 use super::lang::ast::Node;
 use super::lang::check::{self, CheckError, Names, compile_condition};
-use super::lang::compiled::{BoolExpr, ListId, NumExpr, WindowSlot};
+use super::lang::compiled::{BoolExpr, ListId, NumExpr, StrTest, WindowSlot};
 use super::lang::parse::parse;
 use super::source::{FileRole, SourceFile, read_dir, role};
 use super::window::Agg;
@@ -90,6 +90,7 @@ pub fn compile_set(files: &[SourceFile]) -> Result<RuleSet, RuleError> {
     }
     warnings.extend(unused_lists(&lists, &rules, &windows));
     warnings.extend(index::never_fire(&rules, &lists));
+    warnings.extend(costly_regexes(&rules));
     let index = index::RuleIndex::build(&rules);
     for r in rules.iter().filter(|r| !r.enabled) {
         warnings.push(format!("{}: rule {} is disabled", r.file, r.id));
@@ -524,4 +525,34 @@ fn unused_lists(lists: &[NamedList], rules: &[CompiledRule], windows: &[WindowDe
         .filter(|(i, _)| !used.contains(&(*i as ListId)))
         .map(|(_, l)| format!("lists/{}.txt: list {} is never used", l.name, l.name))
         .collect()
+}
+
+/// Regexes that scan a whole value for every alert: an unanchored leading
+/// `.*`, or a repeated group that is itself repeated.
+fn costly_regexes(rules: &[CompiledRule]) -> Vec<String> {
+    fn walk(b: &BoolExpr, out: &mut Vec<String>) {
+        match b {
+            BoolExpr::And(xs) | BoolExpr::Or(xs) => xs.iter().for_each(|x| walk(x, out)),
+            BoolExpr::Not(x) => walk(x, out),
+            BoolExpr::Test(_, StrTest::Matches(r)) => {
+                let p = r.as_str();
+                let nested = ["+)+", "*)*", "+)*", "*)+", "}){", "+){", "*){"]
+                    .iter()
+                    .any(|n| p.contains(n));
+                if p.starts_with(".*") || nested {
+                    out.push(p.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for r in rules {
+        let mut found = Vec::new();
+        walk(&r.condition, &mut found);
+        out.extend(found.into_iter().map(|p| {
+            format!("{}: rule {}: regex {p:?} is costly (leading .* or a nested repetition); anchor it or use starts_with/contains", r.file, r.id)
+        }));
+    }
+    out
 }

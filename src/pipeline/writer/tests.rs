@@ -44,7 +44,13 @@ level = "low"
 condition = 'counterpart.url in @flagged_urls'
 "#;
 
-static RULES: LazyLock<Arc<RuleSet>> = LazyLock::new(|| {
+static RULES: LazyLock<Arc<RuleSet>> = LazyLock::new(|| rule_set(TEST_RULES));
+
+/// The same rules, one description changed: another version to reload to.
+static RULES_B: LazyLock<Arc<RuleSet>> =
+    LazyLock::new(|| rule_set(&TEST_RULES.replace("涉诈来电", "涉诈来电（B）")));
+
+fn rule_set(text: &str) -> Arc<RuleSet> {
     let list = |name: &str| crate::rules::source::SourceFile {
         path: format!("lists/{name}.txt"),
         text: std::fs::read_to_string(
@@ -63,7 +69,7 @@ static RULES: LazyLock<Arc<RuleSet>> = LazyLock::new(|| {
         list("flagged_urls"),
     ];
     Arc::new(crate::rules::compile_set(&files).unwrap())
-});
+}
 
 /// The first village of the bundled directory and its first grid.
 fn village() -> (String, String) {
@@ -581,11 +587,15 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn one_pair_per_person_and_two_events_per_change(
+    fn one_pair_per_person_and_two_events_per_change_across_reloads(
         alerts in prop::collection::vec((0..4usize, 0..3u8, 0..4u8), 1..40),
         cuts in prop::collection::vec(1..6usize, 1..10),
+        reloads in prop::collection::vec(any::<bool>(), 1..10),
     ) {
         let mut w = writer();
+        // Rule reloads land between batches, as the writer thread does them.
+        let mut reload = reloads.iter().cycle();
+        let mut use_b = false;
         // What the store would know: every key committed so far.
         let mut known: HashSet<String> = HashSet::new();
         let mut totals = BatchCounts::default();
@@ -615,8 +625,16 @@ proptest! {
                 }
                 keys_of.entry(p).or_default().push(key);
             }
+            if *reload.next().unwrap() {
+                use_b = !use_b;
+                w.swap_rules(if use_b { RULES_B.clone() } else { RULES.clone() });
+            }
+            let version = w.rules().version.clone();
             let prepared = batch(chunk.iter().map(|&(p, s, g)| wire(p, s, g)).collect(), now);
             let (c, counts) = w.apply_batch(&prepared, &known, now);
+            for e in c.events.iter().filter(|e| e.kind == TaskEventKind::Created) {
+                prop_assert_eq!(&e.task.rule_set_version, &version, "a task records the set in force");
+            }
             known.extend(c.alerts.iter().map(|a| a.key.clone()));
             let mut ids: Vec<&str> = c.tasks.iter().map(|t| t.id.as_str()).collect();
             ids.sort_unstable();

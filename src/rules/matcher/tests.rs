@@ -371,3 +371,43 @@ fn index_skips_rules_whose_list_was_not_hit() {
     s.index.candidates(&hit, &s.list_values, &mut out);
     assert_eq!(out, vec![0]);
 }
+
+#[test]
+fn costly_regex_and_unused_list_are_warnings_not_errors() {
+    let s = set(r#"
+[[rule]]
+id = "slow"
+name = "n"
+description = "d"
+level = "low"
+condition = 'source_kind == "telecom" && counterpart.url.matches(".*pay.*")'
+"#);
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("rule slow") && w.contains("costly")),
+        "{:?}",
+        s.warnings
+    );
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("list flagged_cards is never used")),
+        "{:?}",
+        s.warnings
+    );
+}
+
+#[test]
+fn misspelt_key_in_a_case_fails_the_case() {
+    let s = set(RULE);
+    let files = vec![SourceFile {
+        path: "tests/t.toml".into(),
+        text: "[[case]]\nname = \"typo\"\n[[case.alert]]\namount = 8000\nexpect = []\n".into(),
+    }];
+    let results = crate::rules::cases::run_cases(&files, &s, 8);
+    assert!(
+        results[0].failures[0].contains("unknown key `amount`"),
+        "{results:?}"
+    );
+}
