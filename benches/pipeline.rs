@@ -61,7 +61,7 @@ fn bench_pipeline(c: &mut Criterion) {
     let (dir, rules, batch) = batch();
     let mut g = c.benchmark_group("pipeline");
     g.throughput(Throughput::Elements(BATCH as u64));
-    g.bench_function("normalize_enrich_match_1000", |b| {
+    g.bench_function("normalize_enrich_1000", |b| {
         b.iter(|| black_box(prepare(black_box(&batch), &dir, NOW_MS)))
     });
     let prepared = prepare(&batch, &dir, NOW_MS);

@@ -33,6 +33,10 @@ struct Edge {
     amount_fen: i64,
 }
 
+/// Most nodes one hop search may reach before it gives up; bounds the
+/// cost of a query near a super-node until the bounded graph replaces this one.
+pub const MAX_VISITS: usize = 4096;
+
 /// The account-link graph in memory. Every observed alert adds its subject's
 /// phone joined to each counterpart (the kind taken from the alert's links
 /// when they name it, else from the counterpart's kind), and every explicit
@@ -177,6 +181,11 @@ impl<F: FlaggedSet> MemoryGraph<F> {
                     reached.insert(m, Some((n, e)));
                     if self.flagged.is_flagged(&self.nodes[m].node) {
                         return Some((depth, self.path_to(m, &reached)));
+                    }
+                    if reached.len() >= MAX_VISITS {
+                        // A hub (a pooled account, a popular app) would make every
+                        // query walk much of the graph: give up, as "not found".
+                        return None;
                     }
                     next.push(m);
                 }

@@ -63,7 +63,7 @@ fn rule_set(text: &str) -> Arc<RuleSet> {
     let files = vec![
         crate::rules::source::SourceFile {
             path: "test.toml".into(),
-            text: TEST_RULES.into(),
+            text: text.into(),
         },
         list("flagged_phones"),
         list("flagged_urls"),
@@ -667,4 +667,9 @@ proptest! {
             prop_assert_eq!(&t.alert_keys, &keys_of[&person]);
         }
     }
+}
+
+#[test]
+fn reload_target_is_a_different_version() {
+    assert_ne!(RULES.version, RULES_B.version);
 }
