@@ -1,5 +1,6 @@
 //! The candidate index: rules grouped by their discriminating predicates
-//! (source kind, and a counterpart that must be in a list), so an alert
+//! (source kind; a counterpart that must be in a list, or else a fraud-type
+//! hint the alert must carry), so an alert
 //! evaluates only the rules that could hold for it. Built once per rule set.
 
 use rustc_hash::FxHashMap;
@@ -29,6 +30,8 @@ struct Bucket {
     always: Vec<u32>,
     /// Rules that need a counterpart of a kind in a list.
     by_list: FxHashMap<(ArtefactKind, ListId), Vec<u32>>,
+    /// Rules that need one fraud-type hint.
+    by_hint: FxHashMap<Box<str>, Vec<u32>>,
 }
 
 /// The index of a rule set.
@@ -41,6 +44,7 @@ pub struct RuleIndex {
 struct Discriminators {
     sources: Option<Vec<usize>>,
     list: Option<(ArtefactKind, ListId)>,
+    hint: Option<Box<str>>,
 }
 
 fn top_level(b: &BoolExpr) -> &[BoolExpr] {
@@ -54,6 +58,7 @@ fn discriminators(rule: &CompiledRule) -> Discriminators {
     let mut d = Discriminators {
         sources: None,
         list: None,
+        hint: None,
     };
     for c in top_level(&rule.condition) {
         match c {
@@ -77,6 +82,10 @@ fn discriminators(rule: &CompiledRule) -> Discriminators {
                         .collect(),
                 );
             }
+            BoolExpr::Str(CmpOp::Eq, StrExpr::FraudTypeHint, StrExpr::Const(h))
+            | BoolExpr::Str(CmpOp::Eq, StrExpr::Const(h), StrExpr::FraudTypeHint) => {
+                d.hint = Some(h.clone())
+            }
             BoolExpr::InList(StrExpr::Counterparts(kind), id) if d.list.is_none() => {
                 d.list = Some((*kind, *id))
             }
@@ -96,9 +105,14 @@ impl RuleIndex {
                 .sources
                 .unwrap_or_else(|| (0..SOURCE_KINDS.len()).collect());
             for s in sources {
-                match d.list {
-                    Some(key) => ix.buckets[s].by_list.entry(key).or_default().push(i as u32),
-                    None => ix.buckets[s].always.push(i as u32),
+                match (d.list, &d.hint) {
+                    (Some(key), _) => ix.buckets[s].by_list.entry(key).or_default().push(i as u32),
+                    (None, Some(h)) => ix.buckets[s]
+                        .by_hint
+                        .entry(h.clone())
+                        .or_default()
+                        .push(i as u32),
+                    (None, None) => ix.buckets[s].always.push(i as u32),
                 }
             }
         }
@@ -118,6 +132,9 @@ impl RuleIndex {
                     }
                 }
             }
+        }
+        if let Some(rules) = bucket.by_hint.get(alert.fraud_type_hint.as_str()) {
+            out.extend_from_slice(rules);
         }
         out.sort_unstable();
         out.dedup();

@@ -411,3 +411,23 @@ fn misspelt_key_in_a_case_fails_the_case() {
         "{results:?}"
     );
 }
+
+#[test]
+fn index_buckets_rules_by_fraud_type_hint() {
+    let s = set(r#"
+[[rule]]
+id = "hinted"
+name = "n"
+description = "d"
+level = "low"
+condition = 'fraud_type_hint == "虚假贷款" && amount >= 100'
+"#);
+    let mut a = alert(proto::SourceKind::Bank, T0, &[], 20_000);
+    let mut out = Vec::new();
+    s.index.candidates(&a, &s.list_values, &mut out);
+    assert!(out.is_empty(), "no hint, not a candidate");
+    a.fraud_type_hint = "虚假贷款".into();
+    s.index.candidates(&a, &s.list_values, &mut out);
+    assert_eq!(out, vec![0]);
+    assert_eq!(run(&s, &[a]), vec![vec!["hinted".to_string()]]);
+}
