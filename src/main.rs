@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use tokio::io::BufReader;
 
-use dualwarn::cli::generate::{GenOptions, MEAN_STEP_MS, generate};
+use dualwarn::cli::generate::{GenError, GenOptions, MEAN_STEP_MS, generate};
 use dualwarn::cli::send::{SendOptions, send};
 use dualwarn::cli::tasks::{self, ConsoleConn};
 use dualwarn::config::{self, Config};
@@ -405,9 +405,15 @@ fn gen_alerts(a: GenArgs) -> anyhow::Result<()> {
         }
         None => {
             let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            let s = generate(&dir, &rules, &opts, &mut w)?;
-            std::io::Write::flush(&mut w)?;
-            s
+            match generate(&dir, &rules, &opts, &mut w) {
+                // The reader went away (`gen | head`): nothing more to do.
+                Err(GenError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                r => {
+                    let s = r?;
+                    std::io::Write::flush(&mut w)?;
+                    s
+                }
+            }
         }
     };
     eprintln!("{summary:?}");
@@ -432,9 +438,9 @@ async fn send_file(a: SendArgs) -> anyhow::Result<ExitCode> {
         _ => send(&opts, BufReader::new(tokio::io::stdin())).await?,
     };
     for (line, field, reason) in &summary.rejections {
-        println!("rejected record {line}: [{field}] {reason}");
+        dualwarn::say!("rejected record {line}: [{field}] {reason}");
     }
-    println!(
+    dualwarn::say!(
         "sent {} alerts in {} batches in {:.2}s: {:.0} alerts/s; accepted {} (duplicates {}), rejected {}, unparsable {}; pairs created {}, merged {}",
         summary.sent,
         summary.batches,

@@ -7,3 +7,15 @@ pub mod record;
 pub mod rules;
 pub mod send;
 pub mod tasks;
+
+/// `println!` for command output that ends the process quietly when stdout
+/// is closed (`dualwarn tasks list | head`), instead of panicking.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}

@@ -21,9 +21,9 @@ pub fn check(dir: &Path) -> anyhow::Result<bool> {
     match compile_set(&files) {
         Ok(set) => {
             for w in &set.warnings {
-                println!("warning: {w}");
+                crate::say!("warning: {w}");
             }
-            println!(
+            crate::say!(
                 "ok: {} rules ({} enabled), {} lists, {} windows, {} warnings; version {}",
                 set.rules.len(),
                 set.enabled_count(),
@@ -36,9 +36,9 @@ pub fn check(dir: &Path) -> anyhow::Result<bool> {
         }
         Err(RuleError::Invalid(errors)) => {
             for e in &errors {
-                println!("error: {e}\n");
+                crate::say!("error: {e}\n");
             }
-            println!("{} error(s); nothing applied", errors.len());
+            crate::say!("{} error(s); nothing applied", errors.len());
             Ok(false)
         }
         Err(e) => Err(e.into()),
@@ -53,15 +53,15 @@ pub fn test(dir: &Path, utc_offset_hours: i32) -> anyhow::Result<bool> {
     let failed = results.iter().filter(|r| !r.failures.is_empty()).count();
     for r in &results {
         if r.failures.is_empty() {
-            println!("ok     {}", r.name);
+            crate::say!("ok     {}", r.name);
         } else {
-            println!("FAILED {}", r.name);
+            crate::say!("FAILED {}", r.name);
             for f in &r.failures {
-                println!("         {f}");
+                crate::say!("         {f}");
             }
         }
     }
-    println!(
+    crate::say!(
         "{} cases, {} passed, {failed} failed",
         results.len(),
         results.len() - failed
@@ -86,7 +86,7 @@ pub fn explain(
     let mut graph = MemoryGraph::new(FlaggedLists(set.clone()));
     graph.observe(&alert);
     let mut matcher = Matcher::new(set.clone(), WindowLimits::default(), utc_offset_hours);
-    println!("rule set {} — alert {}", set.version, alert.key);
+    crate::say!("rule set {} — alert {}", set.version, alert.key);
     for r in matcher.explain(&alert, &graph, now_ms) {
         let mark = match (r.enabled, r.matched) {
             (false, _) => "off",
@@ -98,12 +98,12 @@ pub fn explain(
         } else {
             " (not a candidate: index skips it)"
         };
-        println!("{mark:>4} {}{via}", r.rule_id);
+        crate::say!("{mark:>4} {}{via}", r.rule_id);
         for (part, held) in &r.parts {
-            println!("       {} {part}", if *held { "✓" } else { "✗" });
+            crate::say!("       {} {part}", if *held { "✓" } else { "✗" });
         }
         for (name, value) in &r.windows {
-            println!("       window.{name} = {value}");
+            crate::say!("       window.{name} = {value}");
         }
     }
     Ok(())

@@ -107,12 +107,12 @@ pub async fn watch(
             k.as_str_name().trim_start_matches("TASK_EVENT_KIND_")
         });
         match (&e.task, json) {
-            (Some(t), false) => println!("#{} {:<12} {}", e.resume_token, kind, task_line(t)),
-            (Some(t), true) => println!(
+            (Some(t), false) => crate::say!("#{} {:<12} {}", e.resume_token, kind, task_line(t)),
+            (Some(t), true) => crate::say!(
                 "{}",
                 serde_json::json!({"resume_token": e.resume_token, "kind": kind, "task": task_json(t)})
             ),
-            (None, _) => println!("#{} {kind}", e.resume_token),
+            (None, _) => crate::say!("#{} {kind}", e.resume_token),
         }
     }
     Ok(())
@@ -121,9 +121,9 @@ pub async fn watch(
 /// Prints a task as a line or as JSON.
 pub fn print_task(t: &proto::Task, json: bool) {
     if json {
-        println!("{}", task_json(t));
+        crate::say!("{}", task_json(t));
     } else {
-        println!("{}", task_line(t));
+        crate::say!("{}", task_line(t));
     }
 }
 
