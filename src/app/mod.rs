@@ -89,7 +89,9 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
     }
     let (limits, offset) = (config.windows.limits(), config.utc_offset_hours);
     let new_matcher = move |r: Arc<RuleSet>| Matcher::new(r, limits, offset);
-    let writer = Writer::from_state(state, config.deadlines.clone(), new_matcher(rules.clone()));
+    let mut writer =
+        Writer::from_state(state, config.deadlines.clone(), new_matcher(rules.clone()));
+    warm_up(&mut writer, store.as_ref())?;
     let (jobs, jobs_rx) = mpsc::channel(config.queue_batches);
     let (events, _) = broadcast::channel(EVENT_FANOUT);
     let thread = writer_thread::WriterThread {
@@ -115,6 +117,35 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
         jobs,
         events,
     }))
+}
+
+/// Most stored alerts replayed into windows at start.
+const MAX_WARM_ALERTS: usize = 5_000_000;
+
+/// Replays the alerts of the longest window into the graph and windows, so
+/// that a restart does not reset "3 calls within the hour".
+fn warm_up(writer: &mut Writer, store: &dyn Store) -> Result<(), Error> {
+    let horizon = writer.warm_horizon_ms();
+    if horizon == 0 {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let now = now_ms();
+    let alerts = store.alerts_since(now.saturating_sub(horizon), MAX_WARM_ALERTS)?;
+    writer.warm(&alerts, now);
+    tracing::info!(
+        alerts = alerts.len(),
+        horizon_s = horizon / 1000,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "windows warmed from the store"
+    );
+    if alerts.len() == MAX_WARM_ALERTS {
+        tracing::warn!(
+            limit = MAX_WARM_ALERTS,
+            "warm-up hit its limit; the oldest window contents are partial"
+        );
+    }
+    Ok(())
 }
 
 /// Serves every gRPC service on `listener` until `shutdown` resolves.

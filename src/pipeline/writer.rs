@@ -136,6 +136,7 @@ impl Writer {
             step.commit.alerts.push(StoredAlert {
                 key: key.clone(),
                 json: p.stored.clone(),
+                occurred_at_ms: p.item.alert.occurred_at_ms,
             });
             self.graph.observe(&p.item.alert);
             let hits = self.matcher.match_alert(&p.item.alert, &self.graph, now_ms);
@@ -223,6 +224,20 @@ impl Writer {
     pub fn swap_rules(&mut self, rules: Arc<RuleSet>) -> usize {
         self.graph.set_flagged(FlaggedLists(rules.clone()));
         self.matcher.swap(rules)
+    }
+
+    /// Replays already-stored alerts into the graph and the windows (no
+    /// rules, no tasks): after a restart, windows count what came before.
+    pub fn warm(&mut self, alerts: &[crate::model::Alert], now_ms: i64) {
+        for a in alerts {
+            self.graph.observe(a);
+            self.matcher.observe(a, &self.graph, now_ms);
+        }
+    }
+
+    /// How far back a warm-up must replay: the longest window plus lateness.
+    pub fn warm_horizon_ms(&self) -> i64 {
+        self.matcher.horizon_ms()
     }
 
     /// The rule set in force.

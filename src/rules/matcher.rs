@@ -131,6 +131,30 @@ impl Matcher {
             .collect()
     }
 
+    /// Adds the alert to every window without evaluating any rule (warm-up).
+    pub fn observe(&mut self, alert: &Alert, graph: &dyn GraphFeatures, now_ms: i64) {
+        let mut buf = [0u8; 12];
+        let division = division_text(alert.subject.division.as_u64(), &mut buf);
+        self.update_windows(alert, graph, &GraphCache::default(), division, now_ms);
+    }
+
+    /// The longest window of the rule set plus the lateness: how far back a
+    /// warm-up must replay.
+    pub fn horizon_ms(&self) -> i64 {
+        let longest = self
+            .rules
+            .windows
+            .iter()
+            .map(|w| w.duration_ms)
+            .max()
+            .unwrap_or(0);
+        if longest == 0 {
+            0
+        } else {
+            longest.saturating_add(self.limits.allowed_lateness_ms)
+        }
+    }
+
     /// Adds the alert to every window, then evaluates the candidate rules.
     pub fn match_alert(
         &mut self,

@@ -24,6 +24,8 @@ const TASK_ORDER: TableDefinition<&str, ()> = TableDefinition::new("task_order")
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 /// Identity key → open pair id.
 const OPEN: TableDefinition<&str, &str> = TableDefinition::new("open_pairs");
+/// (event time, alert key) → (): recent alerts, to warm windows at start.
+const ALERTS_BY_TIME: TableDefinition<(i64, &str), ()> = TableDefinition::new("alerts_by_time");
 /// Counters.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// File name inside the data directory.
@@ -70,6 +72,7 @@ impl EmbeddedStore {
             tx.open_table(EVENTS).map_err(backend)?;
             tx.open_table(OPEN).map_err(backend)?;
             tx.open_table(META).map_err(backend)?;
+            tx.open_table(ALERTS_BY_TIME).map_err(backend)?;
         }
         tx.commit().map_err(backend)?;
         Ok(EmbeddedStore { db })
@@ -141,9 +144,13 @@ impl Store for EmbeddedStore {
         let tx = self.db.begin_write().map_err(backend)?;
         {
             let mut alerts = tx.open_table(ALERTS).map_err(backend)?;
+            let mut by_time = tx.open_table(ALERTS_BY_TIME).map_err(backend)?;
             for a in &c.alerts {
                 alerts
                     .insert(a.key.as_str(), a.json.as_slice())
+                    .map_err(backend)?;
+                by_time
+                    .insert((a.occurred_at_ms, a.key.as_str()), ())
                     .map_err(backend)?;
             }
             let mut tasks = tx.open_table(TASKS).map_err(backend)?;
@@ -236,6 +243,28 @@ impl Store for EmbeddedStore {
             }
             out.push(decode(&k.value().to_string(), &bytes[DIVISION_LEN..])?);
             if out.len() == limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn alerts_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::model::Alert>, StoreError> {
+        let tx = self.db.begin_read().map_err(backend)?;
+        let by_time = tx.open_table(ALERTS_BY_TIME).map_err(backend)?;
+        let alerts = tx.open_table(ALERTS).map_err(backend)?;
+        let mut out = Vec::new();
+        for row in by_time.range((since_ms, "")..).map_err(backend)? {
+            let (k, _) = row.map_err(backend)?;
+            let (_, key) = k.value();
+            if let Some(v) = alerts.get(key).map_err(backend)? {
+                out.push(decode(key, v.value())?);
+            }
+            if out.len() >= limit {
                 break;
             }
         }

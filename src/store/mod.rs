@@ -42,6 +42,8 @@ pub struct StoredAlert {
     pub key: String,
     /// The checked alert, JSON.
     pub json: Vec<u8>,
+    /// Event time, for the time index that warms windows after a restart.
+    pub occurred_at_ms: i64,
 }
 
 /// The effect of one writer step, written in one transaction.
@@ -103,4 +105,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<TaskEventRecord>, StoreError>;
     /// Number of alerts kept.
     fn alert_count(&self) -> Result<u64, StoreError>;
+    /// Up to `limit` alerts with event time at or after `since_ms`, oldest
+    /// first: replayed into windows and the graph after a restart.
+    fn alerts_since(
+        &self,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::model::Alert>, StoreError>;
 }
