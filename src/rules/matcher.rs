@@ -232,18 +232,16 @@ impl Matcher {
         division: &'a str,
         now_ms: i64,
     ) -> EvalCtx<'a> {
-        let (minute_of_day, weekday) = local_clock(alert.occurred_at_ms, self.utc_offset_hours);
-        EvalCtx {
+        eval_ctx(
+            &self.rules,
+            &self.window_values,
             alert,
-            lists: &self.rules.list_values,
-            windows: &self.window_values,
             graph,
-            graph_cache: cache,
-            now_ms,
-            minute_of_day,
-            weekday,
+            cache,
             division,
-        }
+            now_ms,
+            self.utc_offset_hours,
+        )
     }
 
     fn update_windows(
@@ -255,18 +253,16 @@ impl Matcher {
         now_ms: i64,
     ) {
         let rules = Arc::clone(&self.rules);
-        let (minute_of_day, weekday) = local_clock(alert.occurred_at_ms, self.utc_offset_hours);
-        let ctx = EvalCtx {
+        let ctx = eval_ctx(
+            &rules,
+            &[],
             alert,
-            lists: &rules.list_values,
-            windows: &[],
             graph,
-            graph_cache: cache,
-            now_ms,
-            minute_of_day,
-            weekday,
+            cache,
             division,
-        };
+            now_ms,
+            self.utc_offset_hours,
+        );
         for (def, store) in rules.windows.iter().zip(self.stores.iter_mut()) {
             if def.when.as_ref().is_none_or(|w| w.eval(&ctx)) {
                 observe(def, store, &ctx);
@@ -286,18 +282,16 @@ impl Matcher {
         now_ms: i64,
     ) {
         let rules = Arc::clone(&self.rules);
-        let (minute_of_day, weekday) = local_clock(alert.occurred_at_ms, self.utc_offset_hours);
-        let ctx = EvalCtx {
+        let ctx = eval_ctx(
+            &rules,
+            &[],
             alert,
-            lists: &rules.list_values,
-            windows: &[],
             graph,
-            graph_cache: cache,
-            now_ms,
-            minute_of_day,
-            weekday,
+            cache,
             division,
-        };
+            now_ms,
+            self.utc_offset_hours,
+        );
         for (_, slot) in &rule.windows {
             let (Some(def), Some(store)) = (
                 rules.windows.get(*slot as usize),
@@ -311,6 +305,33 @@ impl Matcher {
             });
             self.window_values[*slot as usize] = best;
         }
+    }
+}
+
+/// The evaluation context of one alert; `windows` may be empty where no
+/// window can be read (window filters and keys).
+#[allow(clippy::too_many_arguments)]
+fn eval_ctx<'a>(
+    rules: &'a RuleSet,
+    windows: &'a [f64],
+    alert: &'a Alert,
+    graph: &'a dyn GraphFeatures,
+    cache: &'a GraphCache,
+    division: &'a str,
+    now_ms: i64,
+    utc_offset_hours: i32,
+) -> EvalCtx<'a> {
+    let (minute_of_day, weekday) = local_clock(alert.occurred_at_ms, utc_offset_hours);
+    EvalCtx {
+        alert,
+        lists: &rules.list_values,
+        windows,
+        graph,
+        graph_cache: cache,
+        now_ms,
+        minute_of_day,
+        weekday,
+        division,
     }
 }
 
