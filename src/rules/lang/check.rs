@@ -61,9 +61,20 @@ impl Typed {
     }
 }
 
+/// Largest compiled condition, in nodes: macros are inlined, and a chain of
+/// macros each using the previous twice would otherwise grow exponentially.
+pub const MAX_EXPR_NODES: usize = 10_000;
+
 /// Checks that `node` is a boolean condition and compiles it.
 pub fn compile_condition(node: &Node, names: &mut dyn Names) -> Result<BoolExpr, CheckError> {
     match typed(node, names)? {
+        Typed::Bool(b) if b.size() > MAX_EXPR_NODES => err(
+            node.span,
+            format!(
+                "condition expands to {} terms (macros included), at most {MAX_EXPR_NODES}",
+                b.size()
+            ),
+        ),
         Typed::Bool(b) => Ok(b),
         other => err(
             node.span,

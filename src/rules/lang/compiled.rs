@@ -164,6 +164,17 @@ pub fn local_clock(ms: i64, utc_offset_hours: i32) -> (i64, i64) {
 }
 
 impl BoolExpr {
+    /// Number of nodes, to refuse macro expansions that blow up.
+    pub fn size(&self) -> usize {
+        match self {
+            BoolExpr::And(xs) | BoolExpr::Or(xs) => {
+                1 + xs.iter().map(BoolExpr::size).sum::<usize>()
+            }
+            BoolExpr::Not(x) => 1 + x.size(),
+            _ => 1,
+        }
+    }
+
     /// Evaluates against one alert.
     pub fn eval(&self, c: &EvalCtx<'_>) -> bool {
         match self {

@@ -19,8 +19,49 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// Longest condition accepted, in bytes.
+pub const MAX_CONDITION_LEN: usize = 8192;
+/// Deepest nesting of parentheses, brackets and prefix operators accepted:
+/// parsing, checking and evaluation recurse, and a hostile rule set sent to
+/// `RuleAdmin.Validate` must not exhaust the stack.
+pub const MAX_NESTING: usize = 48;
+
+/// Refuses texts too long or too deeply nested to handle safely.
+fn check_shape(text: &str) -> Result<(), SyntaxError> {
+    if text.len() > MAX_CONDITION_LEN {
+        return Err(SyntaxError {
+            span: (0, 1),
+            message: format!(
+                "condition of {} bytes is longer than {MAX_CONDITION_LEN}",
+                text.len()
+            ),
+        });
+    }
+    let (mut depth, mut prefix_run) = (0usize, 0usize);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        prefix_run = match c {
+            '!' | '-' => prefix_run + 1,
+            ' ' | '\t' | '\n' | '\r' | '(' => prefix_run,
+            _ => 0,
+        };
+        if depth + prefix_run > MAX_NESTING {
+            return Err(SyntaxError {
+                span: (i, i + 1),
+                message: format!("nested more than {MAX_NESTING} levels deep"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Parses one condition.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
+    check_shape(text)?;
     let mut pairs = ConditionParser::parse(Rule::condition, text).map_err(|e| {
         let span = match e.location {
             pest::error::InputLocation::Pos(p) => (p, p + 1),
@@ -306,6 +347,27 @@ mod tests {
         let e = parse("amount >= && x").unwrap_err();
         assert_eq!(e.span.0, 10, "{e:?}");
         assert!(e.message.starts_with("syntax error"), "{e:?}");
+    }
+
+    #[test]
+    fn hostile_nesting_is_refused_not_a_stack_overflow() {
+        let deep = format!("{}amount > 1{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse(&deep).unwrap_err().message.contains("longer than"));
+        let nested = format!("{}amount > 1{}", "(".repeat(60), ")".repeat(60));
+        assert!(
+            parse(&nested)
+                .unwrap_err()
+                .message
+                .contains("nested more than")
+        );
+        let nots = format!("{}true", "!".repeat(60));
+        assert!(
+            parse(&nots)
+                .unwrap_err()
+                .message
+                .contains("nested more than")
+        );
+        assert!(parse(&format!("{}amount > 1{}", "(".repeat(20), ")".repeat(20))).is_ok());
     }
 
     #[test]

@@ -431,3 +431,17 @@ condition = 'fraud_type_hint == "虚假贷款" && amount >= 100'
     assert_eq!(out, vec![0]);
     assert_eq!(run(&s, &[a]), vec![vec!["hinted".to_string()]]);
 }
+
+#[test]
+fn exponential_macro_chain_is_refused() {
+    let mut text = String::from("[[macro]]\nname = \"m0\"\ncondition = 'amount > 1'\n");
+    for i in 1..40 {
+        text.push_str(&format!(
+            "[[macro]]\nname = \"m{i}\"\ncondition = 'm{p} && m{p}'\n",
+            p = i - 1
+        ));
+    }
+    text.push_str("[[rule]]\nid = \"x\"\nname = \"n\"\ndescription = \"d\"\nlevel = \"low\"\ncondition = 'm39'\n");
+    let e = errors(&text);
+    assert!(e.iter().any(|x| x.contains("at most 10000")), "{e:?}");
+}
