@@ -57,3 +57,21 @@ fn missing_rule_directory_exits_64_naming_it() {
     assert_eq!(code, Some(64), "{err}");
     assert!(err.contains("/nonexistent/rules-dir"), "{err}");
 }
+
+#[test]
+fn readme_configuration_example_is_a_valid_config() {
+    let readme = std::fs::read_to_string(std::path::Path::new(ROOT).join("README.md")).unwrap();
+    let section = readme
+        .split("## Configuration")
+        .nth(1)
+        .expect("a Configuration section");
+    let block = section
+        .split("```toml")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a toml block");
+    let cfg: dualwarn::config::Config = toml::from_str(block).unwrap_or_else(|e| panic!("{e}"));
+    cfg.validate().unwrap();
+    assert_eq!(cfg.consoles.len(), 1);
+    assert!(cfg.admin_token.is_some() && cfg.watch_rules);
+}
