@@ -215,5 +215,15 @@ async fn broken_file_keeps_the_old_set_and_reports_the_error() {
         .into_inner();
     assert!(fixed.errors.is_empty(), "{:?}", fixed.errors);
     assert_eq!(fixed.version, v1, "back to the same files, same version");
+    let s = admin
+        .status(proto::StatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        s.last_error.is_empty(),
+        "a good reload clears the error: {}",
+        s.last_error
+    );
     server.stop().await;
 }

@@ -82,6 +82,11 @@ pub async fn reload(shared: &Arc<Shared>) -> proto::ReloadResponse {
     };
     out.warnings = set.warnings.clone();
     if set.version == previous.version {
+        // The files are back to the set in force: the last failure is over.
+        if let Ok(mut s) = shared.rule_status.lock() {
+            s.last_error.clear();
+            s.last_error_at_ms = 0;
+        }
         return out;
     }
     let (tx, rx) = oneshot::channel();
