@@ -101,6 +101,7 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
         new_matcher: Box::new(new_matcher),
         events: events.clone(),
         clock: now_ms,
+        stopped: false,
     };
     std::thread::Builder::new()
         .name("dualwarn-writer".into())
@@ -124,7 +125,7 @@ const MAX_WARM_ALERTS: usize = 5_000_000;
 
 /// Replays the alerts of the longest window into the graph and windows, so
 /// that a restart does not reset "3 calls within the hour".
-fn warm_up(writer: &mut Writer, store: &dyn Store) -> Result<(), Error> {
+pub(crate) fn warm_up(writer: &mut Writer, store: &dyn Store) -> Result<(), Error> {
     let horizon = writer.warm_horizon_ms();
     if horizon == 0 {
         return Ok(());

@@ -70,6 +70,8 @@ pub struct WriterThread {
     pub events: broadcast::Sender<Arc<TaskEventRecord>>,
     /// Wall clock, unix ms (the only clock in the core's callers).
     pub clock: fn() -> i64,
+    /// Set when a failed commit could not be undone: every job is refused.
+    pub stopped: bool,
 }
 
 impl WriterThread {
@@ -84,6 +86,10 @@ impl WriterThread {
                     None => return,
                 },
             };
+            if self.stopped {
+                Self::refuse(job);
+                continue;
+            }
             match job {
                 Job::Batch { batch, reply } => {
                     let mut group = vec![(batch, reply)];
@@ -169,18 +175,40 @@ impl WriterThread {
 
     /// Commits, then publishes events; on failure rebuilds the writer from
     /// the store so that nothing unpersisted stays in memory.
+    /// Rebuilds decide/dispatch state from the store and warms the windows
+    /// and graph again, as at start.
+    fn rebuild(&mut self) -> Result<(), Error> {
+        let state = self.store.load_state()?;
+        let matcher = (self.new_matcher)(self.writer.rules().clone());
+        self.writer = Writer::from_state(state, self.deadlines.clone(), matcher);
+        super::warm_up(&mut self.writer, self.store.as_ref())
+    }
+
+    /// Refuses a job once the writer has stopped after a storage failure.
+    fn refuse(job: Job) {
+        let stopped = || {
+            Error::Unavailable("writer stopped after a storage failure; restart the engine".into())
+        };
+        match job {
+            Job::Batch { reply, .. } => drop(reply.send(Err(stopped()))),
+            Job::Acknowledge { reply, .. } | Job::Outcome { reply, .. } => {
+                drop(reply.send(Err(stopped())))
+            }
+            Job::SwapRules { .. } => {}
+        }
+    }
+
     fn persist(&mut self, commit: Commit) -> Result<(), Error> {
         if commit.is_empty() && commit.open_insert.is_empty() {
             return Ok(());
         }
         if let Err(e) = self.store.commit(&commit) {
             tracing::error!(error = %e, "commit failed; rebuilding writer from store");
-            match self.store.load_state() {
-                Ok(state) => {
-                    let matcher = (self.new_matcher)(self.writer.rules().clone());
-                    self.writer = Writer::from_state(state, self.deadlines.clone(), matcher);
-                }
-                Err(e2) => tracing::error!(error = %e2, "cannot reload writer state"),
+            if let Err(e2) = self.rebuild() {
+                // Memory may now be ahead of disk: stop taking work rather than
+                // build on state that was never persisted.
+                tracing::error!(error = %e2, "cannot rebuild the writer from the store; refusing all work until restart");
+                self.stopped = true;
             }
             return Err(Error::Unavailable(e.to_string()));
         }

@@ -435,6 +435,9 @@ impl Build<'_> {
         if duration_ms <= 0 {
             return self.fail(file, w.name.span(), "window duration must be positive");
         }
+        // A window's own expressions cannot read windows: they are evaluated
+        // while windows are being updated.
+        let own_windows = std::mem::take(&mut names.windows);
         let key = expr_in(f, &w.key, names, check::compile_str);
         let when = w
             .when
@@ -451,10 +454,18 @@ impl Build<'_> {
                 Ok(None),
                 expr_in(f, of, names, check::compile_num).map(Some),
             ),
-            (_, None) => {
-                return self.fail(file, w.name.span(), "a distinct or sum window needs `of`");
-            }
+            (_, None) => (
+                Err(render(
+                    &f.path,
+                    &f.text,
+                    w.name.span().start,
+                    w.name.span().end,
+                    "a distinct or sum window needs `of`",
+                )),
+                Ok(None),
+            ),
         };
+        names.windows = own_windows;
         let (key, when, of_str, of_num) = match (key, when, of_str, of_num) {
             (Ok(k), Ok(w), Ok(s), Ok(n)) => (k, w, s, n),
             (k, w, s, n) => {
@@ -463,15 +474,11 @@ impl Build<'_> {
                 return None;
             }
         };
-        let text =
-            |s: &Option<Spanned<String>>| s.as_ref().map_or(String::new(), |s| squash(s.get_ref()));
+        // Identity from the compiled forms (macros inlined, literals exact),
+        // so equal meaning shares state and a changed macro does not.
         let identity = format!(
-            "{}|{:?}|{}|{}|{}",
-            squash(w.key.get_ref()),
-            w.agg,
-            text(&w.of),
-            duration_ms,
-            text(&w.when)
+            "{key:?}|{:?}|{of_str:?}|{of_num:?}|{duration_ms}|{when:?}",
+            w.agg
         );
         if let Some(i) = self.windows.iter().position(|d| d.identity == identity) {
             return Some(i as WindowSlot);
@@ -534,6 +541,10 @@ fn costly_regexes(rules: &[CompiledRule]) -> Vec<String> {
         match b {
             BoolExpr::And(xs) | BoolExpr::Or(xs) => xs.iter().for_each(|x| walk(x, out)),
             BoolExpr::Not(x) => walk(x, out),
+            BoolExpr::BoolEq(a, b) => {
+                walk(a, out);
+                walk(b, out);
+            }
             BoolExpr::Test(_, StrTest::Matches(r)) => {
                 let p = r.as_str();
                 let nested = ["+)+", "*)*", "+)*", "*)+", "}){", "+){", "*){"]

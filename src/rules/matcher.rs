@@ -138,7 +138,7 @@ impl Matcher {
         self.update_windows(alert, graph, &GraphCache::default(), division, now_ms);
     }
 
-    /// The longest window of the rule set plus the lateness: how far back a
+    /// The longest window of the rule set (at least a day) plus the lateness: how far back a
     /// warm-up must replay.
     pub fn horizon_ms(&self) -> i64 {
         let longest = self
@@ -148,11 +148,10 @@ impl Matcher {
             .map(|w| w.duration_ms)
             .max()
             .unwrap_or(0);
-        if longest == 0 {
-            0
-        } else {
-            longest.saturating_add(self.limits.allowed_lateness_ms)
-        }
+        // The graph's fan-in looks back a day even when no window does.
+        longest
+            .max(super::lang::compiled::FAN_IN_WINDOW_MS)
+            .saturating_add(self.limits.allowed_lateness_ms)
     }
 
     /// Adds the alert to every window, then evaluates the candidate rules.
@@ -461,6 +460,7 @@ fn uses_hops(b: &BoolExpr) -> bool {
     match b {
         BoolExpr::And(xs) | BoolExpr::Or(xs) => xs.iter().any(uses_hops),
         BoolExpr::Not(x) => uses_hops(x),
+        BoolExpr::BoolEq(a, b) => uses_hops(a) || uses_hops(b),
         BoolExpr::Num(_, a, b) => num(a) || num(b),
         BoolExpr::InNumSet(a, _) => num(a),
         _ => false,

@@ -125,16 +125,8 @@ fn number(node: &Node, names: &mut dyn Names) -> Result<NumExpr, CheckError> {
 fn typed(node: &Node, names: &mut dyn Names) -> Result<Typed, CheckError> {
     let sp = node.span;
     Ok(match &node.kind {
-        NodeKind::Or(xs) => Typed::Bool(BoolExpr::Or(
-            xs.iter()
-                .map(|x| boolean(x, names))
-                .collect::<Result<_, _>>()?,
-        )),
-        NodeKind::And(xs) => Typed::Bool(BoolExpr::And(
-            xs.iter()
-                .map(|x| boolean(x, names))
-                .collect::<Result<_, _>>()?,
-        )),
+        NodeKind::Or(xs) => Typed::Bool(BoolExpr::Or(bounded(xs, sp, names)?)),
+        NodeKind::And(xs) => Typed::Bool(BoolExpr::And(bounded(xs, sp, names)?)),
         NodeKind::Not(x) => Typed::Bool(BoolExpr::Not(Box::new(boolean(x, names)?))),
         NodeKind::Neg(x) => Typed::Num(NumExpr::Neg(Box::new(number(x, names)?))),
         NodeKind::Arith(op, a, b) => Typed::Num(NumExpr::Arith(
@@ -159,6 +151,26 @@ fn typed(node: &Node, names: &mut dyn Names) -> Result<Typed, CheckError> {
         NodeKind::Path(parts) => path(parts, sp, names)?,
         NodeKind::Method(target, name, args) => Typed::Bool(method(target, name, args, sp, names)?),
     })
+}
+
+/// Compiles the parts of an `&&` / `||`, refusing as soon as their size
+/// passes [`MAX_EXPR_NODES`], so a macro used many times cannot exhaust
+/// memory before the check.
+fn bounded(xs: &[Node], sp: Span, names: &mut dyn Names) -> Result<Box<[BoolExpr]>, CheckError> {
+    let mut out = Vec::with_capacity(xs.len());
+    let mut size = 1;
+    for x in xs {
+        let b = boolean(x, names)?;
+        size += b.size();
+        if size > MAX_EXPR_NODES {
+            return err(
+                sp,
+                format!("condition expands to more than {MAX_EXPR_NODES} terms (macros included)"),
+            );
+        }
+        out.push(b);
+    }
+    Ok(out.into())
 }
 
 fn set(items: &[Literal], sp: Span) -> Result<Typed, CheckError> {
@@ -213,13 +225,7 @@ fn comparison(
         (_, Typed::Num(x), Typed::Num(y)) => Ok(BoolExpr::Num(op, x, y)),
         (CmpOp::Eq | CmpOp::Ne, Typed::Str(x), Typed::Str(y)) => Ok(BoolExpr::Str(op, x, y)),
         (CmpOp::Eq | CmpOp::Ne, Typed::Bool(x), Typed::Bool(y)) => {
-            let eq = BoolExpr::Or(Box::new([
-                BoolExpr::And(Box::new([x.clone(), y.clone()])),
-                BoolExpr::And(Box::new([
-                    BoolExpr::Not(Box::new(x)),
-                    BoolExpr::Not(Box::new(y)),
-                ])),
-            ]));
+            let eq = BoolExpr::BoolEq(Box::new(x), Box::new(y));
             Ok(if op == CmpOp::Eq {
                 eq
             } else {
@@ -445,6 +451,10 @@ pub fn lists_used(b: &BoolExpr, out: &mut BTreeSet<ListId>) {
     match b {
         BoolExpr::And(xs) | BoolExpr::Or(xs) => xs.iter().for_each(|x| lists_used(x, out)),
         BoolExpr::Not(x) => lists_used(x, out),
+        BoolExpr::BoolEq(a, b) => {
+            lists_used(a, out);
+            lists_used(b, out);
+        }
         BoolExpr::InList(_, id) => {
             out.insert(*id);
         }

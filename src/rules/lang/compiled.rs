@@ -35,6 +35,8 @@ pub enum BoolExpr {
     Or(Box<[BoolExpr]>),
     /// Negation.
     Not(Box<BoolExpr>),
+    /// `a == b` on booleans (each side evaluated once, never copied).
+    BoolEq(Box<BoolExpr>, Box<BoolExpr>),
     /// Number comparison.
     Num(CmpOp, NumExpr, NumExpr),
     /// String equality (`==`, `!=`), existential over many values.
@@ -171,6 +173,7 @@ impl BoolExpr {
                 1 + xs.iter().map(BoolExpr::size).sum::<usize>()
             }
             BoolExpr::Not(x) => 1 + x.size(),
+            BoolExpr::BoolEq(a, b) => 1 + a.size() + b.size(),
             _ => 1,
         }
     }
@@ -182,6 +185,7 @@ impl BoolExpr {
             BoolExpr::And(xs) => xs.iter().all(|x| x.eval(c)),
             BoolExpr::Or(xs) => xs.iter().any(|x| x.eval(c)),
             BoolExpr::Not(x) => !x.eval(c),
+            BoolExpr::BoolEq(a, b) => a.eval(c) == b.eval(c),
             BoolExpr::Num(op, a, b) => cmp_num(*op, a.eval(c), b.eval(c)),
             BoolExpr::Str(op, a, b) => {
                 let eq = a.any(c, |x| b.any(c, |y| x == y));

@@ -443,5 +443,49 @@ fn exponential_macro_chain_is_refused() {
     }
     text.push_str("[[rule]]\nid = \"x\"\nname = \"n\"\ndescription = \"d\"\nlevel = \"low\"\ncondition = 'm39'\n");
     let e = errors(&text);
-    assert!(e.iter().any(|x| x.contains("at most 10000")), "{e:?}");
+    assert!(e.iter().any(|x| x.contains("10000 terms")), "{e:?}");
+}
+
+#[test]
+fn nested_boolean_equality_stays_linear() {
+    let mut cond = String::from("true");
+    for _ in 0..40 {
+        cond = format!("({cond} == true)");
+    }
+    let s = set(&format!(
+        "[[rule]]\nid = \"eq\"\nname = \"n\"\ndescription = \"d\"\nlevel = \"low\"\ncondition = '{cond}'\n"
+    ));
+    assert!(
+        s.rules[0].condition.size() < 100,
+        "{}",
+        s.rules[0].condition.size()
+    );
+    let a = alert(proto::SourceKind::Tip, T0, &[], 0);
+    assert_eq!(run(&s, &[a]), vec![vec!["eq".to_string()]]);
+}
+
+#[test]
+fn a_window_cannot_read_another_window() {
+    let e = errors(
+        "[[rule]]\nid = \"c\"\nname = \"n\"\ndescription = \"d\"\nlevel = \"low\"\ncondition = 'window.w2 >= 1'\n\
+         [[rule.window]]\nname = \"w1\"\nkey = \"subject.phone\"\nagg = \"count\"\nduration = \"1h\"\n\
+         [[rule.window]]\nname = \"w2\"\nkey = \"subject.phone\"\nagg = \"count\"\nduration = \"1h\"\nwhen = 'window.w1 >= 1'\n",
+    );
+    assert!(e.iter().any(|x| x.contains("unknown window `w1`")), "{e:?}");
+}
+
+#[test]
+fn windows_differing_inside_a_string_literal_do_not_share_state() {
+    let rule = |id: &str, channel: &str| {
+        format!(
+            "[[rule]]\nid = \"{id}\"\nname = \"n\"\ndescription = \"d\"\nlevel = \"low\"\ncondition = 'window.w >= 1'\n\
+             [[rule.window]]\nname = \"w\"\nkey = \"subject.phone\"\nagg = \"count\"\nduration = \"1h\"\nwhen = 'attr.ch == \"{channel}\"'\n"
+        )
+    };
+    let s = set(&format!(
+        "{}{}",
+        rule("a", "wechat pay"),
+        rule("b", "wechat  pay")
+    ));
+    assert_eq!(s.windows.len(), 2);
 }
