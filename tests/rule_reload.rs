@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
@@ -44,21 +44,37 @@ async fn wait_for_version_change(
     panic!("the rule set never changed from {old}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn file_change_during_a_stream_swaps_the_set_without_losing_or_doubling_alerts() {
-    let data = tempfile::tempdir().unwrap();
-    let rules_dir = data.path().join("rules");
+/// A server over a copy of the shipped rules in `root/rules`; returns it, a
+/// RuleAdmin client, the rule directory and the version in force.
+async fn start_on_rule_copy(
+    root: &Path,
+    watch_rules: bool,
+) -> (
+    Server,
+    RuleAdminClient<tonic::transport::Channel>,
+    PathBuf,
+    String,
+) {
+    let rules_dir = root.join("rules");
     copy_dir(&rules_path(), &rules_dir);
-    let mut cfg = config(&data.path().join("data"));
+    let mut cfg = config(&root.join("data"));
     cfg.rules_dir = rules_dir.clone();
+    cfg.watch_rules = watch_rules;
     let server = Server::start_with(cfg).await;
     let mut admin = RuleAdminClient::connect(server.url.clone()).await.unwrap();
-    let v1 = admin
+    let version = admin
         .status(proto::StatusRequest {})
         .await
         .unwrap()
         .into_inner()
         .version;
+    (server, admin, rules_dir, version)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn file_change_during_a_stream_swaps_the_set_without_losing_or_doubling_alerts() {
+    let data = tempfile::tempdir().unwrap();
+    let (server, mut admin, rules_dir, v1) = start_on_rule_copy(data.path(), true).await;
 
     let dir = directory();
     let people = persons(&dir, "52", 200, 21);
@@ -150,19 +166,7 @@ async fn file_change_during_a_stream_swaps_the_set_without_losing_or_doubling_al
 #[tokio::test(flavor = "multi_thread")]
 async fn broken_file_keeps_the_old_set_and_reports_the_error() {
     let data = tempfile::tempdir().unwrap();
-    let rules_dir = data.path().join("rules");
-    copy_dir(&rules_path(), &rules_dir);
-    let mut cfg = config(&data.path().join("data"));
-    cfg.rules_dir = rules_dir.clone();
-    cfg.watch_rules = false;
-    let server = Server::start_with(cfg).await;
-    let mut admin = RuleAdminClient::connect(server.url.clone()).await.unwrap();
-    let v1 = admin
-        .status(proto::StatusRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .version;
+    let (server, mut admin, rules_dir, v1) = start_on_rule_copy(data.path(), false).await;
 
     std::fs::write(rules_dir.join("broken.toml"), "[[rule]]\nid = \"b\"\nname = \"n\"\ndescription = \"d\"\nlevel = \"high\"\ncondition = 'amount >= '\n").unwrap();
     let r = admin

@@ -400,12 +400,4 @@ mod tests {
             "directory.json is stale: regenerate it"
         );
     }
-
-    /// Rewrites `directory/directory.json`; run with `--ignored` after changing the generator.
-    #[test]
-    #[ignore]
-    fn regenerate_bundled_directory() {
-        real(SEED).write(&bundled_file()).unwrap();
-        Directory::load(&bundled_file()).unwrap();
-    }
 }

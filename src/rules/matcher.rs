@@ -133,9 +133,11 @@ impl Matcher {
 
     /// Adds the alert to every window without evaluating any rule (warm-up).
     pub fn observe(&mut self, alert: &Alert, graph: &dyn GraphFeatures, now_ms: i64) {
+        let rules = Arc::clone(&self.rules);
         let mut buf = [0u8; 12];
-        let division = division_text(alert.subject.division.as_u64(), &mut buf);
-        self.update_windows(alert, graph, &GraphCache::default(), division, now_ms);
+        let cache = GraphCache::default();
+        let ctx = self.bare_ctx(&rules, alert, graph, &cache, &mut buf, now_ms);
+        update_windows(&mut self.stores, &rules, &ctx);
     }
 
     /// The longest window of the rule set (at least a day) plus the lateness: how far back a
@@ -161,25 +163,33 @@ impl Matcher {
         graph: &dyn GraphFeatures,
         now_ms: i64,
     ) -> Vec<RuleHit> {
-        let mut buf = [0u8; 12];
-        let division = division_text(alert.subject.division.as_u64(), &mut buf);
-        let cache = GraphCache::default();
-        self.update_windows(alert, graph, &cache, division, now_ms);
         let rules = Arc::clone(&self.rules);
+        let mut buf = [0u8; 12];
+        let cache = GraphCache::default();
+        let bare = self.bare_ctx(&rules, alert, graph, &cache, &mut buf, now_ms);
+        update_windows(&mut self.stores, &rules, &bare);
         rules
             .index
             .candidates(alert, &rules.list_values, &mut self.candidates);
         let mut hits = Vec::new();
-        for i in std::mem::take(&mut self.candidates) {
+        for &i in &self.candidates {
             let Some(rule) = rules.rules.get(i as usize) else {
                 continue;
             };
-            self.fill_windows(rule, alert, graph, &cache, division, now_ms);
-            let ctx = self.ctx(alert, graph, &cache, division, now_ms);
+            fill_windows(
+                &mut self.stores,
+                &mut self.window_values,
+                rule,
+                &rules,
+                &bare,
+            );
+            let ctx = EvalCtx {
+                windows: &self.window_values,
+                ..bare
+            };
             if rule.condition.eval(&ctx) {
                 hits.push(hit(rule, &ctx, &rules));
             }
-            self.candidates.push(i);
         }
         hits
     }
@@ -191,18 +201,27 @@ impl Matcher {
         graph: &dyn GraphFeatures,
         now_ms: i64,
     ) -> Vec<RuleReport> {
-        let mut buf = [0u8; 12];
-        let division = division_text(alert.subject.division.as_u64(), &mut buf);
-        let cache = GraphCache::default();
-        self.update_windows(alert, graph, &cache, division, now_ms);
         let rules = Arc::clone(&self.rules);
+        let mut buf = [0u8; 12];
+        let cache = GraphCache::default();
+        let bare = self.bare_ctx(&rules, alert, graph, &cache, &mut buf, now_ms);
+        update_windows(&mut self.stores, &rules, &bare);
         rules
             .index
             .candidates(alert, &rules.list_values, &mut self.candidates);
         let mut out = Vec::new();
         for (i, rule) in rules.rules.iter().enumerate() {
-            self.fill_windows(rule, alert, graph, &cache, division, now_ms);
-            let ctx = self.ctx(alert, graph, &cache, division, now_ms);
+            fill_windows(
+                &mut self.stores,
+                &mut self.window_values,
+                rule,
+                &rules,
+                &bare,
+            );
+            let ctx = EvalCtx {
+                windows: &self.window_values,
+                ..bare
+            };
             out.push(RuleReport {
                 rule_id: rule.id.clone(),
                 enabled: rule.enabled,
@@ -223,114 +242,60 @@ impl Matcher {
         out
     }
 
-    fn ctx<'a>(
-        &'a self,
+    /// The alert's evaluation context without window values, built once per
+    /// alert: window filters and keys read it, and rules add the values.
+    fn bare_ctx<'a>(
+        &self,
+        rules: &'a RuleSet,
         alert: &'a Alert,
         graph: &'a dyn GraphFeatures,
         cache: &'a GraphCache,
-        division: &'a str,
+        division_buf: &'a mut [u8; 12],
         now_ms: i64,
     ) -> EvalCtx<'a> {
-        eval_ctx(
-            &self.rules,
-            &self.window_values,
+        let (minute_of_day, weekday) = local_clock(alert.occurred_at_ms, self.utc_offset_hours);
+        EvalCtx {
             alert,
+            lists: &rules.list_values,
+            windows: &[],
             graph,
-            cache,
-            division,
+            graph_cache: cache,
             now_ms,
-            self.utc_offset_hours,
-        )
-    }
-
-    fn update_windows(
-        &mut self,
-        alert: &Alert,
-        graph: &dyn GraphFeatures,
-        cache: &GraphCache,
-        division: &str,
-        now_ms: i64,
-    ) {
-        let rules = Arc::clone(&self.rules);
-        let ctx = eval_ctx(
-            &rules,
-            &[],
-            alert,
-            graph,
-            cache,
-            division,
-            now_ms,
-            self.utc_offset_hours,
-        );
-        for (def, store) in rules.windows.iter().zip(self.stores.iter_mut()) {
-            if def.when.as_ref().is_none_or(|w| w.eval(&ctx)) {
-                observe(def, store, &ctx);
-            }
-        }
-    }
-
-    /// Computes the rule's window values at the alert's event time: the
-    /// largest over the alert's keys.
-    fn fill_windows(
-        &mut self,
-        rule: &CompiledRule,
-        alert: &Alert,
-        graph: &dyn GraphFeatures,
-        cache: &GraphCache,
-        division: &str,
-        now_ms: i64,
-    ) {
-        let rules = Arc::clone(&self.rules);
-        let ctx = eval_ctx(
-            &rules,
-            &[],
-            alert,
-            graph,
-            cache,
-            division,
-            now_ms,
-            self.utc_offset_hours,
-        );
-        for (_, slot) in &rule.windows {
-            let (Some(def), Some(store)) = (
-                rules.windows.get(*slot as usize),
-                self.stores.get_mut(*slot as usize),
-            ) else {
-                continue;
-            };
-            let mut best: f64 = 0.0;
-            def.key.each(&ctx, |k| {
-                best = best.max(store.value(hash_str(k), alert.occurred_at_ms))
-            });
-            self.window_values[*slot as usize] = best;
+            minute_of_day,
+            weekday,
+            division: division_text(alert.subject.division.as_u64(), division_buf),
         }
     }
 }
 
-/// The evaluation context of one alert; `windows` may be empty where no
-/// window can be read (window filters and keys).
-#[allow(clippy::too_many_arguments)]
-fn eval_ctx<'a>(
-    rules: &'a RuleSet,
-    windows: &'a [f64],
-    alert: &'a Alert,
-    graph: &'a dyn GraphFeatures,
-    cache: &'a GraphCache,
-    division: &'a str,
-    now_ms: i64,
-    utc_offset_hours: i32,
-) -> EvalCtx<'a> {
-    let (minute_of_day, weekday) = local_clock(alert.occurred_at_ms, utc_offset_hours);
-    EvalCtx {
-        alert,
-        lists: &rules.list_values,
-        windows,
-        graph,
-        graph_cache: cache,
-        now_ms,
-        minute_of_day,
-        weekday,
-        division,
+/// Adds the alert to every window whose filter holds.
+fn update_windows(stores: &mut [WindowStore], rules: &RuleSet, ctx: &EvalCtx<'_>) {
+    for (def, store) in rules.windows.iter().zip(stores.iter_mut()) {
+        if def.when.as_ref().is_none_or(|w| w.eval(ctx)) {
+            observe(def, store, ctx);
+        }
+    }
+}
+
+/// Computes the rule's window values at the alert's event time: the largest
+/// over the alert's keys.
+fn fill_windows(
+    stores: &mut [WindowStore],
+    values: &mut [f64],
+    rule: &CompiledRule,
+    rules: &RuleSet,
+    ctx: &EvalCtx<'_>,
+) {
+    for (_, slot) in &rule.windows {
+        let s = *slot as usize;
+        let (Some(def), Some(store)) = (rules.windows.get(s), stores.get_mut(s)) else {
+            continue;
+        };
+        let mut best: f64 = 0.0;
+        def.key.each(ctx, |k| {
+            best = best.max(store.value(hash_str(k), ctx.alert.occurred_at_ms))
+        });
+        values[s] = best;
     }
 }
 

@@ -136,6 +136,7 @@ pub struct GraphCache {
 }
 
 /// Everything an expression reads while one alert is matched.
+#[derive(Clone, Copy)]
 pub struct EvalCtx<'a> {
     /// The alert.
     pub alert: &'a Alert,

@@ -125,17 +125,7 @@ fn build(p: Pair<'_, Rule>) -> Node {
     match p.as_rule() {
         Rule::or_expr => fold_list(p, NodeKind::Or),
         Rule::and_expr => fold_list(p, NodeKind::And),
-        Rule::not_expr => {
-            let mut inner: Vec<Pair<'_, Rule>> = p.into_inner().collect();
-            let mut n = inner
-                .pop()
-                .map(build)
-                .unwrap_or_else(|| node(NodeKind::Num(0.0), sp));
-            for _ in inner {
-                n = node(NodeKind::Not(Box::new(n)), sp);
-            }
-            n
-        }
+        Rule::not_expr => prefixed(p, NodeKind::Not),
         Rule::cmp_expr => {
             let mut it = p.into_inner();
             let left = it.next().map(build);
@@ -149,17 +139,7 @@ fn build(p: Pair<'_, Rule>) -> Node {
             }
         }
         Rule::sum_expr | Rule::prod_expr => fold_arith(p),
-        Rule::unary => {
-            let mut inner: Vec<Pair<'_, Rule>> = p.into_inner().collect();
-            let mut n = inner
-                .pop()
-                .map(build)
-                .unwrap_or_else(|| node(NodeKind::Num(0.0), sp));
-            for _ in inner {
-                n = node(NodeKind::Neg(Box::new(n)), sp);
-            }
-            n
-        }
+        Rule::unary => prefixed(p, NodeKind::Neg),
         Rule::postfix => {
             let mut it = p.into_inner();
             let mut n = it
@@ -203,6 +183,20 @@ fn build(p: Pair<'_, Rule>) -> Node {
             .map(build)
             .unwrap_or_else(|| node(NodeKind::Num(0.0), sp)),
     }
+}
+
+/// `! ! x` or `- - x`: the operand last, each prefix operator wrapping it.
+fn prefixed(p: Pair<'_, Rule>, wrap: fn(Box<Node>) -> NodeKind) -> Node {
+    let sp = span(&p);
+    let mut inner: Vec<Pair<'_, Rule>> = p.into_inner().collect();
+    let mut n = inner
+        .pop()
+        .map(build)
+        .unwrap_or_else(|| node(NodeKind::Num(0.0), sp));
+    for _ in inner {
+        n = node(wrap(Box::new(n)), sp);
+    }
+    n
 }
 
 fn fold_list(p: Pair<'_, Rule>, make: fn(Vec<Node>) -> NodeKind) -> Node {
