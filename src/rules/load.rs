@@ -418,6 +418,14 @@ impl Build<'_> {
             method: task.method,
             due_within: task.due_within,
             condition,
+            conditions_text: format!(
+                "命中条件: {}",
+                conjuncts
+                    .iter()
+                    .map(|(t, _)| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ∧ ")
+            ),
             conjuncts,
             windows,
             file: f.path.clone(),

@@ -336,12 +336,7 @@ fn observe(def: &WindowDef, store: &mut WindowStore, ctx: &EvalCtx<'_>) {
 fn hit(rule: &CompiledRule, ctx: &EvalCtx<'_>, rules: &RuleSet) -> RuleHit {
     let mut details = Vec::new();
     list_hits(&rule.condition, ctx, rules, &mut details);
-    let held: Vec<&str> = rule
-        .conjuncts
-        .iter()
-        .map(|(text, _)| text.as_str())
-        .collect();
-    details.push(format!("命中条件: {}", held.join(" ∧ ")));
+    details.push(rule.conditions_text.clone());
     for (name, slot) in &rule.windows {
         details.push(format!(
             "{name} = {}",

@@ -164,6 +164,8 @@ pub struct CompiledRule {
     pub condition: BoolExpr,
     /// Its top-level `&&` parts as text, for explanations.
     pub conjuncts: Vec<(String, BoolExpr)>,
+    /// The conjuncts as one line for task reasons, made once at load.
+    pub conditions_text: String,
     /// The rule's windows: name → slot.
     pub windows: Vec<(String, WindowSlot)>,
     /// File it came from.
