@@ -21,6 +21,8 @@ pub struct PairSpec<'a> {
     pub fraud_type: &'a str,
     /// Rule set that matched.
     pub rule_set_version: &'a str,
+    /// Linked case series (串并案) the graph placed the victim in; empty when none.
+    pub series_id: &'a str,
 }
 
 /// Makes the two tasks of a new pair, officer first.
@@ -86,6 +88,7 @@ fn new_task(
         } else {
             Method::Phone
         },
+        series_id: spec.series_id.to_string(),
     }
 }
 

@@ -1,4 +1,4 @@
-//! The `dualwarn` binary: `serve`, `gen`, `send`, `tasks` and `directory`.
+//! The `dualwarn` binary: `serve`, `gen`, `send`, `tasks`, `directory`, `rules` and `graph`.
 
 #![forbid(unsafe_code)]
 
@@ -50,6 +50,9 @@ enum Command {
     /// Analyst tools: check, test and explain rule files.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Account-link graph tools.
+    #[command(subcommand)]
+    Graph(cli::graph::GraphCommand),
 }
 
 #[derive(Subcommand)]
@@ -193,6 +196,14 @@ enum TasksCommand {
         #[arg(long, default_value = "")]
         from: String,
     },
+    /// List the tasks of a linked case series (串并案) in your jurisdiction,
+    /// and how many lie in each other county.
+    Series {
+        #[command(flatten)]
+        conn: ConnArgs,
+        /// Series id, S- and 16 hex digits.
+        series_id: String,
+    },
     /// Sign for a task (签收).
     Ack {
         #[command(flatten)]
@@ -278,6 +289,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Send(a) => send_file(a).await,
         Command::Tasks(t) => tasks_command(t).await.map(|()| ExitCode::SUCCESS),
         Command::Rules(r) => Ok(rules_command(r)),
+        Command::Graph(g) => cli::graph::run(g).await,
         Command::Directory(DirectoryCommand::Generate {
             divisions,
             seed,
@@ -532,6 +544,10 @@ async fn tasks_command(t: TasksCommand) -> anyhow::Result<()> {
                 conn.json,
             )
             .await?;
+        }
+        TasksCommand::Series { conn, series_id } => {
+            let (root, n) = tasks::series(&conn_of(&conn), series_id, conn.json).await?;
+            eprintln!("{n} task(s) in your jurisdiction, series {root}");
         }
         TasksCommand::Ack {
             conn,

@@ -290,7 +290,8 @@ fn source_kind(v: i32) -> Result<SourceKind, Rejection> {
     }
 }
 
-fn artefact_kind(v: i32) -> Option<ArtefactKind> {
+/// The model kind of a proto `ArtefactKind` value; `None` when unspecified or unknown.
+pub fn artefact_kind(v: i32) -> Option<ArtefactKind> {
     match proto::ArtefactKind::try_from(v) {
         Ok(proto::ArtefactKind::Phone) => Some(ArtefactKind::Phone),
         Ok(proto::ArtefactKind::BankCard) => Some(ArtefactKind::BankCard),

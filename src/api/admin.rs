@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use super::auth::admin;
 use crate::app::{Shared, reload};
 use crate::error::Error;
 use crate::proto;
@@ -27,28 +28,7 @@ impl RuleAdminService {
     }
 
     fn authorize<T>(&self, r: &Request<T>) -> Result<(), Error> {
-        let Some(expected) = &self.shared.config.admin_token else {
-            return Ok(());
-        };
-        let got = r
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let token = got.strip_prefix("Bearer ").unwrap_or(got).trim();
-        let same = token.len() == expected.len()
-            && token
-                .bytes()
-                .zip(expected.bytes())
-                .fold(0u8, |a, (x, y)| a | (x ^ y))
-                == 0;
-        if same {
-            Ok(())
-        } else {
-            Err(Error::Unauthenticated(
-                "RuleAdmin needs the admin bearer token".into(),
-            ))
-        }
+        admin(&self.shared.config, r.metadata(), "RuleAdmin")
     }
 }
 

@@ -16,6 +16,26 @@ pub struct Scope {
     pub jurisdiction: String,
 }
 
+/// Checks the admin bearer token of an administration call to `service`;
+/// with no `admin_token` configured, everyone passes (development only).
+pub fn admin(config: &Config, md: &MetadataMap, service: &str) -> Result<(), Error> {
+    let Some(expected) = &config.admin_token else {
+        return Ok(());
+    };
+    let got = md
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let token = got.strip_prefix("Bearer ").unwrap_or(got).trim();
+    if constant_time_eq(token.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Error::Unauthenticated(format!(
+            "{service} needs the admin bearer token"
+        )))
+    }
+}
+
 impl Scope {
     /// Resolves the caller from the `authorization: Bearer <token>` metadata.
     pub fn from_metadata(config: &Config, md: &MetadataMap) -> Result<Scope, Error> {

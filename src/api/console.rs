@@ -1,7 +1,10 @@
 //! `TaskConsole`: dispatch consoles list, watch and work the task lists of
-//! their own jurisdiction. Reads go to the store; actions go through the
-//! writer so that every change is ordered in the event log.
+//! their own jurisdiction, and look at linked case series (串并案) across
+//! jurisdictions — other jurisdictions' tasks by count only. Reads go to the
+//! store; actions go through the writer so that every change is ordered in
+//! the event log.
 
+use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -17,12 +20,16 @@ use crate::error::Error;
 use crate::model::Task;
 use crate::proto;
 use crate::proto::task_console_server::TaskConsole;
-use crate::store::TaskQuery;
+use crate::store::{SeriesTasks, TaskQuery};
 
 /// Default page size of `ListTasks`.
 const DEFAULT_PAGE: usize = 100;
 /// Largest page size of `ListTasks`.
 const MAX_PAGE: usize = 1000;
+/// Every series id starts so; 16 lowercase hex digits follow.
+const SERIES_PREFIX: &str = "S-";
+/// Hex digits after the series prefix.
+const SERIES_HEX_DIGITS: usize = 16;
 
 /// The console service.
 pub struct ConsoleService {
@@ -146,6 +153,19 @@ impl TaskConsole for ConsoleService {
         Ok(Response::new(Box::pin(stream)))
     }
 
+    async fn list_series(
+        &self,
+        request: Request<proto::ListSeriesRequest>,
+    ) -> Result<Response<proto::ListSeriesResponse>, Status> {
+        let scope = self.scope(&request)?;
+        let series_id = request.into_inner().series_id;
+        check_series_id(&series_id)?;
+        let series = self
+            .blocking(move |s| Ok(s.store.series_tasks(&series_id)?))
+            .await?;
+        Ok(Response::new(series_view(&scope, series)))
+    }
+
     async fn acknowledge(
         &self,
         request: Request<proto::AcknowledgeRequest>,
@@ -183,6 +203,52 @@ impl TaskConsole for ConsoleService {
     }
 }
 
+/// Refuses anything but `S-` and 16 lowercase hex digits.
+fn check_series_id(id: &str) -> Result<(), Error> {
+    let well_formed = id.strip_prefix(SERIES_PREFIX).is_some_and(|hex| {
+        hex.len() == SERIES_HEX_DIGITS
+            && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    });
+    if well_formed {
+        return Ok(());
+    }
+    // Echo a bounded prefix: the value came from the caller.
+    let shown: String = id
+        .chars()
+        .take(SERIES_PREFIX.len() + SERIES_HEX_DIGITS + 2)
+        .collect();
+    Err(Error::invalid(
+        "series_id",
+        format!("{shown:?} is not a series id (S- and 16 lowercase hex digits)"),
+    ))
+}
+
+/// What the caller sees of a series: its own tasks in full, everyone
+/// else's counted per county (first 6 digits of the division code).
+fn series_view(scope: &Scope, series: SeriesTasks) -> proto::ListSeriesResponse {
+    let mut tasks = Vec::new();
+    let mut elsewhere: BTreeMap<u64, u32> = BTreeMap::new();
+    for t in &series.tasks {
+        if scope.sees(&t.division.to_string()) {
+            tasks.push(task_to_proto(t));
+        } else {
+            let n = elsewhere.entry(t.division.county()).or_default();
+            *n = n.saturating_add(1);
+        }
+    }
+    proto::ListSeriesResponse {
+        series_id: series.root,
+        tasks,
+        elsewhere: elsewhere
+            .into_iter()
+            .map(|(county, tasks)| proto::SeriesJurisdiction {
+                county: county.to_string(),
+                tasks,
+            })
+            .collect(),
+    }
+}
+
 /// The history actor: the console's name, with the worker it names.
 fn actor(scope: &Scope, requested: &str) -> String {
     let who: String = requested
@@ -194,5 +260,38 @@ fn actor(scope: &Scope, requested: &str) -> String {
         scope.actor.clone()
     } else {
         format!("{}/{who}", scope.actor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_id_is_s_dash_and_16_lowercase_hex_digits() {
+        assert!(check_series_id("S-0123456789abcdef").is_ok());
+        for bad in [
+            "",
+            "S-",
+            "S-0123456789ABCDEF",
+            "S-0123456789abcde",
+            "S-0123456789abcdef0",
+            "s-0123456789abcdef",
+            "P0000000001",
+        ] {
+            let e = check_series_id(bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("series_id: ") && e.contains(&format!("{bad:?}")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_bad_series_id_is_echoed_bounded() {
+        let e = check_series_id(&"x".repeat(10_000))
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 100, "{e}");
     }
 }

@@ -57,6 +57,7 @@ pub fn task_to_proto(t: &Task) -> proto::Task {
             crate::rules::Method::Phone => "phone".into(),
             crate::rules::Method::Visit => "visit".into(),
         },
+        series_id: t.series_id.clone(),
     }
 }
 

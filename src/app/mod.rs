@@ -3,11 +3,13 @@
 //! the writer thread behind a bounded queue, and serves the gRPC services
 //! (ingest, console, health, reflection) until shutdown.
 
+mod graph_state;
 mod reload;
 mod writer_thread;
 
+pub use graph_state::{SnapshotInfo, snapshot_path};
 pub use reload::{RuleStatus, reload, watch_rules};
-pub use writer_thread::Job;
+pub use writer_thread::{GraphFigures, Job};
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -19,13 +21,14 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::api::{ConsoleService, IngestService, RuleAdminService};
+use crate::api::{ConsoleService, GraphAdminService, IngestService, RuleAdminService};
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::error::Error;
 use crate::model::TaskEventRecord;
 use crate::pipeline::Writer;
 use crate::proto::alert_ingest_server::AlertIngestServer;
+use crate::proto::graph_admin_server::GraphAdminServer;
 use crate::proto::rule_admin_server::RuleAdminServer;
 use crate::proto::task_console_server::TaskConsoleServer;
 use crate::rules::{self, Matcher, RuleSet};
@@ -89,15 +92,19 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
     }
     let (limits, offset) = (config.windows.limits(), config.utc_offset_hours);
     let new_matcher = move |r: Arc<RuleSet>| Matcher::new(r, limits, offset);
-    let mut writer =
-        Writer::from_state(state, config.deadlines.clone(), new_matcher(rules.clone()));
+    let (graph, loaded) = graph_state::load_graph(&config, store.as_ref(), now_ms())?;
+    let mut writer = Writer::from_state(state, config.deadlines.clone(), new_matcher(rules.clone()))
+        .with_graph(graph);
     warm_up(&mut writer, store.as_ref())?;
+    let mut keeper = graph_state::GraphKeeper::new(&config.data_dir, config.graph.snapshot_every);
+    keeper.last = loaded;
     let (jobs, jobs_rx) = mpsc::channel(config.queue_batches);
     let (events, _) = broadcast::channel(EVENT_FANOUT);
     let thread = writer_thread::WriterThread {
         writer,
         store: store.clone(),
-        deadlines: config.deadlines.clone(),
+        config: config.clone(),
+        keeper,
         new_matcher: Box::new(new_matcher),
         events: events.clone(),
         clock: now_ms,
@@ -165,6 +172,9 @@ pub async fn serve(
     health
         .set_serving::<RuleAdminServer<RuleAdminService>>()
         .await;
+    health
+        .set_serving::<GraphAdminServer<GraphAdminService>>()
+        .await;
     // Kept alive until the server stops.
     let _watcher = if shared.config.watch_rules {
         watch_rules(shared.clone())?
@@ -185,9 +195,29 @@ pub async fn serve(
         )
         .add_service(TaskConsoleServer::new(ConsoleService::new(shared.clone())))
         .add_service(
-            RuleAdminServer::new(RuleAdminService::new(shared)).max_decoding_message_size(max_msg),
+            RuleAdminServer::new(RuleAdminService::new(shared.clone()))
+                .max_decoding_message_size(max_msg),
+        )
+        .add_service(
+            GraphAdminServer::new(GraphAdminService::new(shared.clone()))
+                .max_decoding_message_size(max_msg),
         )
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
+    final_snapshot(&shared).await;
     Ok(())
+}
+
+/// Snapshots the graph once the server has stopped taking requests, so the
+/// next start replays little.
+async fn final_snapshot(shared: &Shared) {
+    let (reply, done) = tokio::sync::oneshot::channel();
+    if shared.jobs.send(Job::GraphSnapshot { reply }).await.is_err() {
+        return;
+    }
+    match done.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "graph snapshot at shutdown failed; the store log has everything"),
+        Err(_) => tracing::warn!("writer gone before the shutdown snapshot"),
+    }
 }

@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::config::Deadlines;
+use super::graph_state::{GraphKeeper, SnapshotInfo};
+use crate::config::Config;
+use crate::graph::import::ImportRow;
+use crate::graph::{BoundCounters, MemoryUse};
 use crate::error::Error;
 use crate::model::{Outcome, Task, TaskEventRecord};
 use crate::pipeline::{BatchCounts, PreparedBatch, Writer};
@@ -43,6 +46,24 @@ pub enum Job {
         /// Reply.
         reply: oneshot::Sender<usize>,
     },
+    /// Log a batch of graph import rows durably, then apply them; replies
+    /// with (rows applied, import number).
+    GraphImport {
+        /// Checked rows.
+        rows: Vec<ImportRow>,
+        /// Reply.
+        reply: oneshot::Sender<Result<(u32, u64), Error>>,
+    },
+    /// The graph's figures.
+    GraphStats {
+        /// Reply.
+        reply: oneshot::Sender<GraphFigures>,
+    },
+    /// Write a graph snapshot now (also sent at shutdown).
+    GraphSnapshot {
+        /// Reply.
+        reply: oneshot::Sender<Result<SnapshotInfo, Error>>,
+    },
     /// An outcome report.
     Outcome {
         /// Task.
@@ -56,14 +77,33 @@ pub enum Job {
     },
 }
 
+/// The account-link graph's figures, for `GraphAdmin.Stats`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GraphFigures {
+    /// Nodes, links and bytes.
+    pub memory: MemoryUse,
+    /// What the bounds did.
+    pub counters: BoundCounters,
+    /// Hop searches that ran out of budget.
+    pub searches_gave_up: u64,
+    /// Flagged nodes.
+    pub flagged: u64,
+    /// Nodes that reached the degree cap.
+    pub hubs: u64,
+    /// The last snapshot written or loaded.
+    pub snapshot: SnapshotInfo,
+}
+
 /// Everything the writer thread owns.
 pub struct WriterThread {
     /// Decide/dispatch state.
     pub writer: Writer,
     /// Durable storage.
     pub store: Arc<dyn Store>,
-    /// Deadlines, for rebuilding the writer after a failed commit.
-    pub deadlines: Deadlines,
+    /// Configuration, for rebuilding the writer and graph after a failed commit.
+    pub config: Config,
+    /// Graph snapshots.
+    pub keeper: GraphKeeper,
     /// Makes a fresh matcher for a rebuilt writer.
     pub new_matcher: Box<dyn Fn(Arc<RuleSet>) -> Matcher + Send>,
     /// Fan-out to watchers.
@@ -120,6 +160,17 @@ impl WriterThread {
                 Job::SwapRules { rules, reply } => {
                     let _ = reply.send(self.writer.swap_rules(rules));
                 }
+                Job::GraphImport { rows, reply } => {
+                    let _ = reply.send(self.import(&rows));
+                }
+                Job::GraphStats { reply } => {
+                    let _ = reply.send(self.figures());
+                }
+                Job::GraphSnapshot { reply } => {
+                    let now = (self.clock)();
+                    let r = self.keeper.snapshot(self.writer.graph(), self.store.as_ref(), now);
+                    let _ = reply.send(r);
+                }
                 Job::Outcome {
                     task_id,
                     actor,
@@ -158,10 +209,14 @@ impl WriterThread {
             append(&mut merged, c);
             replies.push((reply, counts));
         }
+        let alerts = merged.alerts.len() as u64;
         match self.persist(merged) {
             Ok(()) => {
                 for (reply, counts) in replies {
                     let _ = reply.send(Ok(counts));
+                }
+                if self.keeper.applied(alerts) {
+                    self.snapshot_quietly();
                 }
             }
             Err(e) => {
@@ -173,14 +228,50 @@ impl WriterThread {
         }
     }
 
-    /// Commits, then publishes events; on failure rebuilds the writer from
-    /// the store so that nothing unpersisted stays in memory.
-    /// Rebuilds decide/dispatch state from the store and warms the windows
-    /// and graph again, as at start.
+    /// Logs the rows durably, then applies them to the graph.
+    fn import(&mut self, rows: &[ImportRow]) -> Result<(u32, u64), Error> {
+        let json = serde_json::to_vec(rows)
+            .map_err(|e| Error::Unavailable(format!("cannot encode import rows: {e}")))?;
+        let seq = self.store.log_import(&json)?;
+        let graph = self.writer.graph_mut();
+        for row in rows {
+            graph.apply(row);
+        }
+        if self.keeper.applied(rows.len() as u64) {
+            self.snapshot_quietly();
+        }
+        Ok((rows.len() as u32, seq))
+    }
+
+    /// A periodic snapshot; a failure is logged, the log still holds everything.
+    fn snapshot_quietly(&mut self) {
+        let now = (self.clock)();
+        if let Err(e) = self.keeper.snapshot(self.writer.graph(), self.store.as_ref(), now) {
+            tracing::error!(error = %e, "graph snapshot failed; the store log still has everything");
+        }
+    }
+
+    fn figures(&self) -> GraphFigures {
+        let g = self.writer.graph();
+        let (flagged, hubs) = g.flagged_and_hubs();
+        GraphFigures {
+            memory: g.memory(),
+            counters: g.counters(),
+            searches_gave_up: crate::graph::searches_gave_up(),
+            flagged,
+            hubs,
+            snapshot: self.keeper.last,
+        }
+    }
+
+    /// Rebuilds decide/dispatch state and the graph from the store and
+    /// warms the windows again, as at start: after a failed commit nothing
+    /// unpersisted stays in memory.
     fn rebuild(&mut self) -> Result<(), Error> {
         let state = self.store.load_state()?;
         let matcher = (self.new_matcher)(self.writer.rules().clone());
-        self.writer = Writer::from_state(state, self.deadlines.clone(), matcher);
+        let (graph, _) = super::graph_state::load_graph(&self.config, self.store.as_ref(), (self.clock)())?;
+        self.writer = Writer::from_state(state, self.config.deadlines.clone(), matcher).with_graph(graph);
         super::warm_up(&mut self.writer, self.store.as_ref())
     }
 
@@ -194,7 +285,9 @@ impl WriterThread {
             Job::Acknowledge { reply, .. } | Job::Outcome { reply, .. } => {
                 drop(reply.send(Err(stopped())))
             }
-            Job::SwapRules { .. } => {}
+            Job::GraphImport { reply, .. } => drop(reply.send(Err(stopped()))),
+            Job::GraphSnapshot { reply } => drop(reply.send(Err(stopped()))),
+            Job::SwapRules { .. } | Job::GraphStats { .. } => {}
         }
     }
 
@@ -226,6 +319,7 @@ fn append(into: &mut Commit, c: Commit) {
     into.events.extend(c.events);
     into.open_insert.extend(c.open_insert);
     into.open_remove.extend(c.open_remove);
+    into.series_aliases.extend(c.series_aliases);
     into.next_pair = c.next_pair;
 }
 

@@ -1,8 +1,11 @@
 //! Command-line tools around the service: `gen` (seeded alert streams),
 //! `send` (stream a JSON-lines file to a server), `tasks` (a console in the
-//! terminal) and `directory generate`.
+//! terminal), `directory generate` and `graph measure`.
 
 pub mod generate;
+pub mod graph;
+pub mod graph_import;
+pub mod graph_measure;
 pub mod record;
 pub mod rules;
 pub mod send;

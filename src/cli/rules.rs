@@ -7,9 +7,8 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::record::AlertRecord;
-use crate::graph::MemoryGraph;
+use crate::graph::{GraphLimits, LinkGraph};
 use crate::normalize::normalize;
-use crate::pipeline::writer::FlaggedLists;
 use crate::rules::cases::run_cases;
 use crate::rules::source::read_dir;
 use crate::rules::window::WindowLimits;
@@ -83,7 +82,8 @@ pub fn explain(
     let alert = normalize(&record.to_proto(), now_ms.max(record.occurred_at_ms))
         .map_err(|r| anyhow::anyhow!(r.reason))?;
     let set = Arc::new(compile_set(&read_dir(dir)?)?);
-    let mut graph = MemoryGraph::new(FlaggedLists(set.clone()));
+    let mut graph = LinkGraph::new(GraphLimits::default());
+    graph.set_listed(set.flagged_values());
     graph.observe(&alert);
     let mut matcher = Matcher::new(set.clone(), WindowLimits::default(), utc_offset_hours);
     crate::say!("rule set {} — alert {}", set.version, alert.key);

@@ -1,5 +1,5 @@
-//! `dualwarn tasks`: a terminal console — list, watch, acknowledge and
-//! report outcomes over `TaskConsole`, with the console token in the
+//! `dualwarn tasks`: a terminal console — list, watch, look at a linked
+//! case series (串并案), acknowledge and report outcomes over `TaskConsole`, with the console token in the
 //! `authorization` metadata.
 
 use anyhow::Context;
@@ -94,6 +94,36 @@ pub async fn list(
     }
 }
 
+/// Prints the caller's tasks of a series, then one line per other county
+/// with its task count; returns the surviving series id and the number of
+/// tasks printed.
+pub async fn series(
+    conn: &ConsoleConn,
+    series_id: String,
+    json: bool,
+) -> anyhow::Result<(String, usize)> {
+    let mut client = conn.client().await?;
+    let r = client
+        .list_series(conn.request(proto::ListSeriesRequest { series_id })?)
+        .await?
+        .into_inner();
+    for t in &r.tasks {
+        print_task(t, json);
+    }
+    for e in &r.elsewhere {
+        if json {
+            crate::say!(
+                "{}",
+                serde_json::json!({"elsewhere": e.county, "tasks": e.tasks})
+            );
+        } else {
+            let noun = if e.tasks == 1 { "task" } else { "tasks" };
+            crate::say!("elsewhere {}: {} {noun}", e.county, e.tasks);
+        }
+    }
+    Ok((r.series_id, r.tasks.len()))
+}
+
 /// Follows task events until interrupted; prints each with its resume token.
 pub async fn watch(
     conn: &ConsoleConn,
@@ -143,7 +173,7 @@ fn task_json(t: &proto::Task) -> serde_json::Value {
         "assignee": {"id": a.id, "name": a.name},
         "subject": {"phone": s.phone, "name": s.name, "address": s.address, "key": s.subject_key},
         "fraud_type": t.fraud_type, "created_at_ms": t.created_at_ms, "due_at_ms": t.due_at_ms,
-        "alert_keys": t.alert_keys, "rule_set_version": t.rule_set_version,
+        "alert_keys": t.alert_keys, "rule_set_version": t.rule_set_version, "series_id": t.series_id,
         "reasons": t.reasons.iter().map(|r| serde_json::json!({"rule_id": r.rule_id, "why": r.why, "alert": r.alert_key})).collect::<Vec<_>>(),
         "history": t.history.iter().map(|h| serde_json::json!({"at_ms": h.at_ms, "actor": h.actor, "kind": name(proto::TaskEventKind::try_from(h.kind).map(|k| k.as_str_name())), "detail": h.detail})).collect::<Vec<_>>(),
     })

@@ -1,51 +1,241 @@
-//! The account-link graph: artefacts (phones, cards, URLs, apps, devices)
-//! joined by calls, SMS, transfers, shared devices and ownership, gathered
-//! from every alert seen.
+//! The account-link graph (关系图谱): artefacts (phones, cards, URLs, apps,
+//! devices, IPs, social accounts) and persons, joined by calls, SMS,
+//! transfers, shared devices and ownership, gathered from every alert seen
+//! and from bulk imports (flagged / frozen / stop-payment lists, confirmed
+//! cases, transaction files).
 //!
 //! It sits on the *enrich* side of the match stage: the writer feeds each
-//! alert in ([`MemoryGraph::observe`]) before matching it, and the rule
+//! alert in ([`LinkGraph::observe`]) before matching it, and the rule
 //! language's graph functions — `hops_to_flagged()`,
-//! `victims_of_counterparts()`, `card_fan_in()`, `neighbourhood_flagged()` —
-//! ask it through [`GraphFeatures`]. Queries are pure and synchronous; the
-//! clock is passed in.
+//! `victims_of_counterparts()`, `jurisdictions_of_counterparts()`,
+//! `card_fan_in()`, `card_fan_out()`, `neighbourhood_flagged()` — ask it
+//! through [`GraphFeatures`]. Everything here is synchronous; the clock is
+//! passed in.
 //!
-//! [`GraphFeatures`] is the interface; [`MemoryGraph`] is the simple
-//! in-memory implementation in force until a petgraph-backed one replaces it.
+//! # Layout
+//! - [`links`]: storage on petgraph's `StableGraph`, degree caps, expiry.
+//! - `keys`: the compact key arena and lookup table.
+//! - `flags`: why a node is flagged.
+//! - `query`: bounded breadth-first search and the per-node features.
+//! - `observe`: what one alert adds; derived flags; series.
+//! - `series`: the union-find of linked case series (串并案).
+//! - `snapshot`: the durable binary image of the graph.
+//! - `import`: bulk files (lists, cases, transactions) to graph updates.
+//! - `generate`: a seeded generator of large graphs for benches.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::time::Duration;
 
-use crate::model::{Alert, ArtefactKind, LinkKind, mask};
+use crate::model::{ArtefactKind, LinkKind, mask};
 
-mod memory;
+mod flags;
+pub mod generate;
+pub mod import;
+mod keys;
+pub mod links;
+mod observe;
+mod query;
+mod series;
+pub mod snapshot;
 
-pub use memory::MemoryGraph;
+pub use flags::{FlagNote, FlagSource};
+pub use links::{BoundCounters, LinkGraph, MemoryUse, NodeIx};
+pub use observe::Observed;
+pub use query::{HopAnswer, searches_gave_up, secs};
+pub use series::series_name;
 
-/// A node of the account-link graph: an artefact kind and its normalized value.
+/// What a node is: a person (a victim, keyed by subject key) or an artefact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum NodeKind {
+    /// A person, keyed by the subject key (never the phone or ID itself).
+    Person = 0,
+    /// A phone number.
+    Phone = 1,
+    /// A bank card or account.
+    BankCard = 2,
+    /// A URL or domain.
+    Url = 3,
+    /// A mobile app.
+    App = 4,
+    /// A social-network account.
+    SocialAccount = 5,
+    /// A device id.
+    Device = 6,
+    /// An IP address.
+    Ip = 7,
+}
+
+impl NodeKind {
+    /// Every artefact kind (all but person).
+    pub const ARTEFACTS: [NodeKind; 7] = [
+        NodeKind::Phone,
+        NodeKind::BankCard,
+        NodeKind::Url,
+        NodeKind::App,
+        NodeKind::SocialAccount,
+        NodeKind::Device,
+        NodeKind::Ip,
+    ];
+
+    /// The kind of a snapshot byte.
+    pub fn from_code(b: u8) -> Option<NodeKind> {
+        Some(match b {
+            0 => NodeKind::Person,
+            1 => NodeKind::Phone,
+            2 => NodeKind::BankCard,
+            3 => NodeKind::Url,
+            4 => NodeKind::App,
+            5 => NodeKind::SocialAccount,
+            6 => NodeKind::Device,
+            7 => NodeKind::Ip,
+            _ => return None,
+        })
+    }
+}
+
+impl From<ArtefactKind> for NodeKind {
+    fn from(k: ArtefactKind) -> NodeKind {
+        match k {
+            ArtefactKind::Phone => NodeKind::Phone,
+            ArtefactKind::BankCard => NodeKind::BankCard,
+            ArtefactKind::Url => NodeKind::Url,
+            ArtefactKind::App => NodeKind::App,
+            ArtefactKind::SocialAccount => NodeKind::SocialAccount,
+            ArtefactKind::Device => NodeKind::Device,
+            ArtefactKind::Ip => NodeKind::Ip,
+        }
+    }
+}
+
+/// What a link is: a link of the alert model, a link an alert implies
+/// without naming its kind, or a victim's report of an artefact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum EdgeKind {
+    /// A phone call.
+    Call = 0,
+    /// An SMS.
+    Sms = 1,
+    /// A money transfer.
+    Transfer = 2,
+    /// Two accounts on one device or IP.
+    SharedDevice = 3,
+    /// Ownership (a person's phone, a phone's card).
+    Ownership = 4,
+    /// Named together by an alert, kind unknown.
+    Named = 5,
+    /// Person → an artefact a warning about them named: counts victims and
+    /// forms series; never walked by hop queries.
+    Victim = 6,
+}
+
+impl EdgeKind {
+    /// The link kind of the alert model, `None` for `Named` and `Victim`.
+    pub fn link_kind(self) -> Option<LinkKind> {
+        match self {
+            EdgeKind::Call => Some(LinkKind::Call),
+            EdgeKind::Sms => Some(LinkKind::Sms),
+            EdgeKind::Transfer => Some(LinkKind::Transfer),
+            EdgeKind::SharedDevice => Some(LinkKind::SharedDevice),
+            EdgeKind::Ownership => Some(LinkKind::Ownership),
+            EdgeKind::Named | EdgeKind::Victim => None,
+        }
+    }
+
+    /// The kind of a snapshot byte.
+    pub fn from_code(b: u8) -> Option<EdgeKind> {
+        Some(match b {
+            0 => EdgeKind::Call,
+            1 => EdgeKind::Sms,
+            2 => EdgeKind::Transfer,
+            3 => EdgeKind::SharedDevice,
+            4 => EdgeKind::Ownership,
+            5 => EdgeKind::Named,
+            6 => EdgeKind::Victim,
+            _ => return None,
+        })
+    }
+}
+
+impl From<LinkKind> for EdgeKind {
+    fn from(k: LinkKind) -> EdgeKind {
+        match k {
+            LinkKind::Call => EdgeKind::Call,
+            LinkKind::Sms => EdgeKind::Sms,
+            LinkKind::Transfer => EdgeKind::Transfer,
+            LinkKind::SharedDevice => EdgeKind::SharedDevice,
+            LinkKind::Ownership => EdgeKind::Ownership,
+        }
+    }
+}
+
+/// Most links kept at one node before the oldest makes room.
+pub const DEFAULT_MAX_DEGREE: u32 = 1024;
+/// Most links followed out of one node by a hop query (the newest first).
+pub const DEFAULT_MAX_EXPAND: u32 = 64;
+/// Most nodes one hop query may reach before it gives up.
+pub const DEFAULT_MAX_VISITS: u32 = 512;
+/// Links not seen for this long are removed.
+pub const DEFAULT_LINK_MAX_AGE: Duration = Duration::from_secs(180 * 24 * 3600);
+/// Victims within the horizon that make an artefact flagged by the graph.
+pub const DEFAULT_DERIVE_FLAG_VICTIMS: u32 = 5;
+/// How far back victims count, for derived flags and series.
+pub const DEFAULT_VICTIM_HORIZON: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The bounds of the graph and its derived flags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphLimits {
+    /// [`DEFAULT_MAX_DEGREE`].
+    pub max_degree: u32,
+    /// [`DEFAULT_MAX_EXPAND`].
+    pub max_expand: u32,
+    /// [`DEFAULT_MAX_VISITS`].
+    pub max_visits: u32,
+    /// [`DEFAULT_LINK_MAX_AGE`], in seconds.
+    pub link_max_age_s: u32,
+    /// [`DEFAULT_DERIVE_FLAG_VICTIMS`]; 0 turns derived flags off.
+    pub derive_flag_victims: u32,
+    /// [`DEFAULT_VICTIM_HORIZON`], in seconds.
+    pub victim_horizon_s: u32,
+}
+
+impl Default for GraphLimits {
+    fn default() -> Self {
+        GraphLimits {
+            max_degree: DEFAULT_MAX_DEGREE,
+            max_expand: DEFAULT_MAX_EXPAND,
+            max_visits: DEFAULT_MAX_VISITS,
+            link_max_age_s: DEFAULT_LINK_MAX_AGE.as_secs() as u32,
+            derive_flag_victims: DEFAULT_DERIVE_FLAG_VICTIMS,
+            victim_horizon_s: DEFAULT_VICTIM_HORIZON.as_secs() as u32,
+        }
+    }
+}
+
+/// A node of the account-link graph: its kind and normalized value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NodeRef {
-    /// What the artefact is.
-    pub kind: ArtefactKind,
-    /// Its normalized value, as *normalize* leaves it.
+    /// What the node is.
+    pub kind: NodeKind,
+    /// Its normalized value, as *normalize* leaves it (a person: subject key).
     pub value: String,
 }
 
 impl NodeRef {
     /// A node of `kind` with `value`.
-    pub fn new(kind: ArtefactKind, value: impl Into<String>) -> NodeRef {
+    pub fn new(kind: impl Into<NodeKind>, value: impl Into<String>) -> NodeRef {
         NodeRef {
-            kind,
+            kind: kind.into(),
             value: value.into(),
         }
     }
 }
 
-// `ArtefactKind` has no `Ord`, so the order (kind, then value) is written out
-// with a fixed rank per kind.
 impl Ord for NodeRef {
     fn cmp(&self, other: &Self) -> Ordering {
-        kind_rank(self.kind)
-            .cmp(&kind_rank(other.kind))
+        self.kind
+            .cmp(&other.kind)
             .then_with(|| self.value.cmp(&other.value))
     }
 }
@@ -53,18 +243,6 @@ impl Ord for NodeRef {
 impl PartialOrd for NodeRef {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
-    }
-}
-
-fn kind_rank(kind: ArtefactKind) -> u8 {
-    match kind {
-        ArtefactKind::Phone => 0,
-        ArtefactKind::BankCard => 1,
-        ArtefactKind::Url => 2,
-        ArtefactKind::App => 3,
-        ArtefactKind::SocialAccount => 4,
-        ArtefactKind::Device => 5,
-        ArtefactKind::Ip => 6,
     }
 }
 
@@ -79,6 +257,8 @@ pub struct PathStep {
     pub via: Option<LinkKind>,
     /// Money moved over that link, in fen (all observations summed), 0 when none.
     pub amount_fen: i64,
+    /// Why the node is flagged, on the last step: e.g. `冻结 2026-03-02`.
+    pub flag: Option<String>,
 }
 
 /// The graph questions the rule language asks about one alert. The alert
@@ -87,43 +267,36 @@ pub trait GraphFeatures {
     /// Hops from the subject's artefacts (its phone, and the `from` side of
     /// its links that start at the subject's phone or a subject-owned card)
     /// to the nearest flagged artefact, within `max_depth`; with the path
-    /// (subject side first). `None` when none within depth.
-    fn hops_to_flagged(&self, alert: &Alert, max_depth: u32) -> Option<(u32, Vec<PathStep>)>;
+    /// (subject side first). `None` when none within depth (or within the
+    /// query's visit budget).
+    fn hops_to_flagged(
+        &self,
+        alert: &crate::model::Alert,
+        max_depth: u32,
+    ) -> Option<(u32, Vec<PathStep>)>;
 
-    /// Most distinct victims (subject keys) linked to any of the alert's
-    /// counterparts, last seen within `[now_ms - horizon_ms, now_ms]`.
-    fn victims_of_counterparts(&self, alert: &Alert, now_ms: i64, horizon_ms: i64) -> u32;
+    /// Most distinct victims linked to any of the alert's counterparts,
+    /// last seen within `[now_ms - horizon_ms, now_ms]`.
+    fn victims_of_counterparts(&self, alert: &crate::model::Alert, now_ms: i64, horizon_ms: i64)
+    -> u32;
 
-    /// Most distinct payers (transfer senders) into any bank-card
-    /// counterpart, within `[now_ms - window_ms, now_ms]`.
-    fn card_fan_in(&self, alert: &Alert, now_ms: i64, window_ms: i64) -> u32;
+    /// Most distinct jurisdictions (counties) of those victims.
+    fn jurisdictions_of_counterparts(
+        &self,
+        alert: &crate::model::Alert,
+        now_ms: i64,
+        horizon_ms: i64,
+    ) -> u32;
+
+    /// Most distinct payers into any bank-card counterpart within the window.
+    fn card_fan_in(&self, alert: &crate::model::Alert, now_ms: i64, window_ms: i64) -> u32;
+
+    /// Most distinct payees of any bank-card counterpart within the window.
+    fn card_fan_out(&self, alert: &crate::model::Alert, now_ms: i64, window_ms: i64) -> u32;
 
     /// True when any node within 2 hops of the subject's phone (the phone
     /// included) is flagged.
-    fn neighbourhood_flagged(&self, alert: &Alert) -> bool;
-}
-
-/// Which artefacts are flagged (lists of flagged phones, cards, URLs, apps...).
-pub trait FlaggedSet {
-    /// True when `node` is on a flagged list.
-    fn is_flagged(&self, node: &NodeRef) -> bool;
-}
-
-/// A fixed set of flagged nodes, matched on kind and value: the simplest
-/// [`FlaggedSet`], for tests and tools. Collect it from [`NodeRef`]s.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FlaggedValues(pub HashSet<NodeRef>);
-
-impl FlaggedSet for FlaggedValues {
-    fn is_flagged(&self, node: &NodeRef) -> bool {
-        self.0.contains(node)
-    }
-}
-
-impl FromIterator<NodeRef> for FlaggedValues {
-    fn from_iter<I: IntoIterator<Item = NodeRef>>(iter: I) -> Self {
-        FlaggedValues(iter.into_iter().collect())
-    }
+    fn neighbourhood_flagged(&self, alert: &crate::model::Alert) -> bool;
 }
 
 /// Renders a path from [`GraphFeatures::hops_to_flagged`] for the person at
@@ -151,21 +324,24 @@ pub fn describe_path(path: &[PathStep]) -> String {
         out.push(' ');
         out.push_str(&mask_value(&step.node));
         if i == last {
-            out.push_str(" (涉诈名单)");
+            out.push_str(" (");
+            out.push_str(step.flag.as_deref().unwrap_or("涉诈名单"));
+            out.push(')');
         }
     }
     out
 }
 
-fn kind_label(kind: ArtefactKind) -> &'static str {
+fn kind_label(kind: NodeKind) -> &'static str {
     match kind {
-        ArtefactKind::Phone => "手机",
-        ArtefactKind::BankCard => "银行卡",
-        ArtefactKind::Url => "网址",
-        ArtefactKind::App => "应用",
-        ArtefactKind::SocialAccount => "社交账号",
-        ArtefactKind::Device => "设备",
-        ArtefactKind::Ip => "IP",
+        NodeKind::Person => "人员",
+        NodeKind::Phone => "手机",
+        NodeKind::BankCard => "银行卡",
+        NodeKind::Url => "网址",
+        NodeKind::App => "应用",
+        NodeKind::SocialAccount => "社交账号",
+        NodeKind::Device => "设备",
+        NodeKind::Ip => "IP",
     }
 }
 
@@ -183,8 +359,8 @@ fn link_label(via: Option<LinkKind>) -> &'static str {
 /// Masks a node's value by kind; see [`describe_path`].
 fn mask_value(node: &NodeRef) -> String {
     match node.kind {
-        ArtefactKind::Phone => mask::phone(&node.value),
-        ArtefactKind::BankCard => mask_card(&node.value),
+        NodeKind::Phone => mask::phone(&node.value),
+        NodeKind::BankCard => mask_card(&node.value),
         _ => mask::opaque(&node.value),
     }
 }

@@ -6,6 +6,7 @@
 //! and from them only at the edges.
 
 pub mod alert;
+pub mod calendar;
 pub mod mask;
 pub mod task;
 

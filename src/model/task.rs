@@ -181,6 +181,11 @@ pub struct Task {
     /// Phone (电话劝阻) or visit (上门劝阻): a visit once any rule asks for one.
     #[serde(default)]
     pub method: crate::rules::Method,
+    /// Linked case series (串并案) the victim belongs to, `S-` and 16 hex
+    /// digits, as the graph decided; empty when none. Tasks stored before
+    /// series existed decode with it empty.
+    #[serde(default)]
+    pub series_id: String,
 }
 
 /// One entry of the global task event log that consoles watch.

@@ -12,23 +12,20 @@ use crate::model::{HistoryEntry, Outcome, Task, TaskEventKind, TaskEventRecord, 
 use crate::store::{Commit, StoredAlert, WriterState};
 
 use super::{Prepared, PreparedBatch};
-use crate::graph::{FlaggedSet, MemoryGraph, NodeRef};
+use crate::graph::{GraphLimits, LinkGraph, secs};
 use crate::model::Level;
 use crate::rules::{Matcher, RuleHit, RuleSet};
 use std::sync::Arc;
 
-/// Lists named `flagged_*` mark flagged artefacts for the account-link graph.
-pub struct FlaggedLists(pub Arc<RuleSet>);
+/// Link slots the expiry sweep looks at after every batch, and per alert
+/// of the batch: the sweep keeps pace with growth without a long pause.
+const EXPIRY_SWEEP_PER_BATCH: u32 = 1024;
+const EXPIRY_SWEEP_PER_ALERT: u32 = 16;
 
-impl FlaggedSet for FlaggedLists {
-    fn is_flagged(&self, node: &NodeRef) -> bool {
-        self.0.list_values.lists_of(&node.value).iter().any(|id| {
-            self.0
-                .lists
-                .get(*id as usize)
-                .is_some_and(|l| l.name.starts_with("flagged_"))
-        })
-    }
+/// `graph` with the rule set's flagged lists in force.
+fn graph_for(rules: &RuleSet, mut graph: LinkGraph) -> LinkGraph {
+    graph.set_listed(rules.flagged_values());
+    graph
 }
 
 /// A console request the writer refuses.
@@ -67,7 +64,7 @@ pub struct Writer {
     /// and a reload lands between two batches.
     matcher: Matcher,
     /// The account-link graph the rules ask about.
-    graph: MemoryGraph<FlaggedLists>,
+    graph: LinkGraph,
 }
 
 /// Collects one step's changes in order.
@@ -100,9 +97,26 @@ impl Writer {
             next_pair: state.next_pair.max(1),
             last_seq: state.last_seq,
             deadlines,
-            graph: MemoryGraph::new(FlaggedLists(matcher.rules().clone())),
+            graph: graph_for(matcher.rules(), LinkGraph::new(GraphLimits::default())),
             matcher,
         }
+    }
+
+    /// Puts `graph` (loaded from a snapshot, or rebuilt) in place of the
+    /// empty one, with the flagged lists of the rules in force.
+    pub fn with_graph(mut self, graph: LinkGraph) -> Writer {
+        self.graph = graph_for(self.matcher.rules(), graph);
+        self
+    }
+
+    /// The account-link graph.
+    pub fn graph(&self) -> &LinkGraph {
+        &self.graph
+    }
+
+    /// The account-link graph, for imports and replays.
+    pub fn graph_mut(&mut self) -> &mut LinkGraph {
+        &mut self.graph
     }
 
     /// Number of open pairs.
@@ -138,7 +152,8 @@ impl Writer {
                 json: p.stored.clone(),
                 occurred_at_ms: p.item.alert.occurred_at_ms,
             });
-            self.graph.observe(&p.item.alert);
+            let seen = self.graph.observe(&p.item.alert);
+            step.commit.series_aliases.extend(seen.merged);
             let hits = self.matcher.match_alert(&p.item.alert, &self.graph, now_ms);
             match decide(&p.item.alert.subject, &hits, &self.open) {
                 Decision::Ignore => {}
@@ -153,6 +168,8 @@ impl Writer {
                 }
             }
         }
+        let budget = EXPIRY_SWEEP_PER_BATCH + EXPIRY_SWEEP_PER_ALERT * batch.items.len() as u32;
+        self.graph.expire(secs(now_ms), budget);
         (self.finish(step), counts)
     }
 
@@ -168,11 +185,17 @@ impl Writer {
         let pair_id = format!("P{:010}", self.next_pair);
         self.next_pair += 1;
         let version = self.matcher.rules().version.clone();
+        // Observed just before: the person is in the graph with a series.
+        let series_id = self
+            .graph
+            .announce_series(&p.item.alert)
+            .unwrap_or_default();
         let spec = PairSpec {
             pair_id: &pair_id,
             level,
             fraud_type,
             rule_set_version: &version,
+            series_id: &series_id,
         };
         let tasks = dispatch::new_pair(&spec, &p.item, hits, &self.deadlines, now_ms);
         for k in self
@@ -222,15 +245,15 @@ impl Writer {
     /// Puts a new rule set in force between two batches; unchanged windows
     /// keep their state. Returns how many windows were kept.
     pub fn swap_rules(&mut self, rules: Arc<RuleSet>) -> usize {
-        self.graph.set_flagged(FlaggedLists(rules.clone()));
+        self.graph.set_listed(rules.flagged_values());
         self.matcher.swap(rules)
     }
 
-    /// Replays already-stored alerts into the graph and the windows (no
-    /// rules, no tasks): after a restart, windows count what came before.
+    /// Replays already-stored alerts into the windows (no rules, no
+    /// tasks): after a restart, windows count what came before. The graph
+    /// is brought up to date separately, from its snapshot's checkpoint.
     pub fn warm(&mut self, alerts: &[crate::model::Alert], now_ms: i64) {
         for a in alerts {
-            self.graph.observe(a);
             self.matcher.observe(a, &self.graph, now_ms);
         }
     }

@@ -12,9 +12,8 @@ use super::source::{FileRole, SourceFile, role};
 use super::window::WindowLimits;
 use super::{Matcher, RuleSet};
 use crate::cli::record::AlertRecord;
-use crate::graph::MemoryGraph;
+use crate::graph::{GraphLimits, LinkGraph};
 use crate::normalize::normalize;
-use crate::pipeline::writer::FlaggedLists;
 
 /// Where a case's clock starts unless it says: 2026-03-02 10:00 +08:00.
 pub const DEFAULT_START_MS: i64 = 1_772_416_800_000;
@@ -92,7 +91,8 @@ pub fn run_cases(
 
 fn run_case(file: &str, case: Case, rules: &Arc<RuleSet>, utc_offset_hours: i32) -> CaseResult {
     let mut matcher = Matcher::new(rules.clone(), WindowLimits::default(), utc_offset_hours);
-    let mut graph = MemoryGraph::new(FlaggedLists(rules.clone()));
+    let mut graph = LinkGraph::new(GraphLimits::default());
+    graph.set_listed(rules.flagged_values());
     let mut at = case.start_ms.unwrap_or(DEFAULT_START_MS);
     let mut failures = Vec::new();
     for (i, a) in case.alerts.into_iter().enumerate() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::lang::compiled::{
-    BoolExpr, EvalCtx, GraphCache, HOPS_MAX_DEPTH, NumExpr, StrExpr, local_clock,
+    BoolExpr, EvalCtx, GraphCache, GraphNum, NumExpr, StrExpr, local_clock,
 };
 use super::window::{Agg, Observation, WindowLimits, WindowStore, hash_str};
 use super::{CompiledRule, Method, RuleSet, WindowDef};
@@ -343,8 +343,8 @@ fn hit(rule: &CompiledRule, ctx: &EvalCtx<'_>, rules: &RuleSet) -> RuleHit {
             ctx.windows.get(*slot as usize).copied().unwrap_or(0.0)
         ));
     }
-    if uses_hops(&rule.condition)
-        && let Some((hops, path)) = ctx.graph.hops_to_flagged(ctx.alert, HOPS_MAX_DEPTH)
+    if let Some(depth) = hops_depth(&rule.condition)
+        && let Some((hops, path)) = ctx.graph.hops_to_flagged(ctx.alert, depth)
     {
         details.push(format!("{hops} 跳: {}", describe_path(&path)));
     }
@@ -408,22 +408,24 @@ fn list_hits(b: &BoolExpr, ctx: &EvalCtx<'_>, rules: &RuleSet, out: &mut Vec<Str
     }
 }
 
-fn uses_hops(b: &BoolExpr) -> bool {
-    fn num(n: &NumExpr) -> bool {
+/// The deepest `hops_to_flagged(n)` the condition asks, if any: the path
+/// shown on the task is searched to that depth.
+fn hops_depth(b: &BoolExpr) -> Option<u32> {
+    fn num(n: &NumExpr) -> Option<u32> {
         match n {
-            NumExpr::HopsToFlagged => true,
-            NumExpr::Arith(_, a, b) => num(a) || num(b),
+            NumExpr::Graph(GraphNum::Hops(d)) => Some(*d),
+            NumExpr::Arith(_, a, b) => num(a).max(num(b)),
             NumExpr::Neg(a) => num(a),
-            _ => false,
+            _ => None,
         }
     }
     match b {
-        BoolExpr::And(xs) | BoolExpr::Or(xs) => xs.iter().any(uses_hops),
-        BoolExpr::Not(x) => uses_hops(x),
-        BoolExpr::BoolEq(a, b) => uses_hops(a) || uses_hops(b),
-        BoolExpr::Num(_, a, b) => num(a) || num(b),
+        BoolExpr::And(xs) | BoolExpr::Or(xs) => xs.iter().filter_map(hops_depth).max(),
+        BoolExpr::Not(x) => hops_depth(x),
+        BoolExpr::BoolEq(a, b) => hops_depth(a).max(hops_depth(b)),
+        BoolExpr::Num(_, a, b) => num(a).max(num(b)),
         BoolExpr::InNumSet(a, _) => num(a),
-        _ => false,
+        _ => None,
     }
 }
 

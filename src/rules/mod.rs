@@ -206,4 +206,18 @@ impl RuleSet {
     pub fn enabled_count(&self) -> usize {
         self.rules.iter().filter(|r| r.enabled).count()
     }
+
+    /// Every value of the lists named `flagged_*`, with its list's name:
+    /// the artefacts the account-link graph treats as flagged.
+    pub fn flagged_values(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.lists
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.name.starts_with("flagged_"))
+            .flat_map(|(id, l)| {
+                self.list_values
+                    .values_of(id as ListId)
+                    .map(move |v| (v, l.name.as_str()))
+            })
+    }
 }

@@ -3,7 +3,8 @@
 //! redb is a pure-Rust, copy-on-write B-tree store with ACID transactions:
 //! a commit returns only after fsync, and a crash at any moment leaves the
 //! last committed state. One write transaction per writer step keeps a
-//! batch's alerts, tasks, events and index changes all-or-nothing.
+//! batch's alerts, tasks, events, index changes and series merges
+//! all-or-nothing; the series tables are in `series.rs`.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -11,13 +12,16 @@ use std::path::Path;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use super::query::order_key;
-use super::{Commit, Store, StoreError, TaskPage, TaskQuery, WriterState};
+use super::{
+    Commit, GraphLogMarks, SeriesTasks, Store, StoreError, TaskPage, TaskQuery, WriterState,
+    graph_log, series,
+};
 use crate::model::{Task, TaskEventRecord};
 
 /// Alert key → alert JSON.
-const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
+pub(super) const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
 /// Task id → task JSON.
-const TASKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tasks");
+pub(super) const TASKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tasks");
 /// `division/task_id` → (), the stable list order and jurisdiction index.
 const TASK_ORDER: TableDefinition<&str, ()> = TableDefinition::new("task_order");
 /// Event sequence → 12-digit division followed by the event JSON.
@@ -27,7 +31,7 @@ const OPEN: TableDefinition<&str, &str> = TableDefinition::new("open_pairs");
 /// (event time, alert key) → (): recent alerts, to warm windows at start.
 const ALERTS_BY_TIME: TableDefinition<(i64, &str), ()> = TableDefinition::new("alerts_by_time");
 /// Counters.
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// File name inside the data directory.
 const FILE_NAME: &str = "dualwarn.redb";
 /// Length of the division prefix on event values.
@@ -35,14 +39,17 @@ const DIVISION_LEN: usize = 12;
 
 /// A redb file holding everything.
 pub struct EmbeddedStore {
-    db: Database,
+    pub(super) db: Database,
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
+pub(super) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    key: &str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         key: key.to_string(),
         why: e.to_string(),
@@ -73,12 +80,14 @@ impl EmbeddedStore {
             tx.open_table(OPEN).map_err(backend)?;
             tx.open_table(META).map_err(backend)?;
             tx.open_table(ALERTS_BY_TIME).map_err(backend)?;
+            series::create_tables(&tx)?;
+            graph_log::create_tables(&tx)?;
         }
         tx.commit().map_err(backend)?;
         Ok(EmbeddedStore { db })
     }
 
-    fn read_task(
+    pub(super) fn read_task(
         tasks: &impl ReadableTable<&'static str, &'static [u8]>,
         id: &str,
     ) -> Result<Option<Task>, StoreError> {
@@ -177,6 +186,8 @@ impl Store for EmbeddedStore {
             let mut meta = tx.open_table(META).map_err(backend)?;
             meta.insert("next_pair", c.next_pair).map_err(backend)?;
         }
+        series::write(&tx, c)?;
+        graph_log::write(&tx, c)?;
         tx.commit().map_err(backend)
     }
 
@@ -271,10 +282,35 @@ impl Store for EmbeddedStore {
         Ok(out)
     }
 
+    fn series_tasks(&self, series_id: &str) -> Result<SeriesTasks, StoreError> {
+        let tx = self.db.begin_read().map_err(backend)?;
+        series::tasks(&tx, series_id)
+    }
+
     fn alert_count(&self) -> Result<u64, StoreError> {
         let tx = self.db.begin_read().map_err(backend)?;
         let alerts = tx.open_table(ALERTS).map_err(backend)?;
         alerts.len().map_err(backend)
+    }
+
+    fn graph_log_marks(&self) -> Result<GraphLogMarks, StoreError> {
+        self.log_marks()
+    }
+
+    fn log_import(&self, rows_json: &[u8]) -> Result<u64, StoreError> {
+        self.log_import_batch(rows_json)
+    }
+
+    fn logged_alerts(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, crate::model::Alert)>, StoreError> {
+        self.alerts_after(after, limit)
+    }
+
+    fn logged_imports(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.imports_after(after, limit)
     }
 }
 

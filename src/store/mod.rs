@@ -8,6 +8,8 @@
 
 mod embedded;
 mod query;
+mod graph_log;
+mod series;
 
 pub use embedded::EmbeddedStore;
 pub use query::{TaskPage, TaskQuery};
@@ -61,13 +63,27 @@ pub struct Commit {
     pub open_remove: Vec<String>,
     /// Next pair number to hand out.
     pub next_pair: u64,
+    /// Series merges the graph decided (串并案), absorbed id → surviving id.
+    pub series_aliases: Vec<(String, String)>,
 }
 
 impl Commit {
     /// True when there is nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.alerts.is_empty() && self.tasks.is_empty() && self.events.is_empty()
+        self.alerts.is_empty()
+            && self.tasks.is_empty()
+            && self.events.is_empty()
+            && self.series_aliases.is_empty()
     }
+}
+
+/// Positions in the store's graph logs (alerts in arrival order, import batches).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GraphLogMarks {
+    /// Last alert arrival number.
+    pub alert_seq: u64,
+    /// Last import batch number.
+    pub import_seq: u64,
 }
 
 /// What the writer rebuilds its memory from at start.
@@ -81,6 +97,15 @@ pub struct WriterState {
     pub next_pair: u64,
     /// Last event sequence written (0 when none).
     pub last_seq: u64,
+}
+
+/// Every task of a linked case series (串并案), merged series included.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeriesTasks {
+    /// The surviving series id every merged series now points to.
+    pub root: String,
+    /// Current state of every task of the series, by division code then id.
+    pub tasks: Vec<Task>,
 }
 
 /// Durable storage for the pipeline and the consoles. Calls block; async
@@ -103,8 +128,29 @@ pub trait Store: Send + Sync + 'static {
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<TaskEventRecord>, StoreError>;
+    /// The series `series_id` ends in after merges, with every task of it
+    /// and of every series merged into it; an unknown id is its own root
+    /// with no tasks.
+    fn series_tasks(&self, series_id: &str) -> Result<SeriesTasks, StoreError>;
     /// Number of alerts kept.
     fn alert_count(&self) -> Result<u64, StoreError>;
+
+    /// The last alert arrival number and import number handed out: what a
+    /// graph snapshot taken now covers.
+    fn graph_log_marks(&self) -> Result<GraphLogMarks, StoreError>;
+
+    /// Keeps one batch of graph import rows (JSON) durably; returns its number.
+    fn log_import(&self, rows_json: &[u8]) -> Result<u64, StoreError>;
+
+    /// Up to `limit` alerts with arrival number after `after`, in arrival order.
+    fn logged_alerts(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, crate::model::Alert)>, StoreError>;
+
+    /// Up to `limit` import batches numbered after `after`, in order.
+    fn logged_imports(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
     /// Up to `limit` alerts with event time at or after `since_ms`, oldest
     /// first: replayed into windows and the graph after a restart.
     fn alerts_since(

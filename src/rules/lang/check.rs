@@ -7,7 +7,10 @@ use std::collections::BTreeSet;
 use regex::Regex;
 
 use super::ast::{CmpOp, Literal, Node, NodeKind, Span};
-use super::compiled::{BoolExpr, ListId, NumExpr, StrExpr, StrTest, WindowSlot};
+use super::compiled::{
+    BoolExpr, FAN_IN_WINDOW_MS, GraphNum, HOPS_DEPTH_LIMIT, HOPS_MAX_DEPTH, ListId, NumExpr, StrExpr,
+    StrTest, VICTIMS_HORIZON_MS, WindowSlot,
+};
 use crate::model::ArtefactKind;
 
 /// Longest regex source accepted; longer ones are refused as too costly.
@@ -246,9 +249,24 @@ fn call(name: &str, args: &[Node], sp: Span, names: &mut dyn Names) -> Result<Ty
         }
     };
     match name {
-        "hops_to_flagged" => no_args(Typed::Num(NumExpr::HopsToFlagged)),
-        "victims_of_counterparts" => no_args(Typed::Num(NumExpr::VictimsOfCounterparts)),
-        "card_fan_in" => no_args(Typed::Num(NumExpr::CardFanIn)),
+        "hops_to_flagged" => {
+            let depth = depth_arg(name, args, sp, names)?;
+            Ok(Typed::Num(NumExpr::Graph(GraphNum::Hops(depth))))
+        }
+        "victims_of_counterparts" | "jurisdictions_of_counterparts" | "card_fan_in"
+        | "card_fan_out" => {
+            let q = match name {
+                "victims_of_counterparts" => {
+                    GraphNum::Victims(span_arg(name, args, sp, names, VICTIMS_HORIZON_MS)?)
+                }
+                "jurisdictions_of_counterparts" => {
+                    GraphNum::Jurisdictions(span_arg(name, args, sp, names, VICTIMS_HORIZON_MS)?)
+                }
+                "card_fan_in" => GraphNum::FanIn(span_arg(name, args, sp, names, FAN_IN_WINDOW_MS)?),
+                _ => GraphNum::FanOut(span_arg(name, args, sp, names, FAN_IN_WINDOW_MS)?),
+            };
+            Ok(Typed::Num(NumExpr::Graph(q)))
+        }
         "neighbourhood_flagged" => no_args(Typed::Bool(BoolExpr::NeighbourhoodFlagged)),
         "has" | "count" => {
             let [arg] = args else {
@@ -275,8 +293,61 @@ fn call(name: &str, args: &[Node], sp: Span, names: &mut dyn Names) -> Result<Ty
         _ => err(
             sp,
             format!(
-                "unknown function {name}(); known: has, count, hops_to_flagged, victims_of_counterparts, card_fan_in, neighbourhood_flagged"
+                "unknown function {name}(); known: has, count, hops_to_flagged, victims_of_counterparts, jurisdictions_of_counterparts, card_fan_in, card_fan_out, neighbourhood_flagged"
             ),
+        ),
+    }
+}
+
+/// Longest time span a graph function may look back: links older than the
+/// graph keeps would not be there to count.
+const MAX_GRAPH_SPAN_MS: i64 = 400 * 24 * 3600 * 1000;
+
+/// The optional depth of `hops_to_flagged(n)`: a whole number 1..=6.
+fn depth_arg(name: &str, args: &[Node], sp: Span, names: &mut dyn Names) -> Result<u32, CheckError> {
+    let arg = match args {
+        [] => return Ok(HOPS_MAX_DEPTH),
+        [arg] => arg,
+        _ => return err(sp, format!("{name}() takes at most one depth, e.g. {name}(2)")),
+    };
+    match typed(arg, names)? {
+        Typed::Num(NumExpr::Const(d))
+            if d.fract() == 0.0 && (1.0..=f64::from(HOPS_DEPTH_LIMIT)).contains(&d) =>
+        {
+            Ok(d as u32)
+        }
+        _ => err(
+            arg.span,
+            format!("{name}() takes a depth from 1 to {HOPS_DEPTH_LIMIT}, e.g. {name}(2)"),
+        ),
+    }
+}
+
+/// The optional time span of a graph count, e.g. `card_fan_in("7d")`.
+fn span_arg(
+    name: &str,
+    args: &[Node],
+    sp: Span,
+    names: &mut dyn Names,
+    default_ms: i64,
+) -> Result<i64, CheckError> {
+    let arg = match args {
+        [] => return Ok(default_ms),
+        [arg] => arg,
+        _ => return err(sp, format!("{name}() takes at most one span, e.g. {name}(\"7d\")")),
+    };
+    let Typed::Str(StrExpr::Const(text)) = typed(arg, names)? else {
+        return err(arg.span, format!("{name}() takes a span in quotes, e.g. {name}(\"7d\")"));
+    };
+    let ms = humantime::parse_duration(&text)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_millis()).ok())
+        .filter(|&ms| ms > 0 && ms <= MAX_GRAPH_SPAN_MS);
+    match ms {
+        Some(ms) => Ok(ms),
+        None => err(
+            arg.span,
+            format!("{name}(\"{text}\"): the span must be a duration from 1s to 400d, e.g. \"7d\""),
         ),
     }
 }

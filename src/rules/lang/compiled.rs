@@ -2,7 +2,7 @@
 //! resolves every name to an index or enum once, so evaluation walks plain
 //! enums over borrowed alert data and allocates nothing.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use regex::Regex;
 
@@ -15,14 +15,32 @@ pub type ListId = u32;
 /// Index of a window (a distinct window definition) in the rule set.
 pub type WindowSlot = u32;
 
-/// Depth bound of `hops_to_flagged()`.
+/// Default depth bound of `hops_to_flagged()`.
 pub const HOPS_MAX_DEPTH: u32 = 3;
+/// Deepest `hops_to_flagged(n)` a rule may ask for.
+pub const HOPS_DEPTH_LIMIT: u32 = 6;
 /// What `hops_to_flagged()` gives when no flagged artefact is within reach.
 pub const HOPS_NONE: f64 = 99.0;
-/// Horizon of `victims_of_counterparts()`: 30 days.
+/// Default horizon of `victims_of_counterparts()` and
+/// `jurisdictions_of_counterparts()`: 30 days.
 pub const VICTIMS_HORIZON_MS: i64 = 30 * 24 * 3600 * 1000;
-/// Window of `card_fan_in()`: 24 hours.
+/// Default window of `card_fan_in()` and `card_fan_out()`: 24 hours.
 pub const FAN_IN_WINDOW_MS: i64 = 24 * 3600 * 1000;
+
+/// A graph question with its parameter, as a rule asks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphNum {
+    /// `hops_to_flagged(depth)`.
+    Hops(u32),
+    /// `victims_of_counterparts(horizon)`, ms.
+    Victims(i64),
+    /// `jurisdictions_of_counterparts(horizon)`, ms.
+    Jurisdictions(i64),
+    /// `card_fan_in(window)`, ms.
+    FanIn(i64),
+    /// `card_fan_out(window)`, ms.
+    FanOut(i64),
+}
 
 /// A boolean expression.
 #[derive(Clone, Debug)]
@@ -95,12 +113,8 @@ pub enum NumExpr {
     Arith(ArithOp, Box<NumExpr>, Box<NumExpr>),
     /// Negation.
     Neg(Box<NumExpr>),
-    /// `hops_to_flagged()`.
-    HopsToFlagged,
-    /// `victims_of_counterparts()`.
-    VictimsOfCounterparts,
-    /// `card_fan_in()`.
-    CardFanIn,
+    /// A graph feature: `hops_to_flagged()`, `card_fan_in("7d")`...
+    Graph(GraphNum),
 }
 
 /// A string expression; `Counterparts` has many values.
@@ -129,10 +143,19 @@ pub enum StrExpr {
 /// Graph answers for one alert, computed at most once each.
 #[derive(Default)]
 pub struct GraphCache {
-    hops: Cell<Option<f64>>,
-    victims: Cell<Option<f64>>,
-    fan_in: Cell<Option<f64>>,
+    numbers: RefCell<Vec<(GraphNum, f64)>>,
     neighbourhood: Cell<Option<bool>>,
+}
+
+impl GraphCache {
+    fn number(&self, q: GraphNum, f: impl FnOnce() -> f64) -> f64 {
+        if let Some(&(_, v)) = self.numbers.borrow().iter().find(|(k, _)| *k == q) {
+            return v;
+        }
+        let v = f();
+        self.numbers.borrow_mut().push((q, v));
+        v
+    }
 }
 
 /// Everything an expression reads while one alert is matched.
@@ -258,21 +281,22 @@ impl NumExpr {
             }
             NumExpr::Arith(op, x, y) => arith(*op, x.eval(c), y.eval(c)),
             NumExpr::Neg(x) => -x.eval(c),
-            NumExpr::HopsToFlagged => cached(&c.graph_cache.hops, || {
-                c.graph
-                    .hops_to_flagged(a, HOPS_MAX_DEPTH)
-                    .map_or(HOPS_NONE, |(h, _)| f64::from(h))
-            }),
-            NumExpr::VictimsOfCounterparts => cached(&c.graph_cache.victims, || {
-                f64::from(
-                    c.graph
-                        .victims_of_counterparts(a, c.now_ms, VICTIMS_HORIZON_MS),
-                )
-            }),
-            NumExpr::CardFanIn => cached(&c.graph_cache.fan_in, || {
-                f64::from(c.graph.card_fan_in(a, c.now_ms, FAN_IN_WINDOW_MS))
-            }),
+            NumExpr::Graph(q) => c.graph_cache.number(*q, || graph_number(*q, c)),
         }
+    }
+}
+
+/// Asks the graph one question about the alert.
+fn graph_number(q: GraphNum, c: &EvalCtx<'_>) -> f64 {
+    let (a, g, now) = (c.alert, c.graph, c.now_ms);
+    match q {
+        GraphNum::Hops(depth) => g
+            .hops_to_flagged(a, depth)
+            .map_or(HOPS_NONE, |(h, _)| f64::from(h)),
+        GraphNum::Victims(ms) => f64::from(g.victims_of_counterparts(a, now, ms)),
+        GraphNum::Jurisdictions(ms) => f64::from(g.jurisdictions_of_counterparts(a, now, ms)),
+        GraphNum::FanIn(ms) => f64::from(g.card_fan_in(a, now, ms)),
+        GraphNum::FanOut(ms) => f64::from(g.card_fan_out(a, now, ms)),
     }
 }
 

@@ -10,6 +10,10 @@ use serde::Deserialize;
 use crate::directory;
 use crate::model::Level;
 
+mod graph;
+
+pub use graph::{DEFAULT_SNAPSHOT_EVERY, GraphConfig};
+
 /// Default gRPC listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 /// Default data directory (embedded store).
@@ -66,6 +70,8 @@ pub struct Config {
     pub watch_rules: bool,
     /// Sliding-window bounds.
     pub windows: WindowConfig,
+    /// Account-link graph bounds and snapshots.
+    pub graph: GraphConfig,
 }
 
 /// Bounds of the rule windows.
@@ -198,6 +204,7 @@ impl Default for Config {
             admin_token: None,
             watch_rules: true,
             windows: WindowConfig::default(),
+            graph: GraphConfig::default(),
         }
     }
 }
@@ -288,6 +295,7 @@ impl Config {
                 "a token must have at least 16 characters",
             ));
         }
+        self.graph.validate()?;
         self.validate_deadlines()?;
         self.validate_consoles()
     }

@@ -1,0 +1,336 @@
+//! Bulk imports into the graph: flagged / frozen / stop-payment lists,
+//! confirmed-case records and transaction files (AMLSim's
+//! `transactions.csv` among them) become [`ImportRow`]s. Parsing is pure and
+//! line-numbered: a bad row is skipped and reported with its line, field
+//! and value, never half-applied. The CLI parses and sends rows in batches;
+//! the server logs each batch durably, then applies it with
+//! [`LinkGraph::apply`].
+
+use std::io::Read;
+
+use serde::{Deserialize, Serialize};
+
+use super::flags::{FlagNote, FlagSource};
+use super::links::LinkGraph;
+use super::query::secs;
+use super::{EdgeKind, NodeKind, NodeRef};
+use crate::model::ArtefactKind;
+use crate::normalize::normalize_artefact_value;
+use crate::rules::lang::check::artefact_kind;
+
+/// One update of a bulk import.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "row", rename_all = "snake_case")]
+pub enum ImportRow {
+    /// Flag an artefact.
+    Flag {
+        /// Artefact kind.
+        kind: ArtefactKind,
+        /// Normalized value.
+        value: String,
+        /// Where the flag comes from.
+        source: FlagSource,
+        /// Reason or case number.
+        reason: String,
+        /// `YYYY-MM-DD`, empty when unknown.
+        date: String,
+    },
+    /// A transfer between two accounts.
+    Transfer {
+        /// Paying account kind and value.
+        from: (ArtefactKind, String),
+        /// Receiving account kind and value.
+        to: (ArtefactKind, String),
+        /// Amount in fen.
+        amount_fen: i64,
+        /// When, unix ms.
+        at_ms: i64,
+    },
+}
+
+/// What a file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportFormat {
+    /// A list: columns `kind,value[,reason][,date]`; every row flagged from `source`.
+    List(FlagSource),
+    /// Confirmed cases: columns `case_id,kind,value[,date]`.
+    Cases,
+    /// Transfers: columns `from,to,amount,at` (amount in yuan, `at` RFC 3339
+    /// or unix seconds; optional `from_kind`/`to_kind`, default `bank_card`),
+    /// or AMLSim's `orig_acct,bene_acct,base_amt,tran_timestamp`.
+    Transactions,
+}
+
+/// A row that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {field} {value:?}: {why}")]
+pub struct RowError {
+    /// 1-based line in the file (the header is line 1).
+    pub line: u64,
+    /// The column.
+    pub field: String,
+    /// The value found (already masked when it names a person's artefact).
+    pub value: String,
+    /// What is wrong.
+    pub why: String,
+}
+
+/// A file that cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The CSV is broken (bad quoting, unreadable bytes, I/O).
+    #[error("csv: {0}")]
+    Csv(#[from] csv::Error),
+    /// A needed column is missing from the header.
+    #[error("header has no column {missing:?} (found: {found})")]
+    MissingColumn {
+        /// The column needed.
+        missing: String,
+        /// The columns there.
+        found: String,
+    },
+}
+
+/// Column positions of one format.
+struct Columns {
+    idx: Vec<Option<usize>>,
+}
+
+impl Columns {
+    /// Finds `wanted` (each a list of accepted names) in `header`.
+    fn find(
+        header: &csv::StringRecord,
+        wanted: &[&[&str]],
+        required: usize,
+    ) -> Result<Columns, ImportError> {
+        let mut idx = Vec::with_capacity(wanted.len());
+        for (i, names) in wanted.iter().enumerate() {
+            let at = header
+                .iter()
+                .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)));
+            if at.is_none() && i < required {
+                return Err(ImportError::MissingColumn {
+                    missing: names.join(" or "),
+                    found: header.iter().collect::<Vec<_>>().join(","),
+                });
+            }
+            idx.push(at);
+        }
+        Ok(Columns { idx })
+    }
+
+    fn get<'r>(&self, rec: &'r csv::StringRecord, col: usize) -> &'r str {
+        self.idx[col].and_then(|i| rec.get(i)).unwrap_or("").trim()
+    }
+}
+
+/// Reads every row of `input` in `format`, calling `row` for each good one
+/// (with its line) and `bad` for each bad one; returns rows read.
+pub fn read_rows(
+    input: impl Read,
+    format: ImportFormat,
+    mut row: impl FnMut(u64, ImportRow),
+    mut bad: impl FnMut(RowError),
+) -> Result<u64, ImportError> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let header = rdr.headers()?.clone();
+    let cols = match format {
+        ImportFormat::List(_) => Columns::find(&header, &[&["kind"], &["value"], &["reason"], &["date"]], 2)?,
+        ImportFormat::Cases => Columns::find(
+            &header,
+            &[&["case_id"], &["kind"], &["value"], &["date"]],
+            3,
+        )?,
+        ImportFormat::Transactions => Columns::find(
+            &header,
+            &[
+                &["from", "orig_acct"],
+                &["to", "bene_acct"],
+                &["amount", "base_amt"],
+                &["at", "tran_timestamp"],
+                &["from_kind"],
+                &["to_kind"],
+            ],
+            4,
+        )?,
+    };
+    let mut n = 0;
+    let mut rec = csv::StringRecord::new();
+    while rdr.read_record(&mut rec)? {
+        let line = rec.position().map_or(n + 2, |p| p.line());
+        n += 1;
+        let parsed = match format {
+            ImportFormat::List(source) => flag_row(&cols, &rec, source, line, [0, 1, 2, 3]),
+            ImportFormat::Cases => flag_row(&cols, &rec, FlagSource::Case, line, [1, 2, 0, 3]),
+            ImportFormat::Transactions => transfer_row(&cols, &rec, line),
+        };
+        match parsed {
+            Ok(r) => row(line, r),
+            Err(e) => bad(e),
+        }
+    }
+    Ok(n)
+}
+
+fn row_error(line: u64, field: &str, value: &str, why: impl Into<String>) -> RowError {
+    RowError {
+        line,
+        field: field.into(),
+        value: crate::model::mask::opaque(value),
+        why: why.into(),
+    }
+}
+
+fn kind_of(line: u64, field: &str, v: &str, default: Option<ArtefactKind>) -> Result<ArtefactKind, RowError> {
+    if v.is_empty()
+        && let Some(k) = default
+    {
+        return Ok(k);
+    }
+    artefact_kind(v).ok_or_else(|| RowError {
+        line,
+        field: field.into(),
+        value: v.into(),
+        why: "not a kind: phone, bank_card, url, app, social_account, device, ip".into(),
+    })
+}
+
+fn value_of(line: u64, field: &str, v: &str) -> Result<String, RowError> {
+    let value = normalize_artefact_value(v);
+    if value.is_empty() {
+        return Err(row_error(line, field, v, "empty"));
+    }
+    Ok(value)
+}
+
+/// A list or case row; `at` gives the columns of kind, value, reason, date.
+fn flag_row(
+    cols: &Columns,
+    rec: &csv::StringRecord,
+    source: FlagSource,
+    line: u64,
+    at: [usize; 4],
+) -> Result<ImportRow, RowError> {
+    let kind = kind_of(line, "kind", cols.get(rec, at[0]), None)?;
+    let value = value_of(line, "value", cols.get(rec, at[1]))?;
+    let date = cols.get(rec, at[3]);
+    if !date.is_empty() && !is_date(date) {
+        return Err(RowError {
+            line,
+            field: "date".into(),
+            value: date.into(),
+            why: "not a date YYYY-MM-DD".into(),
+        });
+    }
+    Ok(ImportRow::Flag {
+        kind,
+        value,
+        source,
+        reason: cols.get(rec, at[2]).chars().take(200).collect(),
+        date: date.into(),
+    })
+}
+
+/// True when `s` is shaped `YYYY-MM-DD`.
+pub fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+fn transfer_row(cols: &Columns, rec: &csv::StringRecord, line: u64) -> Result<ImportRow, RowError> {
+    let card = Some(ArtefactKind::BankCard);
+    let from_kind = kind_of(line, "from_kind", cols.get(rec, 4), card)?;
+    let to_kind = kind_of(line, "to_kind", cols.get(rec, 5), card)?;
+    let from = value_of(line, "from", cols.get(rec, 0))?;
+    let to = value_of(line, "to", cols.get(rec, 1))?;
+    let amount = cols.get(rec, 2);
+    let yuan: f64 = amount
+        .parse()
+        .ok()
+        .filter(|y: &f64| y.is_finite() && *y >= 0.0 && *y < 1e15)
+        .ok_or_else(|| RowError {
+            line,
+            field: "amount".into(),
+            value: amount.into(),
+            why: "not an amount in yuan (a non-negative number)".into(),
+        })?;
+    let at = cols.get(rec, 3);
+    let at_ms = parse_time(at).ok_or_else(|| RowError {
+        line,
+        field: "at".into(),
+        value: at.into(),
+        why: "not a time: RFC 3339 (2017-01-01T00:00:00Z) or unix seconds".into(),
+    })?;
+    Ok(ImportRow::Transfer {
+        from: (from_kind, from),
+        to: (to_kind, to),
+        amount_fen: (yuan * 100.0).round() as i64,
+        at_ms,
+    })
+}
+
+fn parse_time(s: &str) -> Option<i64> {
+    if let Ok(secs) = s.parse::<i64>() {
+        return Some(secs.checked_mul(1000)?);
+    }
+    let t = humantime::parse_rfc3339_weak(s.trim_end_matches('Z')).ok()?;
+    let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(d.as_millis()).ok()
+}
+
+impl LinkGraph {
+    /// Applies one import row.
+    pub fn apply(&mut self, row: &ImportRow) {
+        match row {
+            ImportRow::Flag {
+                kind,
+                value,
+                source,
+                reason,
+                date,
+            } => {
+                let at_s = secs(date_ms(date));
+                let node = self.intern(NodeKind::from(*kind), value, at_s);
+                let note = FlagNote {
+                    source: *source,
+                    reason: reason.as_str().into(),
+                    date: date.as_str().into(),
+                };
+                self.set_note(node, note);
+            }
+            ImportRow::Transfer {
+                from,
+                to,
+                amount_fen,
+                at_ms,
+            } => {
+                let at_s = secs(*at_ms);
+                let a = self.intern(NodeKind::from(from.0), &from.1, at_s);
+                let b = self.intern(NodeKind::from(to.0), &to.1, at_s);
+                self.upsert_link(a, b, EdgeKind::Transfer, *amount_fen, at_s);
+            }
+        }
+    }
+
+    /// The node a row names, for reports.
+    pub fn node_of(&self, kind: ArtefactKind, value: &str) -> Option<NodeRef> {
+        self.find(kind.into(), value).and_then(|n| self.node_ref(n))
+    }
+}
+
+/// Unix ms of midnight UTC of a `YYYY-MM-DD` date; 0 when empty or bad.
+fn date_ms(date: &str) -> i64 {
+    if !is_date(date) {
+        return 0;
+    }
+    let (y, m, d) = (&date[..4], &date[5..7], &date[8..]);
+    match (y.parse(), m.parse(), d.parse()) {
+        (Ok(y), Ok(m), Ok(d)) => crate::model::calendar::days_from_civil(y, m, d) * 86_400_000,
+        _ => 0,
+    }
+}

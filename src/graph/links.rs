@@ -1,0 +1,421 @@
+//! The account-link graph's storage: a petgraph `StableGraph` (indices stay
+//! valid while links expire and nodes go) with 4-byte indices, 24-byte node
+//! and 16-byte link weights, keys in [`Keys`], and the bounds that keep it
+//! safe in production: a degree cap per node (the oldest link of a full node
+//! makes room, and the node is marked a hub), and expiry of links by age,
+//! swept a slice at a time so no single batch pays for the whole graph.
+
+use petgraph::Direction::{Incoming, Outgoing};
+use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
+use petgraph::visit::{EdgeIndexable, EdgeRef};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::flags::{FlagNote, flag_bits};
+use super::keys::{KeySpan, Keys, clip, key_hash};
+use super::series::Series;
+use super::{EdgeKind, GraphLimits, NodeKind, NodeRef};
+
+/// Index of a node.
+pub type NodeIx = NodeIndex<u32>;
+/// Index of a link.
+pub type LinkIx = EdgeIndex<u32>;
+
+/// What the graph keeps per artefact (24 bytes).
+#[derive(Clone, Copy, Debug)]
+pub struct NodeData {
+    /// Offset of the value in the key arena.
+    pub key_at: u32,
+    /// Last time (unix s) anything touched the node.
+    pub last_s: u32,
+    /// Series index + 1 for a person; 0 otherwise.
+    pub series: u32,
+    /// 6-digit county code of a person's division; 0 otherwise.
+    pub region: u32,
+    /// Links at this node, both directions.
+    pub degree: u32,
+    /// Length of the value in the key arena.
+    pub key_len: u8,
+    /// What the node is.
+    pub kind: NodeKind,
+    /// [`flag_bits`].
+    pub flags: u8,
+}
+
+impl NodeData {
+    fn span(&self) -> KeySpan {
+        KeySpan {
+            at: self.key_at,
+            len: self.key_len,
+        }
+    }
+
+    /// True when any flag (list, import, derived) is set.
+    pub fn is_flagged(&self) -> bool {
+        self.flags & flag_bits::ANY_FLAG != 0
+    }
+}
+
+/// What the graph keeps per link (16 bytes). One link per (from, to, kind):
+/// repeated observations add up.
+#[derive(Clone, Copy, Debug)]
+pub struct LinkData {
+    /// Money moved, in fen, all observations summed (saturating).
+    pub amount_fen: i64,
+    /// Last time (unix s) the link was observed.
+    pub last_s: u32,
+    /// Observations, saturating at `u16::MAX`.
+    pub count: u16,
+    /// What the link is.
+    pub kind: EdgeKind,
+}
+
+/// Counters of what the bounds did, for logs and `graph stats`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BoundCounters {
+    /// Links dropped to make room at a node at its degree cap.
+    pub evicted_links: u64,
+    /// Links removed for age.
+    pub expired_links: u64,
+    /// Nodes removed when their last link went.
+    pub expired_nodes: u64,
+}
+
+/// The account-link graph. Owned by the writer thread; queries take `&self`.
+pub struct LinkGraph {
+    pub(super) g: StableGraph<NodeData, LinkData, petgraph::Directed, u32>,
+    pub(super) keys: Keys,
+    pub(super) limits: GraphLimits,
+    /// Notes of nodes flagged by import or by the graph itself.
+    pub(super) notes: FxHashMap<u32, FlagNote>,
+    /// Values on the rule set's `flagged_*` lists, with the list's name.
+    pub(super) listed: FxHashMap<Box<str>, Box<str>>,
+    /// Nodes whose LISTED bit is set, to clear them on a reload.
+    pub(super) listed_nodes: FxHashSet<u32>,
+    pub(super) series: Series,
+    /// Where the next expiry sweep starts, as a link index.
+    sweep_at: u32,
+    pub(super) counters: BoundCounters,
+}
+
+impl LinkGraph {
+    /// An empty graph bounded by `limits`.
+    pub fn new(limits: GraphLimits) -> LinkGraph {
+        LinkGraph::with_capacity(0, 0, limits)
+    }
+
+    /// An empty graph with room for `nodes` and `links` (a bulk load knows).
+    pub fn with_capacity(nodes: usize, links: usize, limits: GraphLimits) -> LinkGraph {
+        LinkGraph {
+            g: StableGraph::with_capacity(nodes, links),
+            keys: Keys::default(),
+            limits,
+            notes: FxHashMap::default(),
+            listed: FxHashMap::default(),
+            listed_nodes: FxHashSet::default(),
+            series: Series::default(),
+            sweep_at: 0,
+            counters: BoundCounters::default(),
+        }
+    }
+
+    /// The bounds in force.
+    pub fn limits(&self) -> &GraphLimits {
+        &self.limits
+    }
+
+    /// Number of artefacts (and persons) in the graph.
+    pub fn node_count(&self) -> usize {
+        self.g.node_count()
+    }
+
+    /// Number of links.
+    pub fn link_count(&self) -> usize {
+        self.g.edge_count()
+    }
+
+    /// What the bounds did so far.
+    pub fn counters(&self) -> BoundCounters {
+        self.counters
+    }
+
+    /// Numbers of flagged nodes and of hubs (nodes that reached the cap).
+    pub fn flagged_and_hubs(&self) -> (u64, u64) {
+        self.g.node_weights().fold((0, 0), |(f, h), n| {
+            (
+                f + u64::from(n.is_flagged()),
+                h + u64::from(n.flags & flag_bits::HUB != 0),
+            )
+        })
+    }
+
+    /// The node's data, if it exists.
+    pub fn node(&self, ix: NodeIx) -> Option<&NodeData> {
+        self.g.node_weight(ix)
+    }
+
+    /// The node of (kind, value), if the graph has it.
+    pub fn find(&self, kind: NodeKind, value: &str) -> Option<NodeIx> {
+        let value = clip(value).as_bytes();
+        self.keys
+            .find(kind, value, |i| self.kind_span(i))
+            .map(|i| NodeIndex::new(i as usize))
+    }
+
+    /// The kind and value of a node, for explanations.
+    pub fn node_ref(&self, ix: NodeIx) -> Option<NodeRef> {
+        let n = self.g.node_weight(ix)?;
+        let value = String::from_utf8_lossy(self.keys.value(n.span())).into_owned();
+        Some(NodeRef {
+            kind: n.kind,
+            value,
+        })
+    }
+
+    /// The node of (kind, value), made if new; touched at `at_s`.
+    pub fn intern(&mut self, kind: NodeKind, value: &str, at_s: u32) -> NodeIx {
+        let value = clip(value);
+        if let Some(ix) = self.find(kind, value) {
+            let n = &mut self.g[ix];
+            n.last_s = n.last_s.max(at_s);
+            return ix;
+        }
+        if self.keys.needs_compaction() {
+            self.compact_keys();
+        }
+        let span = self.keys.push_value(value.as_bytes());
+        let listed = kind != NodeKind::Person && self.listed.contains_key(value);
+        let ix = self.g.add_node(NodeData {
+            key_at: span.at,
+            last_s: at_s,
+            series: 0,
+            region: 0,
+            degree: 0,
+            key_len: span.len,
+            kind,
+            flags: if listed { flag_bits::LISTED } else { 0 },
+        });
+        if listed {
+            self.listed_nodes.insert(ix.index() as u32);
+        }
+        let hash = key_hash(kind, value.as_bytes());
+        let (g, keys) = (&self.g, &mut self.keys);
+        keys.index(ix.index() as u32, hash, |i| kind_span_of(g, i));
+        ix
+    }
+
+    fn kind_span(&self, i: u32) -> (NodeKind, KeySpan) {
+        kind_span_of(&self.g, i)
+    }
+
+    /// Adds an observation of `from → to` of `kind`: to the link already
+    /// there, or as a new link, making room at a node at its degree cap by
+    /// dropping that node's least recently seen link. A link from a node to
+    /// itself explains nothing and is dropped; `None` then.
+    pub fn upsert_link(
+        &mut self,
+        from: NodeIx,
+        to: NodeIx,
+        kind: EdgeKind,
+        amount_fen: i64,
+        at_s: u32,
+    ) -> Option<LinkIx> {
+        if from == to {
+            return None;
+        }
+        if let Some(e) = self.find_link(from, to, kind) {
+            let l = &mut self.g[e];
+            l.amount_fen = l.amount_fen.saturating_add(amount_fen);
+            l.last_s = l.last_s.max(at_s);
+            l.count = l.count.saturating_add(1);
+            return Some(e);
+        }
+        for n in [from, to] {
+            if self.g[n].degree >= self.limits.max_degree {
+                self.evict_oldest(n);
+            }
+        }
+        let e = self.g.add_edge(
+            from,
+            to,
+            LinkData {
+                amount_fen,
+                last_s: at_s,
+                count: 1,
+                kind,
+            },
+        );
+        for n in [from, to] {
+            let d = &mut self.g[n];
+            d.degree += 1;
+            d.last_s = d.last_s.max(at_s);
+        }
+        Some(e)
+    }
+
+    /// The link `from → to` of `kind`, searched from the end with fewer links.
+    fn find_link(&self, from: NodeIx, to: NodeIx, kind: EdgeKind) -> Option<LinkIx> {
+        if self.g[from].degree <= self.g[to].degree {
+            self.g
+                .edges_directed(from, Outgoing)
+                .find(|e| e.target() == to && e.weight().kind == kind)
+                .map(|e| e.id())
+        } else {
+            self.g
+                .edges_directed(to, Incoming)
+                .find(|e| e.source() == from && e.weight().kind == kind)
+                .map(|e| e.id())
+        }
+    }
+
+    /// Drops the least recently seen link of a node at its cap; marks it a hub.
+    fn evict_oldest(&mut self, n: NodeIx) {
+        let oldest = self
+            .g
+            .edges_directed(n, Outgoing)
+            .chain(self.g.edges_directed(n, Incoming))
+            .min_by_key(|e| e.weight().last_s)
+            .map(|e| e.id());
+        self.g[n].flags |= flag_bits::HUB;
+        if let Some(e) = oldest {
+            self.remove_link(e);
+            self.counters.evicted_links += 1;
+        }
+    }
+
+    /// Removes a link and updates both ends' degrees.
+    pub(super) fn remove_link(&mut self, e: LinkIx) {
+        let Some((a, b)) = self.g.edge_endpoints(e) else {
+            return;
+        };
+        self.g.remove_edge(e);
+        for n in [a, b] {
+            let d = &mut self.g[n];
+            d.degree = d.degree.saturating_sub(1);
+        }
+    }
+
+    /// Looks at up to `budget` link slots from where the last sweep stopped
+    /// and removes links last seen before `now_s - link_max_age`; then nodes
+    /// left without links, unless flagged (a person's series link survives
+    /// in the series table). Returns the links removed.
+    pub fn expire(&mut self, now_s: u32, budget: u32) -> usize {
+        let bound = EdgeIndexable::edge_bound(&self.g) as u32;
+        if bound == 0 {
+            return 0;
+        }
+        let oldest_kept = now_s.saturating_sub(self.limits.link_max_age_s);
+        let mut removed = 0;
+        for _ in 0..budget.min(bound) {
+            if self.sweep_at >= bound {
+                self.sweep_at = 0;
+            }
+            let e = EdgeIndex::new(self.sweep_at as usize);
+            self.sweep_at += 1;
+            let stale = self.g.edge_weight(e).is_some_and(|l| l.last_s < oldest_kept);
+            if !stale {
+                continue;
+            }
+            let Some((a, b)) = self.g.edge_endpoints(e) else {
+                continue;
+            };
+            self.remove_link(e);
+            removed += 1;
+            self.counters.expired_links += 1;
+            self.drop_if_bare(a);
+            self.drop_if_bare(b);
+        }
+        removed
+    }
+
+    /// Removes a node with no links left that nothing else needs.
+    fn drop_if_bare(&mut self, n: NodeIx) {
+        let Some(d) = self.g.node_weight(n).copied() else {
+            return;
+        };
+        if d.degree > 0 || d.is_flagged() {
+            return;
+        }
+        let value = self.keys.value(d.span()).to_vec();
+        self.keys
+            .remove(n.index() as u32, key_hash(d.kind, &value), d.key_len);
+        self.g.remove_node(n);
+        self.counters.expired_nodes += 1;
+    }
+
+    /// Copies live keys into a fresh arena (removed nodes leave garbage).
+    fn compact_keys(&mut self) {
+        let spans = self
+            .g
+            .node_weights_mut()
+            .map(|n| (&mut n.key_at, n.key_len));
+        self.keys.compact(spans);
+    }
+
+    /// Reserves room for `nodes` more nodes and `links` more links.
+    pub fn reserve(&mut self, nodes: usize, links: usize) {
+        self.g.reserve_nodes(nodes);
+        self.g.reserve_edges(links);
+        let (g, keys) = (&self.g, &mut self.keys);
+        keys.reserve(nodes, 16, |i| kind_span_of(g, i));
+    }
+
+    /// Bytes the graph has allocated, by part.
+    pub fn memory(&self) -> MemoryUse {
+        // StableGraph keeps, per slot, the weight (an Option, same size
+        // thanks to the enum niche) and two 4-byte next-pointers; links
+        // also their two endpoints.
+        let node_slot = std::mem::size_of::<Option<NodeData>>() + 2 * 4;
+        let link_slot = std::mem::size_of::<Option<LinkData>>() + 4 * 4;
+        let (node_cap, link_cap) = self.g.capacity();
+        let note_entry = std::mem::size_of::<(u32, FlagNote)>() + 1;
+        MemoryUse {
+            nodes: node_cap * node_slot,
+            links: link_cap * link_slot,
+            keys: self.keys.allocated_bytes(),
+            other: self.notes.capacity() * note_entry + self.series.allocated_bytes(),
+            node_count: self.node_count(),
+            link_count: self.link_count(),
+        }
+    }
+}
+
+/// Bytes allocated by the graph, counted from the capacities of its parts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryUse {
+    /// Node slots.
+    pub nodes: usize,
+    /// Link slots.
+    pub links: usize,
+    /// Key arena and lookup table.
+    pub keys: usize,
+    /// Flag notes and series.
+    pub other: usize,
+    /// Live nodes.
+    pub node_count: usize,
+    /// Live links.
+    pub link_count: usize,
+}
+
+impl MemoryUse {
+    /// All bytes.
+    pub fn total(&self) -> usize {
+        self.nodes + self.links + self.keys + self.other
+    }
+
+    /// All bytes over the number of links (0 when there are none).
+    pub fn per_link(&self) -> f64 {
+        if self.link_count == 0 {
+            return 0.0;
+        }
+        self.total() as f64 / self.link_count as f64
+    }
+}
+
+fn kind_span_of(
+    g: &StableGraph<NodeData, LinkData, petgraph::Directed, u32>,
+    i: u32,
+) -> (NodeKind, KeySpan) {
+    // The table only holds indices of live nodes: removal takes the index out first.
+    g.node_weight(NodeIndex::new(i as usize))
+        .map_or((NodeKind::Person, KeySpan::default()), |n| (n.kind, n.span()))
+}

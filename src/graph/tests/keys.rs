@@ -1,0 +1,94 @@
+//! The key arena: lookups stay right across removal and compaction.
+
+use super::*;
+use crate::graph::keys::{KeySpan, Keys, key_hash};
+
+/// Values long enough that a few thousand pass the 1 MiB compaction floor.
+fn long_value(i: usize) -> String {
+    format!("{i:06}.{}", "a".repeat(243))
+}
+
+fn kind_of(i: usize) -> NodeKind {
+    NodeKind::ARTEFACTS[i % NodeKind::ARTEFACTS.len()]
+}
+
+#[test]
+fn keys_compaction_keeps_every_live_lookup() {
+    let mut keys = Keys::default();
+    // What the graph would hold per node: its kind and span, `None` once removed.
+    let mut nodes: Vec<Option<(NodeKind, KeySpan)>> = Vec::new();
+    let gone = (NodeKind::Person, KeySpan::default());
+    for i in 0..5000 {
+        let v = long_value(i);
+        let span = keys.push_value(v.as_bytes());
+        nodes.push(Some((kind_of(i), span)));
+        let hash = key_hash(kind_of(i), v.as_bytes());
+        keys.index(i as u32, hash, |j| nodes[j as usize].unwrap_or(gone));
+    }
+    assert!(!keys.needs_compaction(), "no garbage yet");
+    for (i, n) in nodes.iter_mut().enumerate() {
+        if i % 5 != 0 {
+            let (kind, span) = n.take().unwrap();
+            keys.remove(i as u32, key_hash(kind, long_value(i).as_bytes()), span.len);
+        }
+    }
+    assert!(keys.needs_compaction());
+    let before = keys.allocated_bytes();
+
+    let spans = nodes.iter_mut().flatten().map(|(_, s)| (&mut s.at, s.len));
+    keys.compact(spans);
+
+    assert!(!keys.needs_compaction());
+    assert!(keys.allocated_bytes() < before / 2, "{} of {before}", keys.allocated_bytes());
+    assert_eq!(keys.len(), 1000);
+    for i in 0..5000 {
+        let v = long_value(i);
+        let found = keys.find(kind_of(i), v.as_bytes(), |j| nodes[j as usize].unwrap_or(gone));
+        if i % 5 == 0 {
+            assert_eq!(found, Some(i as u32));
+            assert_eq!(keys.value(nodes[i].unwrap().1), v.as_bytes());
+        } else {
+            assert_eq!(found, None, "removed key {i} still found");
+        }
+        let other_kind = kind_of(i + 1);
+        let found = keys.find(other_kind, v.as_bytes(), |j| nodes[j as usize].unwrap_or(gone));
+        assert_eq!(found, None);
+    }
+}
+
+#[test]
+fn graph_compacts_its_keys_after_mass_expiry_and_finds_survivors() {
+    let mut g = LinkGraph::new(GraphLimits {
+        link_max_age_s: 10 * DAY_S,
+        ..GraphLimits::default()
+    });
+    let nodes: Vec<NodeIx> = (0..5000)
+        .map(|i| g.intern(NodeKind::Url, &long_value(i), T0_S))
+        .collect();
+    for (i, &n) in nodes.iter().enumerate() {
+        if i % 5 == 0 {
+            g.set_note(n, frozen(""));
+        } else {
+            g.upsert_link(n, nodes[i / 5 * 5], EdgeKind::Named, 0, T0_S);
+        }
+    }
+    g.expire(T0_S + 20 * DAY_S, u32::MAX);
+    assert_eq!(g.node_count(), 1000);
+    assert!(g.keys.needs_compaction());
+    let before = g.keys.allocated_bytes();
+
+    let fresh = g.intern(NodeKind::Url, "fresh.example.cn", T0_S + 20 * DAY_S);
+
+    assert!(!g.keys.needs_compaction());
+    assert!(g.keys.allocated_bytes() < before / 2);
+    assert_eq!(g.find(NodeKind::Url, "fresh.example.cn"), Some(fresh));
+    for (i, &n) in nodes.iter().enumerate() {
+        let v = long_value(i);
+        if i % 5 == 0 {
+            assert_eq!(g.find(NodeKind::Url, &v), Some(n));
+            assert_eq!(g.node_ref(n), Some(NodeRef::new(NodeKind::Url, v)));
+        } else {
+            assert_eq!(g.find(NodeKind::Url, &v), None);
+        }
+    }
+}

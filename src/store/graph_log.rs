@@ -1,0 +1,119 @@
+//! The account-link graph's log in the embedded store: every accepted alert
+//! gets an arrival number (in the commit that keeps it), and every bulk
+//! import batch is kept under its own number before it is applied. A graph
+//! snapshot records the two numbers it covers; at start the graph is the
+//! snapshot plus everything logged after them, so nothing the graph learnt
+//! is lost between snapshots.
+
+use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+
+use super::embedded::{ALERTS, EmbeddedStore, META, backend, decode};
+use super::{Commit, GraphLogMarks, StoreError};
+use crate::model::Alert;
+
+/// Arrival number → alert key.
+const ALERT_LOG: TableDefinition<u64, &str> = TableDefinition::new("alert_log");
+/// Import number → one batch of import rows, JSON.
+const IMPORT_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("graph_imports");
+/// Last arrival number handed out.
+const ALERT_SEQ: &str = "alert_seq";
+/// Last import number handed out.
+const IMPORT_SEQ: &str = "import_seq";
+
+/// Creates the log tables, so that read transactions find them.
+pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(ALERT_LOG).map_err(backend)?;
+    tx.open_table(IMPORT_LOG).map_err(backend)?;
+    Ok(())
+}
+
+/// Numbers the commit's new alerts in arrival order.
+pub(super) fn write(tx: &WriteTransaction, c: &Commit) -> Result<(), StoreError> {
+    if c.alerts.is_empty() {
+        return Ok(());
+    }
+    let mut meta = tx.open_table(META).map_err(backend)?;
+    let mut seq = meta
+        .get(ALERT_SEQ)
+        .map_err(backend)?
+        .map_or(0, |v| v.value());
+    let mut log = tx.open_table(ALERT_LOG).map_err(backend)?;
+    for a in &c.alerts {
+        seq += 1;
+        log.insert(seq, a.key.as_str()).map_err(backend)?;
+    }
+    meta.insert(ALERT_SEQ, seq).map_err(backend)?;
+    Ok(())
+}
+
+impl EmbeddedStore {
+    pub(super) fn log_marks(&self) -> Result<GraphLogMarks, StoreError> {
+        let tx = self.db.begin_read().map_err(backend)?;
+        let meta = tx.open_table(META).map_err(backend)?;
+        let get = |k: &str| -> Result<u64, StoreError> {
+            Ok(meta.get(k).map_err(backend)?.map_or(0, |v| v.value()))
+        };
+        Ok(GraphLogMarks {
+            alert_seq: get(ALERT_SEQ)?,
+            import_seq: get(IMPORT_SEQ)?,
+        })
+    }
+
+    pub(super) fn log_import_batch(&self, rows_json: &[u8]) -> Result<u64, StoreError> {
+        let tx = self.db.begin_write().map_err(backend)?;
+        let seq = {
+            let mut meta = tx.open_table(META).map_err(backend)?;
+            let seq = meta
+                .get(IMPORT_SEQ)
+                .map_err(backend)?
+                .map_or(0, |v| v.value())
+                + 1;
+            meta.insert(IMPORT_SEQ, seq).map_err(backend)?;
+            let mut log = tx.open_table(IMPORT_LOG).map_err(backend)?;
+            log.insert(seq, rows_json).map_err(backend)?;
+            seq
+        };
+        tx.commit().map_err(backend)?;
+        Ok(seq)
+    }
+
+    pub(super) fn alerts_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Alert)>, StoreError> {
+        let tx = self.db.begin_read().map_err(backend)?;
+        let log = tx.open_table(ALERT_LOG).map_err(backend)?;
+        let alerts = tx.open_table(ALERTS).map_err(backend)?;
+        let mut out = Vec::new();
+        for row in log.range(after.saturating_add(1)..).map_err(backend)? {
+            let (seq, key) = row.map_err(backend)?;
+            let key = key.value();
+            if let Some(v) = alerts.get(key).map_err(backend)? {
+                out.push((seq.value(), decode(key, v.value())?));
+            }
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) fn imports_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let tx = self.db.begin_read().map_err(backend)?;
+        let log = tx.open_table(IMPORT_LOG).map_err(backend)?;
+        let mut out = Vec::new();
+        for row in log.range(after.saturating_add(1)..).map_err(backend)? {
+            let (seq, rows) = row.map_err(backend)?;
+            out.push((seq.value(), rows.value().to_vec()));
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
