@@ -12,10 +12,9 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use dualwarn::cli::generate::{GenOptions, generate};
 use dualwarn::cli::record::AlertRecord;
 use dualwarn::directory::Directory;
-use dualwarn::graph::MemoryGraph;
+use dualwarn::graph::{GraphLimits, LinkGraph};
 use dualwarn::model::Alert;
 use dualwarn::normalize::normalize;
-use dualwarn::pipeline::writer::FlaggedLists;
 use dualwarn::rules::source::{SourceFile, read_dir};
 use dualwarn::rules::window::WindowLimits;
 use dualwarn::rules::{Matcher, RuleSet, compile_set};
@@ -123,7 +122,9 @@ fn bench_eval(c: &mut Criterion) {
     for n in [10, 100, 1000] {
         let set: Arc<RuleSet> =
             Arc::new(compile_set(&rule_files(n, 5)).expect("generated rules compile"));
-        let graph = MemoryGraph::new(FlaggedLists(set.clone()));
+        let mut graph = LinkGraph::new(GraphLimits::default());
+        graph.set_listed(set.flagged_values());
+        let graph = graph;
         g.bench_function(format!("eval_{n}_rules"), |b| {
             b.iter_batched(
                 || Matcher::new(set.clone(), WindowLimits::default(), 8),

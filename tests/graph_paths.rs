@@ -94,15 +94,27 @@ async fn victims_in_two_counties_through_one_card_share_a_series() {
     let b = &persons(&dir, "520103", 1, 43)[0];
     let card = &list("flagged_cards", 1)[0];
     let mut ingest = s.ingest().await;
-    submit(&mut ingest, 1, vec![transfer_alert("s-a", a, card, 900_000)]).await;
-    submit(&mut ingest, 2, vec![transfer_alert("s-b", b, card, 800_000)]).await;
+    submit(
+        &mut ingest,
+        1,
+        vec![transfer_alert("s-a", a, card, 900_000)],
+    )
+    .await;
+    submit(
+        &mut ingest,
+        2,
+        vec![transfer_alert("s-b", b, card, 800_000)],
+    )
+    .await;
 
     let mut req = Request::new(proto::ListTasksRequest {
         page_size: 100,
         ..Default::default()
     });
-    req.metadata_mut()
-        .insert("authorization", format!("Bearer {NANMING}").parse().unwrap());
+    req.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {NANMING}").parse().unwrap(),
+    );
     let mut console = s.console().await;
     let mine = console.list_tasks(req).await.unwrap().into_inner().tasks;
     assert_eq!(mine.len(), 2, "Nanming sees its own pair only");
@@ -113,8 +125,10 @@ async fn victims_in_two_counties_through_one_card_share_a_series() {
     let mut req = Request::new(proto::ListSeriesRequest {
         series_id: series.clone(),
     });
-    req.metadata_mut()
-        .insert("authorization", format!("Bearer {NANMING}").parse().unwrap());
+    req.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {NANMING}").parse().unwrap(),
+    );
     let listed = console.list_series(req).await.unwrap().into_inner();
     assert_eq!(listed.tasks.len(), 2);
     assert!(listed.tasks.iter().all(|t| {

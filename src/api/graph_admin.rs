@@ -62,9 +62,7 @@ impl GraphAdmin for GraphAdminService {
             .enumerate()
             .map(|(i, r)| import_row_from_proto(i, r))
             .collect::<Result<Vec<_>, Error>>()?;
-        let (applied, import_seq) = self
-            .ask(|reply| Job::GraphImport { rows, reply })
-            .await??;
+        let (applied, import_seq) = self.ask(|reply| Job::GraphImport { rows, reply }).await??;
         Ok(Response::new(proto::ImportResponse {
             applied,
             import_seq,
@@ -168,7 +166,8 @@ fn import_row_from_proto(i: usize, r: proto::ImportRow) -> Result<ImportRow, Err
                 return Err(bad("date", format!("{:?} is not YYYY-MM-DD", f.date)));
             }
             Ok(ImportRow::Flag {
-                kind: artefact_kind(f.kind).ok_or_else(|| bad("kind", format!("{} is not a kind", f.kind)))?,
+                kind: artefact_kind(f.kind)
+                    .ok_or_else(|| bad("kind", format!("{} is not a kind", f.kind)))?,
                 value: value_of(&f.value).map_err(|why| bad("value", why))?,
                 source,
                 reason: f.reason.chars().take(200).collect(),
@@ -180,12 +179,20 @@ fn import_row_from_proto(i: usize, r: proto::ImportRow) -> Result<ImportRow, Err
                 return Err(bad("amount_fen", format!("{} is negative", t.amount_fen)));
             }
             if !(0..=MAX_AT_MS).contains(&t.at_ms) {
-                return Err(bad("at_ms", format!("{} is not a time before 2100", t.at_ms)));
+                return Err(bad(
+                    "at_ms",
+                    format!("{} is not a time before 2100", t.at_ms),
+                ));
             }
-            let from_kind = artefact_kind(t.from_kind).ok_or_else(|| bad("from_kind", format!("{} is not a kind", t.from_kind)))?;
-            let to_kind = artefact_kind(t.to_kind).ok_or_else(|| bad("to_kind", format!("{} is not a kind", t.to_kind)))?;
+            let from_kind = artefact_kind(t.from_kind)
+                .ok_or_else(|| bad("from_kind", format!("{} is not a kind", t.from_kind)))?;
+            let to_kind = artefact_kind(t.to_kind)
+                .ok_or_else(|| bad("to_kind", format!("{} is not a kind", t.to_kind)))?;
             Ok(ImportRow::Transfer {
-                from: (from_kind, value_of(&t.from).map_err(|why| bad("from", why))?),
+                from: (
+                    from_kind,
+                    value_of(&t.from).map_err(|why| bad("from", why))?,
+                ),
                 to: (to_kind, value_of(&t.to).map_err(|why| bad("to", why))?),
                 amount_fen: t.amount_fen,
                 at_ms: t.at_ms,

@@ -12,6 +12,6 @@ mod watch;
 
 pub use admin::RuleAdminService;
 pub use console::ConsoleService;
-pub use graph_admin::{GraphAdminService, MAX_IMPORT_ROWS, import_row_to_proto};
 pub use convert::{day_range, local_time, task_to_proto};
+pub use graph_admin::{GraphAdminService, MAX_IMPORT_ROWS, import_row_to_proto};
 pub use ingest::IngestService;

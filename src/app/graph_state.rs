@@ -104,7 +104,11 @@ impl GraphKeeper {
 }
 
 /// The graph as of the last commit: snapshot plus the logs after it.
-pub fn load_graph(config: &Config, store: &dyn Store, now_ms: i64) -> Result<(LinkGraph, SnapshotInfo), Error> {
+pub fn load_graph(
+    config: &Config,
+    store: &dyn Store,
+    now_ms: i64,
+) -> Result<(LinkGraph, SnapshotInfo), Error> {
     let limits = config.graph.limits();
     let path = snapshot_path(&config.data_dir);
     let started = Instant::now();

@@ -93,8 +93,9 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
     let (limits, offset) = (config.windows.limits(), config.utc_offset_hours);
     let new_matcher = move |r: Arc<RuleSet>| Matcher::new(r, limits, offset);
     let (graph, loaded) = graph_state::load_graph(&config, store.as_ref(), now_ms())?;
-    let mut writer = Writer::from_state(state, config.deadlines.clone(), new_matcher(rules.clone()))
-        .with_graph(graph);
+    let mut writer =
+        Writer::from_state(state, config.deadlines.clone(), new_matcher(rules.clone()))
+            .with_graph(graph);
     warm_up(&mut writer, store.as_ref())?;
     let mut keeper = graph_state::GraphKeeper::new(&config.data_dir, config.graph.snapshot_every);
     keeper.last = loaded;
@@ -212,12 +213,19 @@ pub async fn serve(
 /// next start replays little.
 async fn final_snapshot(shared: &Shared) {
     let (reply, done) = tokio::sync::oneshot::channel();
-    if shared.jobs.send(Job::GraphSnapshot { reply }).await.is_err() {
+    if shared
+        .jobs
+        .send(Job::GraphSnapshot { reply })
+        .await
+        .is_err()
+    {
         return;
     }
     match done.await {
         Ok(Ok(_)) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "graph snapshot at shutdown failed; the store log has everything"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "graph snapshot at shutdown failed; the store log has everything")
+        }
         Err(_) => tracing::warn!("writer gone before the shutdown snapshot"),
     }
 }

@@ -9,9 +9,9 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::graph_state::{GraphKeeper, SnapshotInfo};
 use crate::config::Config;
+use crate::error::Error;
 use crate::graph::import::ImportRow;
 use crate::graph::{BoundCounters, MemoryUse};
-use crate::error::Error;
 use crate::model::{Outcome, Task, TaskEventRecord};
 use crate::pipeline::{BatchCounts, PreparedBatch, Writer};
 use crate::rules::{Matcher, RuleSet};
@@ -168,7 +168,9 @@ impl WriterThread {
                 }
                 Job::GraphSnapshot { reply } => {
                     let now = (self.clock)();
-                    let r = self.keeper.snapshot(self.writer.graph(), self.store.as_ref(), now);
+                    let r = self
+                        .keeper
+                        .snapshot(self.writer.graph(), self.store.as_ref(), now);
                     let _ = reply.send(r);
                 }
                 Job::Outcome {
@@ -246,7 +248,10 @@ impl WriterThread {
     /// A periodic snapshot; a failure is logged, the log still holds everything.
     fn snapshot_quietly(&mut self) {
         let now = (self.clock)();
-        if let Err(e) = self.keeper.snapshot(self.writer.graph(), self.store.as_ref(), now) {
+        if let Err(e) = self
+            .keeper
+            .snapshot(self.writer.graph(), self.store.as_ref(), now)
+        {
             tracing::error!(error = %e, "graph snapshot failed; the store log still has everything");
         }
     }
@@ -270,8 +275,10 @@ impl WriterThread {
     fn rebuild(&mut self) -> Result<(), Error> {
         let state = self.store.load_state()?;
         let matcher = (self.new_matcher)(self.writer.rules().clone());
-        let (graph, _) = super::graph_state::load_graph(&self.config, self.store.as_ref(), (self.clock)())?;
-        self.writer = Writer::from_state(state, self.config.deadlines.clone(), matcher).with_graph(graph);
+        let (graph, _) =
+            super::graph_state::load_graph(&self.config, self.store.as_ref(), (self.clock)())?;
+        self.writer =
+            Writer::from_state(state, self.config.deadlines.clone(), matcher).with_graph(graph);
         super::warm_up(&mut self.writer, self.store.as_ref())
     }
 

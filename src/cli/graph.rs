@@ -1,12 +1,14 @@
 //! `dualwarn graph …`: tools around the account-link graph (`src/graph/`).
 //! `import`, `stats` and `snapshot` talk to a running server's `GraphAdmin`;
-//! `measure` builds a seeded graph and prints the figures the README quotes.
+//! `measure` builds a seeded graph and prints the figures the README quotes;
+//! `eval-amlsim` scores graph rules against AMLSim's planted groups.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::graph_eval::{EvalOptions, RULES_FILE, evaluate};
 use super::graph_import::{AdminConn, import, snapshot, stats};
 use crate::graph::FlagSource;
 use crate::graph::import::ImportFormat;
@@ -25,6 +27,9 @@ pub enum GraphCommand {
     Snapshot(AdminArgs),
     /// Build a seeded graph; measure upserts, hop queries, memory and snapshots.
     Measure(MeasureArgs),
+    /// Replay AMLSim's transfers, run graph rules on each card, and print
+    /// group recall and account precision against the planted groups.
+    EvalAmlsim(EvalAmlsimArgs),
 }
 
 /// How to reach a server's `GraphAdmin`.
@@ -95,6 +100,20 @@ pub struct MeasureArgs {
     pub snapshot: Option<PathBuf>,
 }
 
+/// Options of `dualwarn graph eval-amlsim`.
+#[derive(Args)]
+pub struct EvalAmlsimArgs {
+    /// Directory with AMLSim's transactions.csv and alert_accounts.csv.
+    #[arg(long, default_value = "tests/data/amlsim")]
+    pub data: PathBuf,
+    /// Rule file to measure [default: DATA/rules.toml].
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Replay only the first N transfers (in timestamp order).
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
 /// Runs one `graph` subcommand.
 pub async fn run(cmd: GraphCommand) -> anyhow::Result<ExitCode> {
     let conn = |a: AdminArgs| AdminConn {
@@ -126,6 +145,21 @@ pub async fn run(cmd: GraphCommand) -> anyhow::Result<ExitCode> {
             };
             let report = measure(&opts)?;
             for line in render(&report) {
+                crate::say!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        GraphCommand::EvalAmlsim(a) => {
+            let opts = EvalOptions {
+                rules: a.rules.unwrap_or_else(|| a.data.join(RULES_FILE)),
+                data: a.data,
+                limit: a.limit,
+            };
+            let report = evaluate(&opts)?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            for line in super::graph_eval::render(&report) {
                 crate::say!("{line}");
             }
             Ok(ExitCode::SUCCESS)

@@ -83,6 +83,9 @@ pub struct HopStats {
     pub none_within: u32,
     /// The visit budget ran out first.
     pub gave_up: u32,
+    /// Sorted latencies of the queries that gave up, ns: each reached
+    /// exactly the visit budget, so they give a cost per node reached.
+    pub gave_up_ns: Vec<u64>,
 }
 
 /// Snapshot save and load of the built graph.
@@ -142,7 +145,12 @@ pub struct Report {
 /// Builds the graph and measures it.
 pub fn measure(opts: &MeasureOptions) -> anyhow::Result<Report> {
     anyhow::ensure!(opts.nodes >= 2, "--nodes {}: at least 2", opts.nodes);
-    anyhow::ensure!(opts.by_key <= opts.links, "--by-key {} is more than --links {}", opts.by_key, opts.links);
+    anyhow::ensure!(
+        opts.by_key <= opts.links,
+        "--by-key {} is more than --links {}",
+        opts.by_key,
+        opts.links
+    );
     let limits = GraphLimits::default();
     let rss_before = rss();
     let generator = GraphGen::new(opts.nodes, opts.links, opts.seed);
@@ -155,7 +163,10 @@ pub fn measure(opts: &MeasureOptions) -> anyhow::Result<Report> {
     let memory = graph.memory();
     let rss_built = rss();
     let (hubs, flagged) = count_hubs_and_flagged(&graph, &ids);
-    eprintln!("hop queries: {} from random starts, depth {}", opts.queries, opts.depth);
+    eprintln!(
+        "hop queries: {} from random starts, depth {}",
+        opts.queries, opts.depth
+    );
     let hops = hop_latencies(&graph, &ids, opts);
     drop(ids);
     let evicted = graph.counters().evicted_links;
@@ -228,10 +239,16 @@ fn upsert_all(
             build.by_key.0 += (chunk.len() - split) as u64;
         }
         done += chunk.len() as u64;
-        progress.tick(done);
+        progress.tick_with(done, || {
+            let evicted = graph.counters().evicted_links;
+            format!("  {} dropped at the degree cap", grouped(evicted))
+        });
     }
     progress.done(done);
-    anyhow::ensure!(done == generator.links, "the generator stopped at {done} links");
+    anyhow::ensure!(
+        done == generator.links,
+        "the generator stopped at {done} links"
+    );
     Ok(build)
 }
 
@@ -309,28 +326,28 @@ fn hop_latencies(graph: &LinkGraph, ids: &[NodeIx], opts: &MeasureOptions) -> Ho
     for (i, start) in starts.iter().enumerate() {
         let t = Instant::now();
         let answer = graph.nearest_flagged(std::slice::from_ref(start), opts.depth);
-        stats.sorted_ns.push(t.elapsed().as_nanos() as u64);
+        let ns = t.elapsed().as_nanos() as u64;
+        stats.sorted_ns.push(ns);
         match answer {
             HopAnswer::Found(d, _) => stats.found_at[d as usize] += 1,
             HopAnswer::NoneWithin => stats.none_within += 1,
-            HopAnswer::GaveUp => stats.gave_up += 1,
+            HopAnswer::GaveUp => {
+                stats.gave_up += 1;
+                stats.gave_up_ns.push(ns);
+            }
         }
         progress.tick(i as u64 + 1);
     }
     progress.done(u64::from(opts.queries));
     stats.sorted_ns.sort_unstable();
+    stats.gave_up_ns.sort_unstable();
     stats
 }
 
 impl HopStats {
     /// The latency at quantile `q` (0..=1), ns; 0 with no queries.
     pub fn quantile_ns(&self, q: f64) -> u64 {
-        let n = self.sorted_ns.len();
-        if n == 0 {
-            return 0;
-        }
-        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
-        self.sorted_ns[rank - 1]
+        quantile(&self.sorted_ns, q)
     }
 
     /// Mean latency, ns.
@@ -340,6 +357,16 @@ impl HopStats {
         }
         self.sorted_ns.iter().sum::<u64>() as f64 / self.sorted_ns.len() as f64
     }
+}
+
+/// The value at quantile `q` (0..=1) of sorted values; 0 when none.
+pub fn quantile(sorted: &[u64], q: f64) -> u64 {
+    let n = sorted.len();
+    if n == 0 {
+        return 0;
+    }
+    let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+    sorted[rank - 1]
 }
 
 /// Saves the graph, drops it (as a restart would), loads the file back.
@@ -356,7 +383,11 @@ fn snapshot_round_trip(
     let save = t.elapsed();
     let counts = (graph.node_count(), graph.link_count());
     drop(graph);
-    eprintln!("snapshot: {} written in {:.1} s; loading", mib(bytes), save.as_secs_f64());
+    eprintln!(
+        "snapshot: {} written in {:.1} s; loading",
+        mib(bytes),
+        save.as_secs_f64()
+    );
     let t = Instant::now();
     let (loaded, _) = LinkGraph::load(path, limits.clone()).context("cannot load the snapshot")?;
     let load = t.elapsed();
@@ -372,12 +403,14 @@ fn snapshot_round_trip(
     })
 }
 
-/// A progress line on stderr every few seconds: done, total and rate.
+/// A progress line on stderr every few seconds: done, total, the rate so
+/// far and since the last line (a slowdown shows), and a note.
 struct Progress {
     what: &'static str,
     total: u64,
     started: Instant,
     last: Instant,
+    last_done: u64,
 }
 
 impl Progress {
@@ -388,35 +421,48 @@ impl Progress {
             total,
             started: now,
             last: now,
+            last_done: 0,
         }
     }
 
     fn tick(&mut self, done: u64) {
+        self.tick_with(done, String::new);
+    }
+
+    fn tick_with(&mut self, done: u64, note: impl FnOnce() -> String) {
         if self.last.elapsed() >= PROGRESS_EVERY {
-            self.last = Instant::now();
-            self.line(done);
+            self.line(done, &note());
         }
     }
 
     fn done(&mut self, done: u64) {
-        self.line(done);
+        self.line(done, "");
     }
 
-    fn line(&self, done: u64) {
-        let rate = per_second(done, self.started.elapsed());
+    fn line(&mut self, done: u64, note: &str) {
+        let overall = per_second(done, self.started.elapsed());
+        let recent = per_second(done.saturating_sub(self.last_done), self.last.elapsed());
         eprintln!(
-            "{} {} / {}  {}/s",
+            "{} {} / {}  {}/s (lately {}/s){note}",
             self.what,
             grouped(done),
             grouped(self.total),
-            si(rate)
+            si(overall),
+            si(recent)
         );
+        self.last = Instant::now();
+        self.last_done = done;
     }
 }
 
 fn status_kib(text: &str, field: &str) -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with(field))?;
-    line[field.len()..].trim().trim_end_matches("kB").trim().parse().ok()
+    line[field.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// This process's resident memory; `None` off Linux.

@@ -1,9 +1,10 @@
 //! Command-line tools around the service: `gen` (seeded alert streams),
 //! `send` (stream a JSON-lines file to a server), `tasks` (a console in the
-//! terminal), `directory generate` and `graph measure`.
+//! terminal), `directory generate`, `graph measure` and `graph eval-amlsim`.
 
 pub mod generate;
 pub mod graph;
+pub mod graph_eval;
 pub mod graph_import;
 pub mod graph_measure;
 pub mod record;

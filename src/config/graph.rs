@@ -75,13 +75,21 @@ impl GraphConfig {
             })
         };
         if !(2..=1_000_000).contains(&self.max_degree) {
-            return invalid("max_degree", self.max_degree.to_string(), "must be 2..=1000000");
+            return invalid(
+                "max_degree",
+                self.max_degree.to_string(),
+                "must be 2..=1000000",
+            );
         }
         if self.max_expand == 0 {
             return invalid("max_expand", "0".into(), "must be at least 1");
         }
         if self.max_visits < 16 {
-            return invalid("max_visits", self.max_visits.to_string(), "must be at least 16");
+            return invalid(
+                "max_visits",
+                self.max_visits.to_string(),
+                "must be at least 16",
+            );
         }
         let age = self.link_max_age.as_secs();
         if !(3600..=MAX_AGE_S).contains(&age) {

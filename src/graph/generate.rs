@@ -111,7 +111,11 @@ impl GraphGen {
 
     /// Interns every node (flagging the flagged ones); returns the graph
     /// and the index of each node number. `progress` gets nodes done.
-    pub fn nodes_into(&self, limits: GraphLimits, mut progress: impl FnMut(u64)) -> (LinkGraph, Vec<NodeIx>) {
+    pub fn nodes_into(
+        &self,
+        limits: GraphLimits,
+        mut progress: impl FnMut(u64),
+    ) -> (LinkGraph, Vec<NodeIx>) {
         let mut g = LinkGraph::with_capacity(self.nodes as usize, self.links as usize, limits);
         let mut ids = Vec::with_capacity(self.nodes as usize);
         let mut value = String::new();

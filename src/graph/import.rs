@@ -135,7 +135,9 @@ pub fn read_rows(
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let header = rdr.headers()?.clone();
     let cols = match format {
-        ImportFormat::List(_) => Columns::find(&header, &[&["kind"], &["value"], &["reason"], &["date"]], 2)?,
+        ImportFormat::List(_) => {
+            Columns::find(&header, &[&["kind"], &["value"], &["reason"], &["date"]], 2)?
+        }
         ImportFormat::Cases => Columns::find(
             &header,
             &[&["case_id"], &["kind"], &["value"], &["date"]],
@@ -181,7 +183,12 @@ fn row_error(line: u64, field: &str, value: &str, why: impl Into<String>) -> Row
     }
 }
 
-fn kind_of(line: u64, field: &str, v: &str, default: Option<ArtefactKind>) -> Result<ArtefactKind, RowError> {
+fn kind_of(
+    line: u64,
+    field: &str,
+    v: &str,
+    default: Option<ArtefactKind>,
+) -> Result<ArtefactKind, RowError> {
     if v.is_empty()
         && let Some(k) = default
     {
@@ -276,7 +283,7 @@ fn transfer_row(cols: &Columns, rec: &csv::StringRecord, line: u64) -> Result<Im
 
 fn parse_time(s: &str) -> Option<i64> {
     if let Ok(secs) = s.parse::<i64>() {
-        return Some(secs.checked_mul(1000)?);
+        return secs.checked_mul(1000);
     }
     let t = humantime::parse_rfc3339_weak(s.trim_end_matches('Z')).ok()?;
     let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;

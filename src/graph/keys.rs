@@ -135,13 +135,9 @@ impl Keys {
     }
 
     /// Number of keys indexed.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.table.len()
-    }
-
-    /// True when no key is indexed.
-    pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
     }
 
     /// Bytes allocated: the arena's capacity and the table's buckets

@@ -7,7 +7,7 @@
 
 use petgraph::Direction::{Incoming, Outgoing};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
-use petgraph::visit::{EdgeIndexable, EdgeRef};
+use petgraph::visit::{EdgeIndexable, EdgeRef, NodeIndexable};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::flags::{FlagNote, flag_bits};
@@ -94,6 +94,8 @@ pub struct LinkGraph {
     pub(super) series: Series,
     /// Where the next expiry sweep starts, as a link index.
     sweep_at: u32,
+    /// Where the next sweep for bare nodes starts, as a node index.
+    node_sweep_at: u32,
     pub(super) counters: BoundCounters,
 }
 
@@ -114,6 +116,7 @@ impl LinkGraph {
             listed_nodes: FxHashSet::default(),
             series: Series::default(),
             sweep_at: 0,
+            node_sweep_at: 0,
             counters: BoundCounters::default(),
         }
     }
@@ -297,8 +300,10 @@ impl LinkGraph {
     /// Looks at up to `budget` link slots from where the last sweep stopped
     /// and removes links last seen before `now_s - link_max_age`; then nodes
     /// left without links, unless flagged (a person's series link survives
-    /// in the series table). Returns the links removed.
+    /// in the series table). First looks at as many node slots for nodes
+    /// left bare another way. Returns the links removed.
     pub fn expire(&mut self, now_s: u32, budget: u32) -> usize {
+        self.sweep_bare_nodes(budget);
         let bound = EdgeIndexable::edge_bound(&self.g) as u32;
         if bound == 0 {
             return 0;
@@ -311,7 +316,10 @@ impl LinkGraph {
             }
             let e = EdgeIndex::new(self.sweep_at as usize);
             self.sweep_at += 1;
-            let stale = self.g.edge_weight(e).is_some_and(|l| l.last_s < oldest_kept);
+            let stale = self
+                .g
+                .edge_weight(e)
+                .is_some_and(|l| l.last_s < oldest_kept);
             if !stale {
                 continue;
             }
@@ -325,6 +333,22 @@ impl LinkGraph {
             self.drop_if_bare(b);
         }
         removed
+    }
+
+    /// Looks at up to `budget` node slots from where the last sweep stopped
+    /// and removes those left bare other than by expiry: the far end of a
+    /// link a degree cap evicted, a node only ever linked to itself, a node
+    /// a reloaded list no longer flags. Nothing else would ever remove them.
+    fn sweep_bare_nodes(&mut self, budget: u32) {
+        let bound = NodeIndexable::node_bound(&self.g) as u32;
+        for _ in 0..budget.min(bound) {
+            if self.node_sweep_at >= bound {
+                self.node_sweep_at = 0;
+            }
+            let n = NodeIndex::new(self.node_sweep_at as usize);
+            self.node_sweep_at += 1;
+            self.drop_if_bare(n);
+        }
     }
 
     /// Removes a node with no links left that nothing else needs.
@@ -417,5 +441,7 @@ fn kind_span_of(
 ) -> (NodeKind, KeySpan) {
     // The table only holds indices of live nodes: removal takes the index out first.
     g.node_weight(NodeIndex::new(i as usize))
-        .map_or((NodeKind::Person, KeySpan::default()), |n| (n.kind, n.span()))
+        .map_or((NodeKind::Person, KeySpan::default()), |n| {
+            (n.kind, n.span())
+        })
 }

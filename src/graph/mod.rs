@@ -277,8 +277,12 @@ pub trait GraphFeatures {
 
     /// Most distinct victims linked to any of the alert's counterparts,
     /// last seen within `[now_ms - horizon_ms, now_ms]`.
-    fn victims_of_counterparts(&self, alert: &crate::model::Alert, now_ms: i64, horizon_ms: i64)
-    -> u32;
+    fn victims_of_counterparts(
+        &self,
+        alert: &crate::model::Alert,
+        now_ms: i64,
+        horizon_ms: i64,
+    ) -> u32;
 
     /// Most distinct jurisdictions (counties) of those victims.
     fn jurisdictions_of_counterparts(

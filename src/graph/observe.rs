@@ -41,7 +41,11 @@ impl LinkGraph {
         for link in &alert.links {
             let from = self.intern_artefact(&link.from, at_s);
             let to = self.intern_artefact(&link.to, at_s);
-            let when = if link.at_ms > 0 { secs(link.at_ms) } else { at_s };
+            let when = if link.at_ms > 0 {
+                secs(link.at_ms)
+            } else {
+                at_s
+            };
             self.upsert_link(from, to, link.kind.into(), link.amount_fen, when);
             if from != phone && is_subject_origin(alert, &link.from) {
                 // The victim's own card: owned by the victim's phone.
@@ -157,7 +161,9 @@ impl LinkGraph {
         }
         self.listed.clear();
         for (value, list) in values {
-            self.listed.entry(value.into()).or_insert_with(|| list.into());
+            self.listed
+                .entry(value.into())
+                .or_insert_with(|| list.into());
         }
         let values: Vec<Box<str>> = self.listed.keys().cloned().collect();
         for value in values {

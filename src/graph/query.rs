@@ -5,6 +5,7 @@
 //! fan-in, fan-out). [`GraphFeatures`] lifts them to one alert.
 
 use std::cell::Cell;
+use std::collections::hash_map::Entry;
 
 use petgraph::Direction::{self, Incoming, Outgoing};
 use petgraph::visit::EdgeRef;
@@ -49,7 +50,11 @@ impl LinkGraph {
     /// `max_expand` links (the newest: petgraph keeps them newest first);
     /// gives up after reaching `max_visits` nodes.
     pub fn nearest_flagged(&self, starts: &[NodeIx], max_depth: u32) -> HopAnswer {
-        let mut reached: FxHashMap<NodeIx, Option<(NodeIx, LinkIx)>> = FxHashMap::default();
+        let max_visits = self.limits.max_visits as usize;
+        // Sized for the whole budget up front: growing from empty rehashed
+        // about 8 times per search (~10 % of a 3-hop search's time).
+        let mut reached: FxHashMap<NodeIx, Option<(NodeIx, LinkIx)>> =
+            FxHashMap::with_capacity_and_hasher(max_visits + starts.len(), Default::default());
         let mut frontier = Vec::with_capacity(starts.len());
         for &s in starts {
             let Some(n) = self.g.node_weight(s) else {
@@ -62,15 +67,14 @@ impl LinkGraph {
                 frontier.push(s);
             }
         }
-        let max_visits = self.limits.max_visits as usize;
         let mut next = Vec::new();
         for depth in 1..=max_depth {
             for &n in &frontier {
                 for (m, e) in self.walkable(n) {
-                    if reached.contains_key(&m) {
+                    let Entry::Vacant(slot) = reached.entry(m) else {
                         continue;
-                    }
-                    reached.insert(m, Some((n, e)));
+                    };
+                    slot.insert(Some((n, e)));
                     if self.g[m].flags & flag_bits::ANY_FLAG != 0 {
                         return HopAnswer::Found(depth, path_to(m, &reached));
                     }

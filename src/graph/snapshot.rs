@@ -145,7 +145,11 @@ impl LinkGraph {
             let n = &self.g[ix];
             let value = self.keys.value(KeySpanOf::of(n));
             w.put(&(ix.index() as u32).to_le_bytes())?;
-            w.put(&[n.kind as u8, n.flags & !flag_bits::LISTED, value.len() as u8])?;
+            w.put(&[
+                n.kind as u8,
+                n.flags & !flag_bits::LISTED,
+                value.len() as u8,
+            ])?;
             for x in [n.last_s, n.series, n.region, n.degree] {
                 w.put(&x.to_le_bytes())?;
             }
@@ -186,25 +190,37 @@ impl LinkGraph {
     }
 
     /// Reads a snapshot written by [`LinkGraph::save`], bounded by `limits`.
-    pub fn load(path: &Path, limits: GraphLimits) -> Result<(LinkGraph, Checkpoint), SnapshotError> {
+    pub fn load(
+        path: &Path,
+        limits: GraphLimits,
+    ) -> Result<(LinkGraph, Checkpoint), SnapshotError> {
         let name = path.display().to_string();
         let file = File::open(path).map_err(|source| SnapshotError::Io {
             path: name.clone(),
             source,
         })?;
+        let file_len = file
+            .metadata()
+            .map_err(|source| SnapshotError::Io {
+                path: name.clone(),
+                source,
+            })?
+            .len();
         let mut r = Fnv::new(BufReader::with_capacity(1 << 20, file));
         let invalid = |why: String| SnapshotError::Invalid {
             path: name.clone(),
             why,
         };
-        let (g, at) = read_body(&mut r, limits).map_err(|e| invalid(e.to_string()))?;
+        let (g, at) = read_body(&mut r, limits, file_len).map_err(|e| invalid(e.to_string()))?;
         let expected = r.hash;
         let mut sum = [0u8; 8];
         r.inner
             .read_exact(&mut sum)
             .map_err(|e| invalid(format!("no checksum: {e}")))?;
         if u64::from_le_bytes(sum) != expected {
-            return Err(invalid("checksum does not match: the file is damaged".into()));
+            return Err(invalid(
+                "checksum does not match: the file is damaged".into(),
+            ));
         }
         Ok((g, at))
     }
@@ -230,7 +246,18 @@ fn bad(why: impl Into<String>) -> io::Error {
 /// before the data proves itself.
 const MAX_ENTRIES: u64 = 1 << 32;
 
-fn read_body<R: Read>(r: &mut Fnv<R>, limits: GraphLimits) -> io::Result<(LinkGraph, Checkpoint)> {
+/// Fewest bytes a node (index, kind, flags, length, four `u32`s) or a link
+/// (two ends, kind, amount, time, count) takes in a snapshot.
+const MIN_RECORD_BYTES: u64 = 23;
+
+/// Reads the body of a snapshot of `file_len` bytes. Nothing read is
+/// checked by the checksum until the end, so no count or index read may
+/// size an allocation beyond what the file could hold.
+fn read_body<R: Read>(
+    r: &mut Fnv<R>,
+    limits: GraphLimits,
+    file_len: u64,
+) -> io::Result<(LinkGraph, Checkpoint)> {
     if &r.take::<8>()? != MAGIC {
         return Err(bad("not a dualwarn graph snapshot (magic differs)"));
     }
@@ -238,11 +265,17 @@ fn read_body<R: Read>(r: &mut Fnv<R>, limits: GraphLimits) -> io::Result<(LinkGr
         alert_seq: r.u64()?,
         import_seq: r.u64()?,
     };
+    let most = usize::try_from(file_len / MIN_RECORD_BYTES).unwrap_or(usize::MAX);
     let nodes = count(r.u64()?)?;
-    let mut g = LinkGraph::with_capacity(nodes.min(1 << 26), 0, limits);
-    let mut remap: Vec<u32> = Vec::new();
+    let mut g = LinkGraph::with_capacity(nodes.min(most), 0, limits);
+    // The index each node had when saved, ascending as `save` writes them:
+    // the i-th node read is node i here.
+    let mut olds: Vec<u32> = Vec::with_capacity(nodes.min(most));
     for _ in 0..nodes {
-        let old = r.u32()? as usize;
+        let old = r.u32()?;
+        if olds.last().is_some_and(|&prev| old <= prev) {
+            return Err(bad(format!("node {old} is out of order")));
+        }
         let [kind, flags, len] = r.take::<3>()?;
         let kind = NodeKind::from_code(kind).ok_or_else(|| bad(format!("node kind {kind}")))?;
         let [last_s, series, region, degree] = [r.u32()?, r.u32()?, r.u32()?, r.u32()?];
@@ -264,19 +297,19 @@ fn read_body<R: Read>(r: &mut Fnv<R>, limits: GraphLimits) -> io::Result<(LinkGr
             let n = &graph[NodeIndex::new(i as usize)];
             (n.kind, KeySpanOf::of(n))
         });
-        if remap.len() <= old {
-            remap.resize(old + 1, u32::MAX);
-        }
-        remap[old] = ix.index() as u32;
+        olds.push(old);
     }
     let node_of = |old: u32| -> io::Result<NodeIndex<u32>> {
-        match remap.get(old as usize) {
-            Some(&n) if n != u32::MAX => Ok(NodeIndex::new(n as usize)),
-            _ => Err(bad(format!("link names node {old}, which is not in the file"))),
-        }
+        // With no node removed before it, node `old` kept its place.
+        let at = match olds.get(old as usize) {
+            Some(&o) if o == old => Ok(old as usize),
+            _ => olds.binary_search(&old),
+        };
+        at.map(NodeIndex::new)
+            .map_err(|_| bad(format!("link names node {old}, which is not in the file")))
     };
     let links = count(r.u64()?)?;
-    g.g.reserve_edges(links.min(1 << 28));
+    g.g.reserve_edges(links.min(most));
     for _ in 0..links {
         let (a, b) = (node_of(r.u32()?)?, node_of(r.u32()?)?);
         let kind = r.u8()?;
@@ -306,7 +339,14 @@ fn read_body<R: Read>(r: &mut Fnv<R>, limits: GraphLimits) -> io::Result<(LinkGr
         let reason = String::from_utf8_lossy(&r.bytes(len as usize)?).into();
         let len = r.u8()?;
         let date = String::from_utf8_lossy(&r.bytes(len as usize)?).into();
-        g.notes.insert(n.index() as u32, FlagNote { source, reason, date });
+        g.notes.insert(
+            n.index() as u32,
+            FlagNote {
+                source,
+                reason,
+                date,
+            },
+        );
     }
     let series = count(r.u64()?)?;
     for i in 0..series {
@@ -318,6 +358,13 @@ fn read_body<R: Read>(r: &mut Fnv<R>, limits: GraphLimits) -> io::Result<(LinkGr
         g.series.id.push(id);
         g.series.announced.push(announced);
     }
+    let founded = g.series.parent.len() as u32;
+    if let Some(n) = g.g.node_weights().find(|n| n.series > founded) {
+        return Err(bad(format!(
+            "a person names series {}, beyond the {founded} in the file",
+            n.series
+        )));
+    }
     g.counters.evicted_links = r.u64()?;
     g.counters.expired_links = r.u64()?;
     g.counters.expired_nodes = r.u64()?;
@@ -326,7 +373,9 @@ fn read_body<R: Read>(r: &mut Fnv<R>, limits: GraphLimits) -> io::Result<(LinkGr
 
 fn count(n: u64) -> io::Result<usize> {
     if n > MAX_ENTRIES {
-        return Err(bad(format!("section of {n} entries is beyond any real graph")));
+        return Err(bad(format!(
+            "section of {n} entries is beyond any real graph"
+        )));
     }
     Ok(n as usize)
 }

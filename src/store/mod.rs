@@ -7,8 +7,8 @@
 //! backend implements the same trait.
 
 mod embedded;
-mod query;
 mod graph_log;
+mod query;
 mod series;
 
 pub use embedded::EmbeddedStore;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::enrich::enrich;
+use crate::graph::{GraphLimits, LinkGraph};
 use crate::normalize::normalize;
 
 /// 2025-01-01T00:00:00Z.
@@ -34,7 +35,9 @@ fn evaluate(rules: &Arc<RuleSet>, alert: &crate::model::Alert) -> Vec<crate::rul
         crate::rules::window::WindowLimits::default(),
         8,
     );
-    let g = crate::graph::MemoryGraph::new(crate::pipeline::writer::FlaggedLists(rules.clone()));
+    let mut g = LinkGraph::new(GraphLimits::default());
+    g.set_listed(rules.flagged_values());
+    let g = g;
     m.match_alert(alert, &g, NOW_MS)
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{MeasureOptions, Report, Rss, SnapshotStats};
+use super::{MeasureOptions, Report, Rss, SnapshotStats, quantile};
 
 /// The report in Markdown, ready for the README: machine, command, bounds,
 /// then one table of figures against the targets.
@@ -55,7 +55,7 @@ fn build_rows(r: &Report) -> Vec<String> {
     let m = &r.memory;
     let (ni, ti) = r.by_index;
     let (nk, tk) = r.by_key;
-    let rate = |n, t| format!("{}/s", si(per_second(n, t)));
+    let rate = |n, t| format!("{} links/s", si(per_second(n, t)));
     vec![
         format!(
             "| graph (seed {}) | {} artefacts ({} flagged), {} link observations → {} links ({} dropped at the degree cap, {} hub nodes) | 10 M / 50 M |",
@@ -68,8 +68,8 @@ fn build_rows(r: &Report) -> Vec<String> {
             grouped(r.hubs as u64)
         ),
         format!(
-            "| node intern (new values) | {} nodes ({:.1} s) | |",
-            rate(u64::from(o.nodes), r.intern),
+            "| node intern (new values) | {} nodes/s ({:.1} s) | |",
+            si(per_second(u64::from(o.nodes), r.intern)),
             r.intern.as_secs_f64()
         ),
         format!(
@@ -96,7 +96,11 @@ fn build_rows(r: &Report) -> Vec<String> {
 
 fn us(ns: u64) -> String {
     let us = ns as f64 / 1000.0;
-    if us >= 100.0 { format!("{us:.0}") } else { format!("{us:.1}") }
+    if us >= 100.0 {
+        format!("{us:.0}")
+    } else {
+        format!("{us:.1}")
+    }
 }
 
 fn hop_rows(r: &Report) -> Vec<String> {
@@ -128,13 +132,21 @@ fn hop_rows(r: &Report) -> Vec<String> {
             pct(h.none_within),
             pct(h.gave_up)
         ),
+        format!(
+            "| {d}-hop queries that reached the {}-node budget | p50 {} µs, p99 {} µs: {:.0} ns per node reached | |",
+            r.limits.max_visits,
+            us(quantile(&h.gave_up_ns, 0.5)),
+            us(quantile(&h.gave_up_ns, 0.99)),
+            quantile(&h.gave_up_ns, 0.5) as f64 / f64::from(r.limits.max_visits.max(1))
+        ),
     ]
 }
 
 fn memory_rows(r: &Report) -> Vec<String> {
     let m = &r.memory;
     let links = m.link_count.max(1) as f64;
-    let rss = |x: Option<Rss>, f: fn(&Rss) -> u64| x.as_ref().map_or("n/a".into(), |x| mib(f(x) * 1024));
+    let rss =
+        |x: Option<Rss>, f: fn(&Rss) -> u64| x.as_ref().map_or("n/a".into(), |x| mib(f(x) * 1024));
     vec![
         format!(
             "| graph memory (`LinkGraph::memory()`) | {} = links {} + nodes {} + keys {} + notes and series {} | |",

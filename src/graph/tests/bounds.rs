@@ -108,7 +108,10 @@ fn hop_query_gives_up_when_visit_budget_runs_out() {
     assert_eq!(g.nearest_flagged(&[s], 2), HopAnswer::GaveUp);
     assert_eq!(searches_gave_up(), before + 1);
     // A flagged start needs no budget at all.
-    assert!(matches!(g.nearest_flagged(&[s, far], 2), HopAnswer::Found(0, _)));
+    assert!(matches!(
+        g.nearest_flagged(&[s, far], 2),
+        HopAnswer::Found(0, _)
+    ));
 }
 
 #[test]

@@ -19,7 +19,13 @@ fn parse(format: ImportFormat, text: &str) -> (Vec<(u64, ImportRow)>, Vec<RowErr
     (rows, bad, n)
 }
 
-fn flag(kind: ArtefactKind, value: &str, source: FlagSource, reason: &str, date: &str) -> ImportRow {
+fn flag(
+    kind: ArtefactKind,
+    value: &str,
+    source: FlagSource,
+    reason: &str,
+    date: &str,
+) -> ImportRow {
     ImportRow::Flag {
         kind,
         value: value.into(),
@@ -29,7 +35,12 @@ fn flag(kind: ArtefactKind, value: &str, source: FlagSource, reason: &str, date:
     }
 }
 
-fn transfer_row(from: (ArtefactKind, &str), to: (ArtefactKind, &str), fen: i64, at_ms: i64) -> ImportRow {
+fn transfer_row(
+    from: (ArtefactKind, &str),
+    to: (ArtefactKind, &str),
+    fen: i64,
+    at_ms: i64,
+) -> ImportRow {
     ImportRow::Transfer {
         from: (from.0, from.1.into()),
         to: (to.0, to.1.into()),
@@ -59,17 +70,39 @@ fn list_rows_are_normalized_and_flagged_from_the_list_source() {
     assert_eq!(
         rows,
         vec![
-            (2, flag(ArtefactKind::Phone, SUBJECT, frozen, "电诈专号", "2026-03-02")),
+            (
+                2,
+                flag(
+                    ArtefactKind::Phone,
+                    SUBJECT,
+                    frozen,
+                    "电诈专号",
+                    "2026-03-02"
+                )
+            ),
             (3, flag(ArtefactKind::BankCard, CARD_A, frozen, "", "")),
-            (4, flag(ArtefactKind::Url, "baoda915.xyz", frozen, "钓鱼网站", "")),
+            (
+                4,
+                flag(ArtefactKind::Url, "baoda915.xyz", frozen, "钓鱼网站", "")
+            ),
         ]
     );
     assert_eq!(
         where_bad(&bad),
-        vec![(5, "kind", "pager"), (6, "value", ""), (7, "date", "2026/03/02")]
+        vec![
+            (5, "kind", "pager"),
+            (6, "value", ""),
+            (7, "date", "2026/03/02")
+        ]
     );
     assert_eq!(n, 6);
-    assert!(bad[0].to_string().starts_with("line 5: kind \"pager\": not a kind"), "{}", bad[0]);
+    assert!(
+        bad[0]
+            .to_string()
+            .starts_with("line 5: kind \"pager\": not a kind"),
+        "{}",
+        bad[0]
+    );
 }
 
 #[test]
@@ -80,7 +113,10 @@ fn list_needs_only_kind_and_value_columns() {
     );
     assert!(bad.is_empty(), "{bad:?}");
     let stop = FlagSource::StopPayment;
-    assert_eq!(rows, vec![(2, flag(ArtefactKind::BankCard, CARD_B, stop, "", ""))]);
+    assert_eq!(
+        rows,
+        vec![(2, flag(ArtefactKind::BankCard, CARD_B, stop, "", ""))]
+    );
 }
 
 #[test]
@@ -94,8 +130,20 @@ fn case_rows_flag_with_the_case_id_as_reason() {
     assert_eq!(
         rows,
         vec![
-            (2, flag(ArtefactKind::BankCard, CARD_B, case, "A5201022026030001", "2026-03-01")),
-            (3, flag(ArtefactKind::Device, "dev-1", case, "A5201022026030002", "")),
+            (
+                2,
+                flag(
+                    ArtefactKind::BankCard,
+                    CARD_B,
+                    case,
+                    "A5201022026030001",
+                    "2026-03-01"
+                )
+            ),
+            (
+                3,
+                flag(ArtefactKind::Device, "dev-1", case, "A5201022026030002", "")
+            ),
         ]
     );
     assert_eq!(where_bad(&bad), vec![(4, "date", "03-01-2026")]);
@@ -118,7 +166,10 @@ fn transaction_rows_read_yuan_times_and_kinds() {
         rows,
         vec![
             (2, transfer_row((card, CARD_A), (card, CARD_B), 500_050, at)),
-            (3, transfer_row((ArtefactKind::Phone, SUBJECT), (card, CARD_B), 100, T0)),
+            (
+                3,
+                transfer_row((ArtefactKind::Phone, SUBJECT), (card, CARD_B), 100, T0)
+            ),
         ]
     );
     assert_eq!(
@@ -145,7 +196,10 @@ fn amlsim_transactions_header_is_read() {
     let jan_first_2017_ms = 1_483_228_800_000;
     assert_eq!(
         rows,
-        vec![(2, transfer_row((card, "2"), (card, "7"), 46_505, jan_first_2017_ms))]
+        vec![(
+            2,
+            transfer_row((card, "2"), (card, "7"), 46_505, jan_first_2017_ms)
+        )]
     );
     assert_eq!(
         where_bad(&bad),
@@ -169,15 +223,16 @@ fn bad_row_after_a_multi_line_field_names_its_own_line() {
 
 #[test]
 fn header_without_a_needed_column_is_refused() {
-    let refused = |format, text: &str| {
-        match read_rows(text.as_bytes(), format, |_, _| {}, |_| {}) {
-            Err(ImportError::MissingColumn { missing, found }) => (missing, found),
-            other => panic!("{other:?}"),
-        }
+    let refused = |format, text: &str| match read_rows(text.as_bytes(), format, |_, _| {}, |_| {}) {
+        Err(ImportError::MissingColumn { missing, found }) => (missing, found),
+        other => panic!("{other:?}"),
     };
     assert_eq!(
         refused(ImportFormat::Transactions, "from,to,amount\n1,2,3\n"),
-        ("at or tran_timestamp".to_string(), "from,to,amount".to_string())
+        (
+            "at or tran_timestamp".to_string(),
+            "from,to,amount".to_string()
+        )
     );
     let list = ImportFormat::List(FlagSource::Flagged);
     assert_eq!(refused(list, "kind,reason\n").0, "value");

@@ -39,11 +39,17 @@ fn keys_compaction_keeps_every_live_lookup() {
     keys.compact(spans);
 
     assert!(!keys.needs_compaction());
-    assert!(keys.allocated_bytes() < before / 2, "{} of {before}", keys.allocated_bytes());
+    assert!(
+        keys.allocated_bytes() < before / 2,
+        "{} of {before}",
+        keys.allocated_bytes()
+    );
     assert_eq!(keys.len(), 1000);
     for i in 0..5000 {
         let v = long_value(i);
-        let found = keys.find(kind_of(i), v.as_bytes(), |j| nodes[j as usize].unwrap_or(gone));
+        let found = keys.find(kind_of(i), v.as_bytes(), |j| {
+            nodes[j as usize].unwrap_or(gone)
+        });
         if i % 5 == 0 {
             assert_eq!(found, Some(i as u32));
             assert_eq!(keys.value(nodes[i].unwrap().1), v.as_bytes());
@@ -51,7 +57,9 @@ fn keys_compaction_keeps_every_live_lookup() {
             assert_eq!(found, None, "removed key {i} still found");
         }
         let other_kind = kind_of(i + 1);
-        let found = keys.find(other_kind, v.as_bytes(), |j| nodes[j as usize].unwrap_or(gone));
+        let found = keys.find(other_kind, v.as_bytes(), |j| {
+            nodes[j as usize].unwrap_or(gone)
+        });
         assert_eq!(found, None);
     }
 }

@@ -73,7 +73,7 @@ fn key(i: usize, persons: bool) -> (NodeKind, String) {
 /// the links. Returns the graph and each node's index.
 fn build(spec: &Spec, limits: GraphLimits, persons: bool) -> (LinkGraph, Vec<NodeIx>) {
     let mut g = LinkGraph::new(limits);
-    let by_note = |i: usize| i % 2 == 0 || key(i, persons).0 == NodeKind::Person;
+    let by_note = |i: usize| i.is_multiple_of(2) || key(i, persons).0 == NodeKind::Person;
     let listed: Vec<String> = (0..spec.n)
         .filter(|&i| spec.flagged[i] && !by_note(i))
         .map(|i| key(i, persons).1)
@@ -137,10 +137,17 @@ fn joined(spec: &Spec, a: usize, b: usize) -> bool {
 fn check_degrees(g: &LinkGraph, cap: u32) -> Result<(), TestCaseError> {
     let mut sum = 0;
     for n in g.g.node_indices() {
-        let actual = g.g.edges_directed(n, Outgoing).count() + g.g.edges_directed(n, Incoming).count();
+        let actual =
+            g.g.edges_directed(n, Outgoing).count() + g.g.edges_directed(n, Incoming).count();
         let degree = g.g[n].degree;
         prop_assert_eq!(degree as usize, actual, "node {:?}", n);
-        prop_assert!(degree <= cap, "node {:?} has {} links, cap {}", n, degree, cap);
+        prop_assert!(
+            degree <= cap,
+            "node {:?} has {} links, cap {}",
+            n,
+            degree,
+            cap
+        );
         sum += actual;
     }
     prop_assert_eq!(g.link_count() * 2, sum);
@@ -285,14 +292,14 @@ proptest! {
         }
         check_degrees(&g, max_degree)?;
         let mut present = 0;
-        for i in 0..spec.n {
+        for (i, &n) in ix.iter().enumerate() {
             let (kind, value) = key(i, true);
-            match g.node(ix[i]) {
+            match g.node(n) {
                 Some(d) => {
                     present += 1;
                     prop_assert!(d.degree > 0 || d.is_flagged(), "bare node {} left", i);
-                    prop_assert_eq!(g.node_ref(ix[i]), Some(NodeRef::new(kind, value.clone())));
-                    prop_assert_eq!(g.find(kind, &value), Some(ix[i]));
+                    prop_assert_eq!(g.node_ref(n), Some(NodeRef::new(kind, value.clone())));
+                    prop_assert_eq!(g.find(kind, &value), Some(n));
                 }
                 None => {
                     prop_assert!(!spec.flagged[i], "flagged node {} removed", i);
@@ -301,6 +308,7 @@ proptest! {
             }
         }
         prop_assert_eq!(g.node_count(), present);
+        prop_assert_eq!(g.keys.len(), present, "key table holds removed nodes");
 
         // Everything removed can come back, each value once.
         let survived: Vec<bool> = ix.iter().map(|&n| g.node(n).is_some()).collect();
@@ -314,5 +322,6 @@ proptest! {
             prop_assert_eq!(g.node_ref(again), Some(NodeRef::new(kind, value)));
         }
         prop_assert_eq!(g.node_count(), spec.n);
+        prop_assert_eq!(g.keys.len(), spec.n);
     }
 }

@@ -74,7 +74,7 @@ fn victims_beyond_the_horizon_start_their_own_series() {
 
 #[test]
 fn series_of_an_unknown_subject_is_none() {
-    let g = graph();
+    let mut g = graph();
     assert_eq!(g.announce_series(&alert(SUBJECT, T0, vec![], vec![])), None);
 }
 
@@ -139,7 +139,10 @@ fn card_linked_to_enough_victims_is_flagged_by_the_graph() {
     let (hops, path) = g.hops_to_flagged(&next, 2).unwrap();
     assert_eq!(hops, 1);
     let text = describe_path(&path);
-    assert!(text.ends_with("(自动研判 2026-03-02: 关联 3 名受害人, 2 个区县)"), "{text}");
+    assert!(
+        text.ends_with("(自动研判 2026-03-02: 关联 3 名受害人, 2 个区县)"),
+        "{text}"
+    );
     assert_eq!(g.flag_text(m).unwrap(), note);
 }
 

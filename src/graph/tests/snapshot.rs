@@ -55,17 +55,50 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn subject_alert(s: usize, counterparts: &[usize], links: &[(usize, usize, usize, i64)], h: u32) -> Alert {
+fn subject_alert(
+    s: usize,
+    counterparts: &[usize],
+    links: &[(usize, usize, usize, i64)],
+    h: u32,
+) -> Alert {
     let subject = format!("1390000000{s}");
-    let end = |i: usize| if i == POOL { phone(&subject) } else { pooled(i) };
-    let kinds = [LinkKind::Call, LinkKind::Sms, LinkKind::Transfer, LinkKind::SharedDevice, LinkKind::Ownership];
+    let end = |i: usize| {
+        if i == POOL {
+            phone(&subject)
+        } else {
+            pooled(i)
+        }
+    };
+    let kinds = [
+        LinkKind::Call,
+        LinkKind::Sms,
+        LinkKind::Transfer,
+        LinkKind::SharedDevice,
+        LinkKind::Ownership,
+    ];
     let at = T0 + i64::from(h) * HOUR_MS;
     let links = links
         .iter()
-        .map(|&(a, b, k, fen)| Link { kind: kinds[k], from: end(a), to: end(b), amount_fen: fen, at_ms: at })
+        .map(|&(a, b, k, fen)| Link {
+            kind: kinds[k],
+            from: end(a),
+            to: end(b),
+            amount_fen: fen,
+            at_ms: at,
+        })
         .collect();
-    let division = if s % 2 == 0 { HOME_DIVISION } else { OTHER_DIVISION };
-    let mut a = alert_in(division, &subject, at, counterparts.iter().map(|&i| pooled(i)).collect(), links);
+    let division = if s.is_multiple_of(2) {
+        HOME_DIVISION
+    } else {
+        OTHER_DIVISION
+    };
+    let mut a = alert_in(
+        division,
+        &subject,
+        at,
+        counterparts.iter().map(|&i| pooled(i)).collect(),
+        links,
+    );
     a.amount_fen = 10_000;
     a
 }
@@ -87,8 +120,16 @@ fn run(ops: &[Op], limits: GraphLimits) -> (LinkGraph, Vec<Option<Alert>>) {
                 g.apply(&ImportRow::Flag {
                     kind: a.kind,
                     value: a.value,
-                    source: if *case { FlagSource::Case } else { FlagSource::Frozen },
-                    reason: if *case { "A520102".into() } else { String::new() },
+                    source: if *case {
+                        FlagSource::Case
+                    } else {
+                        FlagSource::Frozen
+                    },
+                    reason: if *case {
+                        "A520102".into()
+                    } else {
+                        String::new()
+                    },
                     date: "2026-03-02".into(),
                 });
             }
@@ -108,7 +149,11 @@ fn run(ops: &[Op], limits: GraphLimits) -> (LinkGraph, Vec<Option<Alert>>) {
 /// A hop answer with node values in place of indices, comparable across graphs.
 fn portable(g: &LinkGraph, answer: HopAnswer) -> (u8, u32, Vec<NodeRef>) {
     match answer {
-        HopAnswer::Found(d, path) => (0, d, path.iter().filter_map(|&(n, _)| g.node_ref(n)).collect()),
+        HopAnswer::Found(d, path) => (
+            0,
+            d,
+            path.iter().filter_map(|&(n, _)| g.node_ref(n)).collect(),
+        ),
         HopAnswer::NoneWithin => (1, 0, vec![]),
         HopAnswer::GaveUp => (2, 0, vec![]),
     }
@@ -118,7 +163,10 @@ fn portable(g: &LinkGraph, answer: HopAnswer) -> (u8, u32, Vec<NodeRef>) {
 /// `a` never removed a link: removal lets petgraph reuse slots, and the
 /// reloaded graph's "newest first" is then file order.
 fn assert_same(a: &LinkGraph, b: &LinkGraph) -> Result<(), TestCaseError> {
-    prop_assert_eq!((a.node_count(), a.link_count()), (b.node_count(), b.link_count()));
+    prop_assert_eq!(
+        (a.node_count(), a.link_count()),
+        (b.node_count(), b.link_count())
+    );
     prop_assert_eq!(a.counters(), b.counters());
     let c = a.counters();
     let exact_paths = c.evicted_links == 0 && c.expired_links == 0;
@@ -203,7 +251,7 @@ proptest! {
         let damaged = dir.path().join("damaged.snap");
         for (at, mask) in flips {
             let mut copy = bytes.clone();
-            copy[at.index(copy.len())] ^= mask;
+            copy[at.index(bytes.len())] ^= mask;
             std::fs::write(&damaged, &copy).unwrap();
             prop_assert!(refused(&damaged).is_ok(), "{:?}", refused(&damaged));
         }
@@ -218,10 +266,21 @@ fn small_graph(max_degree: u32) -> LinkGraph {
         ..GraphLimits::default()
     });
     let mule = card(CARD_B);
-    let first = alert(SUBJECT, T0, vec![mule.clone(), phone("16200071583")], vec![]);
+    let first = alert(
+        SUBJECT,
+        T0,
+        vec![mule.clone(), phone("16200071583")],
+        vec![],
+    );
     g.observe(&first);
     g.announce_series(&first);
-    let other = alert_in(OTHER_DIVISION, "13900000001", T0 + HOUR_MS, vec![mule.clone()], vec![]);
+    let other = alert_in(
+        OTHER_DIVISION,
+        "13900000001",
+        T0 + HOUR_MS,
+        vec![mule.clone()],
+        vec![],
+    );
     g.observe(&other);
     for i in 0..3 {
         let payer = card(&format!("62284800000001{i:02}"));

@@ -8,8 +8,8 @@ use regex::Regex;
 
 use super::ast::{CmpOp, Literal, Node, NodeKind, Span};
 use super::compiled::{
-    BoolExpr, FAN_IN_WINDOW_MS, GraphNum, HOPS_DEPTH_LIMIT, HOPS_MAX_DEPTH, ListId, NumExpr, StrExpr,
-    StrTest, VICTIMS_HORIZON_MS, WindowSlot,
+    BoolExpr, FAN_IN_WINDOW_MS, GraphNum, HOPS_DEPTH_LIMIT, HOPS_MAX_DEPTH, ListId, NumExpr,
+    StrExpr, StrTest, VICTIMS_HORIZON_MS, WindowSlot,
 };
 use crate::model::ArtefactKind;
 
@@ -253,7 +253,9 @@ fn call(name: &str, args: &[Node], sp: Span, names: &mut dyn Names) -> Result<Ty
             let depth = depth_arg(name, args, sp, names)?;
             Ok(Typed::Num(NumExpr::Graph(GraphNum::Hops(depth))))
         }
-        "victims_of_counterparts" | "jurisdictions_of_counterparts" | "card_fan_in"
+        "victims_of_counterparts"
+        | "jurisdictions_of_counterparts"
+        | "card_fan_in"
         | "card_fan_out" => {
             let q = match name {
                 "victims_of_counterparts" => {
@@ -262,7 +264,9 @@ fn call(name: &str, args: &[Node], sp: Span, names: &mut dyn Names) -> Result<Ty
                 "jurisdictions_of_counterparts" => {
                     GraphNum::Jurisdictions(span_arg(name, args, sp, names, VICTIMS_HORIZON_MS)?)
                 }
-                "card_fan_in" => GraphNum::FanIn(span_arg(name, args, sp, names, FAN_IN_WINDOW_MS)?),
+                "card_fan_in" => {
+                    GraphNum::FanIn(span_arg(name, args, sp, names, FAN_IN_WINDOW_MS)?)
+                }
                 _ => GraphNum::FanOut(span_arg(name, args, sp, names, FAN_IN_WINDOW_MS)?),
             };
             Ok(Typed::Num(NumExpr::Graph(q)))
@@ -304,11 +308,21 @@ fn call(name: &str, args: &[Node], sp: Span, names: &mut dyn Names) -> Result<Ty
 const MAX_GRAPH_SPAN_MS: i64 = 400 * 24 * 3600 * 1000;
 
 /// The optional depth of `hops_to_flagged(n)`: a whole number 1..=6.
-fn depth_arg(name: &str, args: &[Node], sp: Span, names: &mut dyn Names) -> Result<u32, CheckError> {
+fn depth_arg(
+    name: &str,
+    args: &[Node],
+    sp: Span,
+    names: &mut dyn Names,
+) -> Result<u32, CheckError> {
     let arg = match args {
         [] => return Ok(HOPS_MAX_DEPTH),
         [arg] => arg,
-        _ => return err(sp, format!("{name}() takes at most one depth, e.g. {name}(2)")),
+        _ => {
+            return err(
+                sp,
+                format!("{name}() takes at most one depth, e.g. {name}(2)"),
+            );
+        }
     };
     match typed(arg, names)? {
         Typed::Num(NumExpr::Const(d))
@@ -334,10 +348,18 @@ fn span_arg(
     let arg = match args {
         [] => return Ok(default_ms),
         [arg] => arg,
-        _ => return err(sp, format!("{name}() takes at most one span, e.g. {name}(\"7d\")")),
+        _ => {
+            return err(
+                sp,
+                format!("{name}() takes at most one span, e.g. {name}(\"7d\")"),
+            );
+        }
     };
     let Typed::Str(StrExpr::Const(text)) = typed(arg, names)? else {
-        return err(arg.span, format!("{name}() takes a span in quotes, e.g. {name}(\"7d\")"));
+        return err(
+            arg.span,
+            format!("{name}() takes a span in quotes, e.g. {name}(\"7d\")"),
+        );
     };
     let ms = humantime::parse_duration(&text)
         .ok()

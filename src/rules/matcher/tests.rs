@@ -1,9 +1,8 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::graph::MemoryGraph;
+use crate::graph::{GraphLimits, LinkGraph};
 use crate::normalize::normalize;
-use crate::pipeline::writer::FlaggedLists;
 use crate::proto;
 use crate::rules::source::SourceFile;
 use crate::rules::{RuleError, compile_set};
@@ -81,7 +80,8 @@ fn alert(
 
 fn run(set: &Arc<RuleSet>, alerts: &[Alert]) -> Vec<Vec<String>> {
     let mut m = Matcher::new(set.clone(), WindowLimits::default(), 8);
-    let mut g = MemoryGraph::new(FlaggedLists(set.clone()));
+    let mut g = LinkGraph::new(GraphLimits::default());
+    g.set_listed(set.flagged_values());
     alerts
         .iter()
         .map(|a| {
@@ -141,7 +141,9 @@ fn hit_explains_with_masked_list_value_and_fraud_type_name() {
         0,
     );
     let mut m = Matcher::new(s.clone(), WindowLimits::default(), 8);
-    let g = MemoryGraph::new(FlaggedLists(s.clone()));
+    let mut g = LinkGraph::new(GraphLimits::default());
+    g.set_listed(s.flagged_values());
+    let g = g;
     let hits = m.match_alert(&a, &g, T0);
     assert_eq!(hits[0].fraud_type, "虚假网络投资理财");
     assert!(
@@ -340,7 +342,9 @@ fn unchanged_window_keeps_its_state_across_a_swap() {
     };
     let (a, b) = (with_window("low"), with_window("high"));
     let mut m = Matcher::new(a.clone(), WindowLimits::default(), 8);
-    let g = MemoryGraph::new(FlaggedLists(a.clone()));
+    let mut g = LinkGraph::new(GraphLimits::default());
+    g.set_listed(a.flagged_values());
+    let g = g;
     let first = alert(proto::SourceKind::Telecom, T0, &[], 0);
     assert!(m.match_alert(&first, &g, T0).is_empty());
     assert_eq!(m.swap(b), 1, "the window definition did not change");

@@ -1,0 +1,224 @@
+//! The account-link graph's hot paths on a seeded graph (`GraphGen`, seed
+//! 7): link upserts by node index and by key, the bounded 3-hop search for
+//! the nearest flagged node, and observing generated alerts. 1 M artefacts
+//! and 5 M link observations by default (`DUALWARN_BENCH_GRAPH_NODES` /
+//! `DUALWARN_BENCH_GRAPH_LINKS` override), built once per group. Upserts
+//! continue the generator's stream past the built links, so they insert
+//! into a graph that keeps growing, as in production. The full-size
+//! figures (10 M / 50 M, latency percentiles, memory, snapshots) come from
+//! `dualwarn graph measure`.
+//!
+//! `cargo bench --bench graph`
+
+use std::cell::Cell;
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use dualwarn::cli::generate::{GenOptions, generate};
+use dualwarn::cli::record::AlertRecord;
+use dualwarn::directory::Directory;
+use dualwarn::graph::generate::{GenLink, GraphGen};
+use dualwarn::graph::{EdgeKind, GraphLimits, HopAnswer, LinkGraph, NodeIx, NodeKind};
+use dualwarn::model::Alert;
+use dualwarn::normalize::normalize;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const SEED: u64 = 7;
+const DEFAULT_NODES: u32 = 1_000_000;
+const DEFAULT_LINKS: u64 = 5_000_000;
+/// Upserts per measured iteration.
+const UPSERT_BATCH: usize = 100_000;
+/// Hop search starts, cycled through.
+const STARTS: usize = 1 << 16;
+const DEPTH: u32 = 3;
+/// Alerts generated, and observed per measured iteration.
+const ALERTS: usize = 20_000;
+const OBSERVE_BATCH: usize = 1_000;
+/// Fixed clock: the generated alerts end about at it.
+const NOW_MS: i64 = 1_795_363_200_000;
+
+/// Nodes and link observations of the built graph, from the environment.
+fn size() -> (u32, u64) {
+    let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    let nodes = var("DUALWARN_BENCH_GRAPH_NODES").map_or(DEFAULT_NODES, |n| n as u32);
+    let links = var("DUALWARN_BENCH_GRAPH_LINKS").unwrap_or(DEFAULT_LINKS);
+    (nodes, links)
+}
+
+/// A graph built from the first `links` observations of a generator of
+/// `links + extra`; the other `extra` are kept for the benches to upsert.
+struct Built {
+    generator: GraphGen,
+    graph: LinkGraph,
+    ids: Vec<NodeIx>,
+    rest: Vec<GenLink>,
+}
+
+fn build(extra: u64) -> Built {
+    let (nodes, links) = size();
+    let started = Instant::now();
+    let generator = GraphGen::new(nodes, links + extra, SEED);
+    let (mut graph, ids) = generator.nodes_into(GraphLimits::default(), |_| {});
+    let mut stream = generator.links();
+    for (a, b, kind, fen, at) in stream.by_ref().take(links as usize) {
+        graph.upsert_link(ids[a as usize], ids[b as usize], kind, fen, at);
+    }
+    let rest = stream.collect();
+    eprintln!(
+        "graph: {} nodes, {} links, built in {:.1?}",
+        graph.node_count(),
+        graph.link_count(),
+        started.elapsed()
+    );
+    Built {
+        generator,
+        graph,
+        ids,
+        rest,
+    }
+}
+
+/// The next `n` kept observations from `at` (wrapping round: past the end
+/// they re-observe links already there).
+fn next_batch(rest: &[GenLink], at: &Cell<usize>, n: usize) -> Vec<GenLink> {
+    let start = at.get();
+    at.set((start + n) % rest.len());
+    rest.iter().cycle().skip(start).take(n).copied().collect()
+}
+
+/// One observation with both ends as values, as an alert brings them.
+type KeyedLink = (NodeKind, String, NodeKind, String, EdgeKind, i64, u32);
+
+fn keyed(generator: &GraphGen, links: &[GenLink]) -> Vec<KeyedLink> {
+    let mut value = String::new();
+    links
+        .iter()
+        .map(|&(a, b, kind, fen, at)| {
+            let ka = generator.node_key(a, &mut value);
+            let va = value.clone();
+            let kb = generator.node_key(b, &mut value);
+            (ka, va, kb, value.clone(), kind, fen, at)
+        })
+        .collect()
+}
+
+fn bench_upsert(c: &mut Criterion) {
+    let (_, links) = size();
+    let Built {
+        generator,
+        mut graph,
+        ids,
+        rest,
+    } = build(links);
+    let at = Cell::new(0);
+    let mut g = c.benchmark_group("graph");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .throughput(Throughput::Elements(UPSERT_BATCH as u64));
+    g.bench_function("upsert_by_index", |b| {
+        b.iter_batched(
+            || next_batch(&rest, &at, UPSERT_BATCH),
+            |batch| {
+                for (a, b, kind, fen, at_s) in batch {
+                    graph.upsert_link(ids[a as usize], ids[b as usize], kind, fen, at_s);
+                }
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("upsert_by_key", |b| {
+        b.iter_batched(
+            || keyed(&generator, &next_batch(&rest, &at, UPSERT_BATCH)),
+            |batch| {
+                for (ka, va, kb, vb, kind, fen, at_s) in &batch {
+                    let a = graph.intern(*ka, va, *at_s);
+                    let b = graph.intern(*kb, vb, *at_s);
+                    graph.upsert_link(a, b, *kind, *fen, *at_s);
+                }
+                batch
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+    eprintln!(
+        "after upserts: {} links, {} dropped at the degree cap",
+        graph.link_count(),
+        graph.counters().evicted_links
+    );
+}
+
+fn bench_hops(c: &mut Criterion) {
+    let Built { graph, ids, .. } = build(0);
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED ^ 0x686f_7073);
+    let starts: Vec<NodeIx> = (0..STARTS)
+        .map(|_| ids[rng.random_range(0..ids.len())])
+        .collect();
+    let (mut found, mut gave_up) = (0, 0);
+    for s in &starts {
+        match graph.nearest_flagged(std::slice::from_ref(s), DEPTH) {
+            HopAnswer::Found(..) => found += 1,
+            HopAnswer::GaveUp => gave_up += 1,
+            HopAnswer::NoneWithin => {}
+        }
+    }
+    eprintln!("hops3 starts: {found} found a flagged node, {gave_up} gave up, of {STARTS}");
+    let mut g = c.benchmark_group("graph");
+    g.throughput(Throughput::Elements(1));
+    let mut i = 0;
+    g.bench_function("hops3", |b| {
+        b.iter(|| {
+            i = (i + 1) % starts.len();
+            black_box(graph.nearest_flagged(&starts[i..=i], DEPTH))
+        })
+    });
+    g.finish();
+}
+
+/// Generated alerts (noise, planted victims, repeats), normalized.
+fn alerts() -> Vec<Alert> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Directory::load(&root.join("directory/directory.json")).expect("directory");
+    let rules = dualwarn::rules::load_dir(&root.join("rules")).expect("rules");
+    let opts = GenOptions {
+        seed: SEED,
+        count: ALERTS,
+        victims: ALERTS / 20,
+        duplicate_rate: 0.2,
+        resend_rate: 0.0,
+        malformed_rate: 0.0,
+        start_ms: NOW_MS - ALERTS as i64 * 5_500,
+        jurisdiction: String::new(),
+    };
+    let mut out = Vec::new();
+    generate(&dir, &rules, &opts, &mut out).expect("generate");
+    out.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| serde_json::from_slice::<AlertRecord>(l).ok())
+        .filter_map(|r| normalize(&r.to_proto(), NOW_MS).ok())
+        .collect()
+}
+
+fn bench_observe(c: &mut Criterion) {
+    let alerts = alerts();
+    let Built { mut graph, .. } = build(0);
+    let mut g = c.benchmark_group("graph");
+    g.throughput(Throughput::Elements(OBSERVE_BATCH as u64));
+    let mut at = 0;
+    g.bench_function("observe_1000", |b| {
+        b.iter(|| {
+            for a in alerts.iter().cycle().skip(at).take(OBSERVE_BATCH) {
+                black_box(graph.observe(a));
+            }
+            at = (at + OBSERVE_BATCH) % alerts.len();
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_upsert, bench_hops, bench_observe);
+criterion_main!(benches);
