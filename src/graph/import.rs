@@ -15,6 +15,7 @@ use super::links::LinkGraph;
 use super::query::secs;
 use super::{EdgeKind, NodeKind, NodeRef};
 use crate::model::ArtefactKind;
+use crate::model::calendar::{civil_from_days, days_from_civil};
 use crate::normalize::normalize_artefact_value;
 use crate::rules::lang::check::artefact_kind;
 
@@ -226,7 +227,7 @@ fn flag_row(
             line,
             field: "date".into(),
             value: date.into(),
-            why: "not a date YYYY-MM-DD".into(),
+            why: "not a calendar date YYYY-MM-DD".into(),
         });
     }
     Ok(ImportRow::Flag {
@@ -238,15 +239,30 @@ fn flag_row(
     })
 }
 
-/// True when `s` is shaped `YYYY-MM-DD`.
+/// True when `s` is a calendar date `YYYY-MM-DD`.
 pub fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    let shaped = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return false;
+    }
+    let (Ok(y), Ok(m), Ok(d)) = (
+        s[..4].parse::<i64>(),
+        s[5..7].parse::<u32>(),
+        s[8..].parse::<u32>(),
+    ) else {
+        return false;
+    };
+    (1..=12).contains(&m)
+        && (1..=31).contains(&d)
+        && civil_from_days(days_from_civil(y, m, d)) == (y, i64::from(m), i64::from(d))
 }
 
 fn transfer_row(cols: &Columns, rec: &csv::StringRecord, line: u64) -> Result<ImportRow, RowError> {
@@ -337,7 +353,7 @@ fn date_ms(date: &str) -> i64 {
     }
     let (y, m, d) = (&date[..4], &date[5..7], &date[8..]);
     match (y.parse(), m.parse(), d.parse()) {
-        (Ok(y), Ok(m), Ok(d)) => crate::model::calendar::days_from_civil(y, m, d) * 86_400_000,
+        (Ok(y), Ok(m), Ok(d)) => days_from_civil(y, m, d) * 86_400_000,
         _ => 0,
     }
 }

@@ -94,16 +94,18 @@ impl LinkGraph {
         HopAnswer::NoneWithin
     }
 
-    /// The links a hop search follows out of `n`: both directions, victim
-    /// links and person nodes excluded, at most `max_expand`.
+    /// The links a hop search follows out of `n`: both directions (outgoing
+    /// first, each newest first), victim links and person nodes excluded,
+    /// at most `max_expand`.
     fn walkable(&self, n: NodeIx) -> impl Iterator<Item = (NodeIx, LinkIx)> + '_ {
         let out = self.g.edges_directed(n, Outgoing).map(|e| (e.target(), e));
         let inc = self.g.edges_directed(n, Incoming).map(|e| (e.source(), e));
         out.chain(inc)
-            .filter(|(_, e)| e.weight().kind != EdgeKind::Victim)
+            .filter(|(m, e)| {
+                e.weight().kind != EdgeKind::Victim && self.g[*m].kind != NodeKind::Person
+            })
             .take(self.limits.max_expand as usize)
             .map(|(m, e)| (m, e.id()))
-            .filter(|(m, _)| self.g[*m].kind != NodeKind::Person)
     }
 
     /// A hop search's path as explanation steps, values unmasked (the task
