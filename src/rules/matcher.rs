@@ -140,8 +140,8 @@ impl Matcher {
         update_windows(&mut self.stores, &rules, &ctx);
     }
 
-    /// The longest window of the rule set (at least a day) plus the lateness: how far back a
-    /// warm-up must replay.
+    /// The longest window of the rule set plus the lateness: how far back a
+    /// warm-up must replay (0 when the set has no window).
     pub fn horizon_ms(&self) -> i64 {
         let longest = self
             .rules
@@ -150,10 +150,12 @@ impl Matcher {
             .map(|w| w.duration_ms)
             .max()
             .unwrap_or(0);
-        // The graph's fan-in looks back a day even when no window does.
-        longest
-            .max(super::lang::compiled::FAN_IN_WINDOW_MS)
-            .saturating_add(self.limits.allowed_lateness_ms)
+        // The graph is not warmed from this replay: it comes back from its
+        // snapshot and the store's log (see app::graph_state).
+        if longest == 0 {
+            return 0;
+        }
+        longest.saturating_add(self.limits.allowed_lateness_ms)
     }
 
     /// Adds the alert to every window, then evaluates the candidate rules.
