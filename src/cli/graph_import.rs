@@ -15,7 +15,6 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 use tonic::Request;
-use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
 use crate::api::{MAX_IMPORT_ROWS, import_row_to_proto};
@@ -46,14 +45,7 @@ impl AdminConn {
     }
 
     fn request<T>(&self, msg: T) -> anyhow::Result<Request<T>> {
-        let mut r = Request::new(msg);
-        if let Some(t) = &self.token {
-            let v: MetadataValue<_> = format!("Bearer {t}")
-                .parse()
-                .context("token is not valid metadata")?;
-            r.metadata_mut().insert("authorization", v);
-        }
-        Ok(r)
+        super::with_bearer(msg, self.token.as_deref())
     }
 }
 

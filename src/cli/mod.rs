@@ -12,6 +12,18 @@ pub mod rules;
 pub mod send;
 pub mod tasks;
 
+/// A request carrying `authorization: Bearer <token>` when a token is given.
+pub fn with_bearer<T>(msg: T, token: Option<&str>) -> anyhow::Result<tonic::Request<T>> {
+    let mut r = tonic::Request::new(msg);
+    if let Some(t) = token {
+        let v: tonic::metadata::MetadataValue<_> = format!("Bearer {t}")
+            .parse()
+            .map_err(|_| anyhow::anyhow!("token is not valid metadata"))?;
+        r.metadata_mut().insert("authorization", v);
+    }
+    Ok(r)
+}
+
 /// `println!` for command output that ends the process quietly when stdout
 /// is closed (`dualwarn tasks list | head`), instead of panicking.
 #[macro_export]

@@ -4,7 +4,6 @@
 
 use anyhow::Context;
 use tonic::Request;
-use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
 use crate::api::local_time;
@@ -30,14 +29,7 @@ impl ConsoleConn {
 
     /// Wraps a message with the token.
     pub fn request<T>(&self, msg: T) -> anyhow::Result<Request<T>> {
-        let mut r = Request::new(msg);
-        if let Some(t) = &self.token {
-            let v: MetadataValue<_> = format!("Bearer {t}")
-                .parse()
-                .context("token is not valid metadata")?;
-            r.metadata_mut().insert("authorization", v);
-        }
-        Ok(r)
+        super::with_bearer(msg, self.token.as_deref())
     }
 }
 
