@@ -95,6 +95,9 @@ pub struct MeasureArgs {
     /// The last N observations are upserted by key (ends interned from their values).
     #[arg(long, default_value_t = 1_000_000)]
     pub by_key: u64,
+    /// Most links kept at one node (the graph's degree cap).
+    #[arg(long, default_value_t = crate::graph::DEFAULT_MAX_DEGREE)]
+    pub max_degree: u32,
     /// Save the built graph here, drop it, and load it back (timed).
     #[arg(long)]
     pub snapshot: Option<PathBuf>,
@@ -141,6 +144,7 @@ pub async fn run(cmd: GraphCommand) -> anyhow::Result<ExitCode> {
                 queries: a.queries,
                 depth: a.depth,
                 by_key: a.by_key.min(a.links),
+                max_degree: a.max_degree,
                 snapshot: a.snapshot,
             };
             let report = measure(&opts)?;

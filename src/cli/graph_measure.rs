@@ -46,6 +46,8 @@ pub struct MeasureOptions {
     pub depth: u32,
     /// The last this many observations are upserted by key.
     pub by_key: u64,
+    /// Most links kept at one node (the graph's degree cap).
+    pub max_degree: u32,
     /// Where to save (and then load) a snapshot; none skips it.
     pub snapshot: Option<PathBuf>,
 }
@@ -146,12 +148,20 @@ pub struct Report {
 pub fn measure(opts: &MeasureOptions) -> anyhow::Result<Report> {
     anyhow::ensure!(opts.nodes >= 2, "--nodes {}: at least 2", opts.nodes);
     anyhow::ensure!(
+        opts.max_degree >= 2,
+        "--max-degree {}: at least 2",
+        opts.max_degree
+    );
+    anyhow::ensure!(
         opts.by_key <= opts.links,
         "--by-key {} is more than --links {}",
         opts.by_key,
         opts.links
     );
-    let limits = GraphLimits::default();
+    let limits = GraphLimits {
+        max_degree: opts.max_degree,
+        ..GraphLimits::default()
+    };
     let rss_before = rss();
     let generator = GraphGen::new(opts.nodes, opts.links, opts.seed);
     let mut progress = Progress::new("nodes", u64::from(opts.nodes));
@@ -436,7 +446,9 @@ impl Progress {
     }
 
     fn done(&mut self, done: u64) {
-        self.line(done, "");
+        if done != self.last_done || done == 0 {
+            self.line(done, "");
+        }
     }
 
     fn line(&mut self, done: u64, note: &str) {

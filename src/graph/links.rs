@@ -8,7 +8,10 @@
 use petgraph::Direction::{Incoming, Outgoing};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
 use petgraph::visit::{EdgeIndexable, EdgeRef, NodeIndexable};
-use rustc_hash::{FxHashMap, FxHashSet};
+use std::hash::{BuildHasher, Hasher};
+
+use hashbrown::HashTable;
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 use super::flags::{FlagNote, flag_bits};
 use super::keys::{KeySpan, Keys, clip, key_hash};
@@ -92,6 +95,9 @@ pub struct LinkGraph {
     /// Nodes whose LISTED bit is set, to clear them on a reload.
     pub(super) listed_nodes: FxHashSet<u32>,
     pub(super) series: Series,
+    /// Every link by (from, to, kind), as 4-byte link indices: an upsert
+    /// finds its link in one probe instead of walking a node's links.
+    link_index: HashTable<u32>,
     /// Where the next expiry sweep starts, as a link index.
     sweep_at: u32,
     /// Where the next sweep for bare nodes starts, as a node index.
@@ -115,6 +121,7 @@ impl LinkGraph {
             listed: FxHashMap::default(),
             listed_nodes: FxHashSet::default(),
             series: Series::default(),
+            link_index: HashTable::with_capacity(links),
             sweep_at: 0,
             node_sweep_at: 0,
             counters: BoundCounters::default(),
@@ -198,6 +205,9 @@ impl LinkGraph {
             flags: if listed { flag_bits::LISTED } else { 0 },
         });
         if listed {
+            self.label_flag_set(ix);
+        }
+        if listed {
             self.listed_nodes.insert(ix.index() as u32);
         }
         let hash = key_hash(kind, value.as_bytes());
@@ -237,7 +247,7 @@ impl LinkGraph {
                 self.evict_oldest(n);
             }
         }
-        let e = self.g.add_edge(
+        let e = self.add_link(
             from,
             to,
             LinkData {
@@ -252,22 +262,30 @@ impl LinkGraph {
             d.degree += 1;
             d.last_s = d.last_s.max(at_s);
         }
+        self.label_link_added(from, to, kind);
         Some(e)
     }
 
-    /// The link `from → to` of `kind`, searched from the end with fewer links.
+    /// The link `from → to` of `kind`: one probe of the link index, which
+    /// reads the candidate link itself to compare (no adjacency walk).
     fn find_link(&self, from: NodeIx, to: NodeIx, kind: EdgeKind) -> Option<LinkIx> {
-        if self.g[from].degree <= self.g[to].degree {
-            self.g
-                .edges_directed(from, Outgoing)
-                .find(|e| e.target() == to && e.weight().kind == kind)
-                .map(|e| e.id())
-        } else {
-            self.g
-                .edges_directed(to, Incoming)
-                .find(|e| e.source() == from && e.weight().kind == kind)
-                .map(|e| e.id())
-        }
+        self.link_index
+            .find(link_hash(from, to, kind), |&i| {
+                let e = EdgeIndex::new(i as usize);
+                self.g.edge_endpoints(e) == Some((from, to)) && self.g[e].kind == kind
+            })
+            .map(|&i| EdgeIndex::new(i as usize))
+    }
+
+    /// Adds a link to petgraph and to the link index.
+    pub(super) fn add_link(&mut self, from: NodeIx, to: NodeIx, data: LinkData) -> LinkIx {
+        let kind = data.kind;
+        let e = self.g.add_edge(from, to, data);
+        let (g, index) = (&self.g, &mut self.link_index);
+        index.insert_unique(link_hash(from, to, kind), e.index() as u32, |&i| {
+            rehash_link(g, i)
+        });
+        e
     }
 
     /// Drops the least recently seen link of a node at its cap; marks it a hub.
@@ -290,11 +308,20 @@ impl LinkGraph {
         let Some((a, b)) = self.g.edge_endpoints(e) else {
             return;
         };
+        let kind = self.g[e].kind;
+        let hash = link_hash(a, b, kind);
+        if let Ok(entry) = self
+            .link_index
+            .find_entry(hash, |&i| i as usize == e.index())
+        {
+            entry.remove();
+        }
         self.g.remove_edge(e);
         for n in [a, b] {
             let d = &mut self.g[n];
             d.degree = d.degree.saturating_sub(1);
         }
+        self.label_link_removed(a, b, kind);
     }
 
     /// Looks at up to `budget` link slots from where the last sweep stopped
@@ -379,6 +406,8 @@ impl LinkGraph {
     pub fn reserve(&mut self, nodes: usize, links: usize) {
         self.g.reserve_nodes(nodes);
         self.g.reserve_edges(links);
+        let (g, index) = (&self.g, &mut self.link_index);
+        index.reserve(links, |&i| rehash_link(g, i));
         let (g, keys) = (&self.g, &mut self.keys);
         keys.reserve(nodes, 16, |i| kind_span_of(g, i));
     }
@@ -395,7 +424,7 @@ impl LinkGraph {
         MemoryUse {
             nodes: node_cap * node_slot,
             links: link_cap * link_slot,
-            keys: self.keys.allocated_bytes(),
+            keys: self.keys.allocated_bytes() + self.link_index.capacity() * (4 + 1),
             other: self.notes.capacity() * note_entry + self.series.allocated_bytes(),
             node_count: self.node_count(),
             link_count: self.link_count(),
@@ -410,7 +439,7 @@ pub struct MemoryUse {
     pub nodes: usize,
     /// Link slots.
     pub links: usize,
-    /// Key arena and lookup table.
+    /// Key arena, key lookup table and link index.
     pub keys: usize,
     /// Flag notes and series.
     pub other: usize,
@@ -432,6 +461,25 @@ impl MemoryUse {
             return 0.0;
         }
         self.total() as f64 / self.link_count as f64
+    }
+}
+
+/// Hash of a link's identity: its two ends and kind.
+fn link_hash(from: NodeIx, to: NodeIx, kind: EdgeKind) -> u64 {
+    let mut h = FxBuildHasher.build_hasher();
+    h.write_u32(from.index() as u32);
+    h.write_u32(to.index() as u32);
+    h.write_u8(kind as u8);
+    h.finish()
+}
+
+/// The hash of the live link at index `i`, for moving index entries.
+fn rehash_link(g: &StableGraph<NodeData, LinkData, petgraph::Directed, u32>, i: u32) -> u64 {
+    let e = EdgeIndex::new(i as usize);
+    // The index only holds live links: removal takes the entry out first.
+    match (g.edge_endpoints(e), g.edge_weight(e)) {
+        (Some((a, b)), Some(l)) => link_hash(a, b, l.kind),
+        _ => 0,
     }
 }
 

@@ -32,6 +32,7 @@ mod flags;
 pub mod generate;
 pub mod import;
 mod keys;
+mod labels;
 pub mod links;
 mod observe;
 mod query;
@@ -39,6 +40,7 @@ mod series;
 pub mod snapshot;
 
 pub use flags::{FlagNote, FlagSource};
+pub use labels::LABEL_DEPTH;
 pub use links::{BoundCounters, LinkGraph, MemoryUse, NodeIx};
 pub use observe::Observed;
 pub use query::{HopAnswer, searches_gave_up, secs};

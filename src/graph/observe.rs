@@ -147,6 +147,7 @@ impl LinkGraph {
         if let Some(n) = self.g.node_weight_mut(node) {
             n.flags |= bit;
             self.notes.insert(node.index() as u32, note);
+            self.label_flag_set(node);
         }
     }
 
@@ -154,7 +155,8 @@ impl LinkGraph {
     /// list name): nodes already in the graph are marked or unmarked now,
     /// new ones as they arrive.
     pub fn set_listed<'a>(&mut self, values: impl Iterator<Item = (&'a str, &'a str)>) {
-        for ix in std::mem::take(&mut self.listed_nodes) {
+        let unlisted = std::mem::take(&mut self.listed_nodes);
+        for &ix in &unlisted {
             if let Some(n) = self.g.node_weight_mut(NodeIx::new(ix as usize)) {
                 n.flags &= !flag_bits::LISTED;
             }
@@ -171,8 +173,13 @@ impl LinkGraph {
                 if let Some(ix) = self.find(kind, &value) {
                     self.g[ix].flags |= flag_bits::LISTED;
                     self.listed_nodes.insert(ix.index() as u32);
+                    self.label_flag_set(ix);
                 }
             }
+        }
+        // Distances only grow once every new flag is in: fewer rechecks.
+        for ix in unlisted {
+            self.label_flag_cleared(NodeIx::new(ix as usize));
         }
     }
 }

@@ -12,6 +12,7 @@ use petgraph::visit::EdgeRef;
 use rustc_hash::FxHashMap;
 
 use super::flags::flag_bits;
+use super::labels::LABEL_DEPTH;
 use super::links::{LinkGraph, LinkIx, NodeIx};
 use super::observe::{counterpart_nodes, subject_side};
 use super::{EdgeKind, GraphFeatures, NodeKind, PathStep};
@@ -92,6 +93,33 @@ impl LinkGraph {
             next.clear();
         }
         HopAnswer::NoneWithin
+    }
+
+    /// The nearest flagged node from `starts` within `max_depth`, read from
+    /// the distance labels (exact, every link counted) when the depth is
+    /// within [`LABEL_DEPTH`]; deeper questions, and a label that does not
+    /// lead down (which would be a bug, logged), fall back to the search.
+    pub fn nearest_flagged_labelled(&self, starts: &[NodeIx], max_depth: u32) -> HopAnswer {
+        if max_depth > LABEL_DEPTH {
+            return self.nearest_flagged(starts, max_depth);
+        }
+        let best = starts
+            .iter()
+            .filter_map(|&s| self.label(s).map(|d| (d, s)))
+            .min_by_key(|&(d, _)| d);
+        let Some((d, start)) = best.filter(|&(d, _)| d <= max_depth) else {
+            return HopAnswer::NoneWithin;
+        };
+        match self.path_down(start) {
+            Some(path) => HopAnswer::Found(d, path),
+            None => {
+                tracing::warn!(
+                    node = start.index(),
+                    "distance label leads nowhere; searching"
+                );
+                self.nearest_flagged(starts, max_depth)
+            }
+        }
     }
 
     /// The links a hop search follows out of `n`: both directions (outgoing
@@ -206,7 +234,7 @@ fn path_to(
 impl GraphFeatures for LinkGraph {
     fn hops_to_flagged(&self, alert: &Alert, max_depth: u32) -> Option<(u32, Vec<PathStep>)> {
         let starts = subject_side(self, alert);
-        match self.nearest_flagged(&starts, max_depth) {
+        match self.nearest_flagged_labelled(&starts, max_depth) {
             HopAnswer::Found(depth, path) => Some((depth, self.path_steps(&path))),
             HopAnswer::NoneWithin | HopAnswer::GaveUp => None,
         }
@@ -238,6 +266,9 @@ impl GraphFeatures for LinkGraph {
         let Some(phone) = self.find(NodeKind::Phone, &alert.subject.phone) else {
             return false;
         };
-        matches!(self.nearest_flagged(&[phone], 2), HopAnswer::Found(..))
+        matches!(
+            self.nearest_flagged_labelled(&[phone], 2),
+            HopAnswer::Found(..)
+        )
     }
 }

@@ -20,7 +20,7 @@ use super::keys::key_hash;
 use super::links::{LinkData, LinkGraph, NodeData};
 use super::{EdgeKind, GraphLimits, NodeKind};
 
-const MAGIC: &[u8; 8] = b"DWGRAPH\x01";
+const MAGIC: &[u8; 8] = b"DWGRAPH\x02";
 
 /// How far the store's logs were applied when a snapshot was taken.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -145,11 +145,7 @@ impl LinkGraph {
             let n = &self.g[ix];
             let value = self.keys.value(KeySpanOf::of(n));
             w.put(&(ix.index() as u32).to_le_bytes())?;
-            w.put(&[
-                n.kind as u8,
-                n.flags & !flag_bits::LISTED,
-                value.len() as u8,
-            ])?;
+            w.put(&[n.kind as u8, n.flags, value.len() as u8])?;
             for x in [n.last_s, n.series, n.region, n.degree] {
                 w.put(&x.to_le_bytes())?;
             }
@@ -297,6 +293,10 @@ fn read_body<R: Read>(
             let n = &graph[NodeIndex::new(i as usize)];
             (n.kind, KeySpanOf::of(n))
         });
+        if flags & flag_bits::LISTED != 0 {
+            // Kept so the next list reload can unmark it if it left the list.
+            g.listed_nodes.insert(ix.index() as u32);
+        }
         olds.push(old);
     }
     let node_of = |old: u32| -> io::Result<NodeIndex<u32>> {
@@ -309,14 +309,14 @@ fn read_body<R: Read>(
             .map_err(|_| bad(format!("link names node {old}, which is not in the file")))
     };
     let links = count(r.u64()?)?;
-    g.g.reserve_edges(links.min(most));
+    g.reserve(0, links.min(most));
     for _ in 0..links {
         let (a, b) = (node_of(r.u32()?)?, node_of(r.u32()?)?);
         let kind = r.u8()?;
         let kind = EdgeKind::from_code(kind).ok_or_else(|| bad(format!("link kind {kind}")))?;
         let amount_fen = i64::from_le_bytes(r.take()?);
         let (last_s, count) = (r.u32()?, r.u16()?);
-        g.g.add_edge(
+        g.add_link(
             a,
             b,
             LinkData {

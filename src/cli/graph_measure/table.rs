@@ -44,6 +44,9 @@ fn command_line(o: &MeasureOptions) -> String {
         "dualwarn graph measure --nodes {} --links {} --seed {} --queries {} --depth {} --by-key {}",
         o.nodes, o.links, o.seed, o.queries, o.depth, o.by_key
     );
+    if o.max_degree != crate::graph::DEFAULT_MAX_DEGREE {
+        c.push_str(&format!(" --max-degree {}", o.max_degree));
+    }
     if let Some(p) = &o.snapshot {
         c.push_str(&format!(" --snapshot {}", p.display()));
     }

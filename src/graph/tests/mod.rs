@@ -18,6 +18,7 @@ mod bounds;
 mod features;
 mod import;
 mod keys;
+mod labels;
 mod props;
 mod series;
 mod snapshot;

@@ -329,7 +329,7 @@ fn snapshot_of_another_format_is_refused_by_its_magic() {
     let path = dir.path().join("graph.snap");
     save(&small_graph(4), &path);
     let mut bytes = std::fs::read(&path).unwrap();
-    bytes[7] = 2;
+    bytes[7] = 9;
     std::fs::write(&path, &bytes).unwrap();
     let why = refused(&path).unwrap();
     assert!(why.contains("magic"), "{why}");

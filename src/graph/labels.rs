@@ -1,0 +1,206 @@
+//! Distance labels: every node carries its hop distance to the nearest
+//! flagged node (0–3, or "farther"), kept exact as links come and go, so a
+//! `hops_to_flagged()` query of depth ≤ 3 reads a few labels and walks one
+//! path down instead of searching a neighbourhood. Hops follow links either
+//! way but never victim links or person nodes, like the search.
+//!
+//! A new link or a new flag can only shorten distances: the shorter label
+//! spreads outward breadth-first, at most 3 hops. A removed link or flag can
+//! only lengthen them: the nodes that may have depended on it are checked
+//! again, lowest label first, each taking 1 + the least label around it, and
+//! those that grew pass the check on to the nodes that stood one step above
+//! them. Labels are stored in three bits of `NodeData::flags` (0 = farther),
+//! so they cost no memory and are part of a snapshot.
+
+use petgraph::Direction::{Incoming, Outgoing};
+use petgraph::visit::EdgeRef;
+
+use super::links::{LinkGraph, LinkIx, NodeIx};
+use super::{EdgeKind, NodeKind};
+
+/// Deepest distance a label holds; farther is "none".
+pub const LABEL_DEPTH: u32 = 3;
+/// Where the label sits in `NodeData::flags`.
+const SHIFT: u8 = 4;
+const MASK: u8 = 0b111 << SHIFT;
+
+impl LinkGraph {
+    /// Hops from `n` to the nearest flagged node, if within [`LABEL_DEPTH`].
+    pub fn label(&self, n: NodeIx) -> Option<u32> {
+        let raw = (self.g.node_weight(n)?.flags & MASK) >> SHIFT;
+        raw.checked_sub(1).map(u32::from)
+    }
+
+    fn set_label(&mut self, n: NodeIx, d: Option<u32>) {
+        let raw = d.filter(|&d| d <= LABEL_DEPTH).map_or(0, |d| d as u8 + 1);
+        if let Some(w) = self.g.node_weight_mut(n) {
+            w.flags = (w.flags & !MASK) | (raw << SHIFT);
+        }
+    }
+
+    /// The neighbours a hop counts through: both directions, no victim
+    /// links, no persons; every link (no sampling: labels are exact).
+    pub(super) fn hop_neighbours(&self, n: NodeIx) -> impl Iterator<Item = (NodeIx, LinkIx)> + '_ {
+        let out = self.g.edges_directed(n, Outgoing).map(|e| (e.target(), e));
+        let inc = self.g.edges_directed(n, Incoming).map(|e| (e.source(), e));
+        out.chain(inc)
+            .filter(|(m, e)| {
+                e.weight().kind != EdgeKind::Victim && self.g[*m].kind != NodeKind::Person
+            })
+            .map(|(m, e)| (m, e.id()))
+    }
+
+    fn counts_for_hops(&self, a: NodeIx, b: NodeIx, kind: EdgeKind) -> bool {
+        kind != EdgeKind::Victim
+            && self
+                .g
+                .node_weight(a)
+                .is_some_and(|n| n.kind != NodeKind::Person)
+            && self
+                .g
+                .node_weight(b)
+                .is_some_and(|n| n.kind != NodeKind::Person)
+    }
+
+    /// A link `a → b` of `kind` was added.
+    pub(super) fn label_link_added(&mut self, a: NodeIx, b: NodeIx, kind: EdgeKind) {
+        if !self.counts_for_hops(a, b, kind) {
+            return;
+        }
+        let (la, lb) = (self.label(a), self.label(b));
+        if let Some(d) = la.map(|d| d + 1).filter(|&d| lb.is_none_or(|l| d < l)) {
+            self.lower(b, d);
+        }
+        if let Some(d) = lb.map(|d| d + 1).filter(|&d| la.is_none_or(|l| d < l)) {
+            self.lower(a, d);
+        }
+    }
+
+    /// `n` became flagged. Persons never carry a distance: hops do not
+    /// pass through them.
+    pub(super) fn label_flag_set(&mut self, n: NodeIx) {
+        let person = self
+            .g
+            .node_weight(n)
+            .is_none_or(|w| w.kind == NodeKind::Person);
+        if !person && self.label(n) != Some(0) {
+            self.lower(n, 0);
+        }
+    }
+
+    /// Sets `n` to the shorter distance `d` and spreads it outward.
+    fn lower(&mut self, n: NodeIx, d: u32) {
+        if d > LABEL_DEPTH {
+            return;
+        }
+        self.set_label(n, Some(d));
+        let mut frontier = vec![n];
+        let mut next = Vec::new();
+        for depth in d + 1..=LABEL_DEPTH {
+            for &x in &frontier {
+                let shorter: Vec<NodeIx> = self
+                    .hop_neighbours(x)
+                    .map(|(y, _)| y)
+                    .filter(|&y| self.label(y).is_none_or(|l| l > depth))
+                    .collect();
+                for y in shorter {
+                    self.set_label(y, Some(depth));
+                    next.push(y);
+                }
+            }
+            if next.is_empty() {
+                return;
+            }
+            std::mem::swap(&mut frontier, &mut next);
+            next.clear();
+        }
+    }
+
+    /// A link between `a` and `b` of `kind` is gone: the end one step above
+    /// the other may have stood on it.
+    pub(super) fn label_link_removed(&mut self, a: NodeIx, b: NodeIx, kind: EdgeKind) {
+        if !self.counts_for_hops(a, b, kind) {
+            return;
+        }
+        let (la, lb) = (self.label(a), self.label(b));
+        let mut seeds = Vec::with_capacity(1);
+        if let (Some(la), Some(lb)) = (la, lb) {
+            if lb == la + 1 {
+                seeds.push((lb, b));
+            } else if la == lb + 1 {
+                seeds.push((la, a));
+            }
+        }
+        self.recheck(seeds);
+    }
+
+    /// `n` may no longer be flagged.
+    pub(super) fn label_flag_cleared(&mut self, n: NodeIx) {
+        let flagged = self.g.node_weight(n).is_some_and(|w| w.is_flagged());
+        if !flagged && self.label(n) == Some(0) {
+            self.recheck(vec![(0, n)]);
+        }
+    }
+
+    /// Checks nodes again, lowest old label first; one that grew passes the
+    /// check to its neighbours that stood one above it.
+    fn recheck(&mut self, seeds: Vec<(u32, NodeIx)>) {
+        let mut levels: Vec<Vec<NodeIx>> = vec![Vec::new(); LABEL_DEPTH as usize + 1];
+        for (l, n) in seeds {
+            if let Some(level) = levels.get_mut(l as usize) {
+                level.push(n);
+            }
+        }
+        for old in 0..=LABEL_DEPTH {
+            let todo = std::mem::take(&mut levels[old as usize]);
+            for x in todo {
+                if self.label(x) != Some(old) {
+                    continue; // already checked on another path
+                }
+                let now = self.distance_from_neighbours(x);
+                if now == Some(old) {
+                    continue;
+                }
+                self.set_label(x, now);
+                let above: Vec<NodeIx> = self
+                    .hop_neighbours(x)
+                    .map(|(y, _)| y)
+                    .filter(|&y| self.label(y) == Some(old + 1))
+                    .collect();
+                if let Some(level) = levels.get_mut(old as usize + 1) {
+                    level.extend(above);
+                }
+            }
+        }
+    }
+
+    /// 0 when flagged, else 1 + the least label around, if within depth.
+    fn distance_from_neighbours(&self, x: NodeIx) -> Option<u32> {
+        if self.g.node_weight(x).is_some_and(|w| w.is_flagged()) {
+            return Some(0);
+        }
+        self.hop_neighbours(x)
+            .filter_map(|(y, _)| self.label(y))
+            .min()
+            .map(|d| d + 1)
+            .filter(|&d| d <= LABEL_DEPTH)
+    }
+
+    /// The path down the labels from `start` (label `d`) to a flagged node:
+    /// `d + 1` steps. `None` if a label is inconsistent (a bug: the caller
+    /// then searches instead).
+    pub(super) fn path_down(&self, start: NodeIx) -> Option<Vec<(NodeIx, Option<LinkIx>)>> {
+        let mut d = self.label(start)?;
+        let mut path = vec![(start, None)];
+        let mut at = start;
+        while d > 0 {
+            let (next, e) = self
+                .hop_neighbours(at)
+                .find(|&(y, _)| self.label(y) == Some(d - 1))?;
+            path.push((next, Some(e)));
+            at = next;
+            d -= 1;
+        }
+        self.g.node_weight(at)?.is_flagged().then_some(path)
+    }
+}
