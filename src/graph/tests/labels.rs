@@ -68,8 +68,8 @@ fn brute_labels(g: &LinkGraph) -> Vec<(NodeIx, Option<u32>)> {
             if l.kind == EdgeKind::Victim || g.g[v].kind == NodeKind::Person {
                 continue;
             }
-            if !dist.contains_key(&v) {
-                dist.insert(v, d + 1);
+            if let std::collections::hash_map::Entry::Vacant(slot) = dist.entry(v) {
+                slot.insert(d + 1);
                 queue.push_back(v);
             }
         }
