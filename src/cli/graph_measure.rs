@@ -138,6 +138,8 @@ pub struct Report {
     pub rss_built: Option<Rss>,
     /// Hop queries.
     pub hops: HopStats,
+    /// The same queries by bounded search (the fallback beyond depth 3).
+    pub search: HopStats,
     /// Snapshot, when asked.
     pub snapshot: Option<SnapshotStats>,
     /// The bounds in force.
@@ -177,7 +179,8 @@ pub fn measure(opts: &MeasureOptions) -> anyhow::Result<Report> {
         "hop queries: {} from random starts, depth {}",
         opts.queries, opts.depth
     );
-    let hops = hop_latencies(&graph, &ids, opts);
+    let hops = hop_latencies(&graph, &ids, opts, LinkGraph::nearest_flagged_labelled);
+    let search = hop_latencies(&graph, &ids, opts, LinkGraph::nearest_flagged);
     drop(ids);
     let evicted = graph.counters().evicted_links;
     let snapshot = match &opts.snapshot {
@@ -198,6 +201,7 @@ pub fn measure(opts: &MeasureOptions) -> anyhow::Result<Report> {
         rss_before,
         rss_built,
         hops,
+        search,
         snapshot,
         limits,
     })
@@ -317,7 +321,12 @@ fn count_hubs_and_flagged(graph: &LinkGraph, ids: &[NodeIx]) -> (usize, usize) {
 }
 
 /// Times `opts.queries` hop queries from random nodes, one by one.
-fn hop_latencies(graph: &LinkGraph, ids: &[NodeIx], opts: &MeasureOptions) -> HopStats {
+fn hop_latencies(
+    graph: &LinkGraph,
+    ids: &[NodeIx],
+    opts: &MeasureOptions,
+    query: fn(&LinkGraph, &[NodeIx], u32) -> HopAnswer,
+) -> HopStats {
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x686f_7073);
     let mut stats = HopStats {
         queries: opts.queries,
@@ -326,7 +335,7 @@ fn hop_latencies(graph: &LinkGraph, ids: &[NodeIx], opts: &MeasureOptions) -> Ho
     };
     for _ in 0..WARM_QUERIES {
         let start = ids[rng.random_range(0..ids.len())];
-        std::hint::black_box(graph.nearest_flagged(&[start], opts.depth));
+        std::hint::black_box(query(graph, &[start], opts.depth));
     }
     let starts: Vec<NodeIx> = (0..opts.queries)
         .map(|_| ids[rng.random_range(0..ids.len())])
@@ -335,7 +344,7 @@ fn hop_latencies(graph: &LinkGraph, ids: &[NodeIx], opts: &MeasureOptions) -> Ho
     stats.sorted_ns.reserve(starts.len());
     for (i, start) in starts.iter().enumerate() {
         let t = Instant::now();
-        let answer = graph.nearest_flagged(std::slice::from_ref(start), opts.depth);
+        let answer = query(graph, std::slice::from_ref(start), opts.depth);
         let ns = t.elapsed().as_nanos() as u64;
         stats.sorted_ns.push(ns);
         match answer {

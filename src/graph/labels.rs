@@ -15,7 +15,7 @@
 use petgraph::Direction::{Incoming, Outgoing};
 use petgraph::visit::EdgeRef;
 
-use super::links::{LinkGraph, LinkIx, NodeIx};
+use super::links::{LinkGraph, LinkIx, NO_HINT, NodeIx};
 use super::{EdgeKind, NodeKind};
 
 /// Deepest distance a label holds; farther is "none".
@@ -31,10 +31,12 @@ impl LinkGraph {
         raw.checked_sub(1).map(u32::from)
     }
 
-    fn set_label(&mut self, n: NodeIx, d: Option<u32>) {
+    /// Sets `n`'s label, and the link it came down by when known.
+    fn set_label(&mut self, n: NodeIx, d: Option<u32>, via: Option<LinkIx>) {
         let raw = d.filter(|&d| d <= LABEL_DEPTH).map_or(0, |d| d as u8 + 1);
         if let Some(w) = self.g.node_weight_mut(n) {
             w.flags = (w.flags & !MASK) | (raw << SHIFT);
+            w.hint = via.map_or(NO_HINT, |e| e.index() as u32);
         }
     }
 
@@ -62,17 +64,18 @@ impl LinkGraph {
                 .is_some_and(|n| n.kind != NodeKind::Person)
     }
 
-    /// A link `a → b` of `kind` was added.
-    pub(super) fn label_link_added(&mut self, a: NodeIx, b: NodeIx, kind: EdgeKind) {
+    /// Link `e`, `a → b` of `kind`, was added.
+    pub(super) fn label_link_added(&mut self, a: NodeIx, b: NodeIx, kind: EdgeKind, e: LinkIx) {
         if !self.counts_for_hops(a, b, kind) {
             return;
         }
         let (la, lb) = (self.label(a), self.label(b));
+        let via = Some(e);
         if let Some(d) = la.map(|d| d + 1).filter(|&d| lb.is_none_or(|l| d < l)) {
-            self.lower(b, d);
+            self.lower(b, d, via);
         }
         if let Some(d) = lb.map(|d| d + 1).filter(|&d| la.is_none_or(|l| d < l)) {
-            self.lower(a, d);
+            self.lower(a, d, via);
         }
     }
 
@@ -84,27 +87,29 @@ impl LinkGraph {
             .node_weight(n)
             .is_none_or(|w| w.kind == NodeKind::Person);
         if !person && self.label(n) != Some(0) {
-            self.lower(n, 0);
+            self.lower(n, 0, None);
         }
     }
 
     /// Sets `n` to the shorter distance `d` and spreads it outward.
-    fn lower(&mut self, n: NodeIx, d: u32) {
+    fn lower(&mut self, n: NodeIx, d: u32, via: Option<LinkIx>) {
         if d > LABEL_DEPTH {
             return;
         }
-        self.set_label(n, Some(d));
+        self.set_label(n, Some(d), via);
         let mut frontier = vec![n];
         let mut next = Vec::new();
         for depth in d + 1..=LABEL_DEPTH {
             for &x in &frontier {
-                let shorter: Vec<NodeIx> = self
+                let shorter: Vec<(NodeIx, LinkIx)> = self
                     .hop_neighbours(x)
-                    .map(|(y, _)| y)
-                    .filter(|&y| self.label(y).is_none_or(|l| l > depth))
+                    .filter(|&(y, _)| self.label(y).is_none_or(|l| l > depth))
                     .collect();
-                for y in shorter {
-                    self.set_label(y, Some(depth));
+                for (y, e) in shorter {
+                    if self.label(y).is_some_and(|l| l <= depth) {
+                        continue; // reached twice from this level
+                    }
+                    self.set_label(y, Some(depth), Some(e));
                     next.push(y);
                 }
             }
@@ -157,11 +162,12 @@ impl LinkGraph {
                 if self.label(x) != Some(old) {
                     continue; // already checked on another path
                 }
-                let now = self.distance_from_neighbours(x);
+                let (now, via) = self.distance_from_neighbours(x);
                 if now == Some(old) {
+                    self.set_label(x, now, via);
                     continue;
                 }
-                self.set_label(x, now);
+                self.set_label(x, now, via);
                 let above: Vec<NodeIx> = self
                     .hop_neighbours(x)
                     .map(|(y, _)| y)
@@ -174,16 +180,21 @@ impl LinkGraph {
         }
     }
 
-    /// 0 when flagged, else 1 + the least label around, if within depth.
-    fn distance_from_neighbours(&self, x: NodeIx) -> Option<u32> {
+    /// 0 when flagged, else 1 + the least label around (with the link to
+    /// it), if within depth.
+    fn distance_from_neighbours(&self, x: NodeIx) -> (Option<u32>, Option<LinkIx>) {
         if self.g.node_weight(x).is_some_and(|w| w.is_flagged()) {
-            return Some(0);
+            return (Some(0), None);
         }
-        self.hop_neighbours(x)
-            .filter_map(|(y, _)| self.label(y))
-            .min()
-            .map(|d| d + 1)
-            .filter(|&d| d <= LABEL_DEPTH)
+        let best = self
+            .hop_neighbours(x)
+            .filter_map(|(y, e)| self.label(y).map(|d| (d, e)))
+            .min_by_key(|&(d, _)| d)
+            .filter(|&(d, _)| d < LABEL_DEPTH);
+        match best {
+            Some((d, e)) => (Some(d + 1), Some(e)),
+            None => (None, None),
+        }
     }
 
     /// The path down the labels from `start` (label `d`) to a flagged node:
@@ -194,13 +205,36 @@ impl LinkGraph {
         let mut path = vec![(start, None)];
         let mut at = start;
         while d > 0 {
-            let (next, e) = self
-                .hop_neighbours(at)
-                .find(|&(y, _)| self.label(y) == Some(d - 1))?;
+            let (next, e) = match self.hinted_step(at, d - 1) {
+                Some(step) => step,
+                None => self
+                    .hop_neighbours(at)
+                    .find(|&(y, _)| self.label(y) == Some(d - 1))?,
+            };
             path.push((next, Some(e)));
             at = next;
             d -= 1;
         }
         self.g.node_weight(at)?.is_flagged().then_some(path)
+    }
+
+    /// The step down `at`'s hint, if the hint still names a link from `at`
+    /// a hop may take to a node labelled `want`.
+    fn hinted_step(&self, at: NodeIx, want: u32) -> Option<(NodeIx, LinkIx)> {
+        let hint = self.g.node_weight(at)?.hint;
+        if hint == NO_HINT {
+            return None;
+        }
+        let e = LinkIx::new(hint as usize);
+        let (a, b) = self.g.edge_endpoints(e)?;
+        let other = if a == at {
+            b
+        } else if b == at {
+            a
+        } else {
+            return None;
+        };
+        let walkable = self.g[e].kind != EdgeKind::Victim && self.g[other].kind != NodeKind::Person;
+        (walkable && self.label(other) == Some(want)).then_some((other, e))
     }
 }

@@ -23,7 +23,10 @@ pub type NodeIx = NodeIndex<u32>;
 /// Index of a link.
 pub type LinkIx = EdgeIndex<u32>;
 
-/// What the graph keeps per artefact (24 bytes).
+/// No distance hint.
+pub const NO_HINT: u32 = u32::MAX;
+
+/// What the graph keeps per artefact (28 bytes).
 #[derive(Clone, Copy, Debug)]
 pub struct NodeData {
     /// Offset of the value in the key arena.
@@ -36,6 +39,9 @@ pub struct NodeData {
     pub region: u32,
     /// Links at this node, both directions.
     pub degree: u32,
+    /// The link this node's distance label came down by ([`NO_HINT`] when
+    /// none): a hint that saves scanning a hub's links; checked before use.
+    pub hint: u32,
     /// Length of the value in the key arena.
     pub key_len: u8,
     /// What the node is.
@@ -200,6 +206,7 @@ impl LinkGraph {
             series: 0,
             region: 0,
             degree: 0,
+            hint: NO_HINT,
             key_len: span.len,
             kind,
             flags: if listed { flag_bits::LISTED } else { 0 },
@@ -262,7 +269,7 @@ impl LinkGraph {
             d.degree += 1;
             d.last_s = d.last_s.max(at_s);
         }
-        self.label_link_added(from, to, kind);
+        self.label_link_added(from, to, kind, e);
         Some(e)
     }
 

@@ -283,6 +283,7 @@ fn read_body<R: Read>(
             series,
             region,
             degree: 0,
+            hint: super::links::NO_HINT,
             key_len: span.len,
             kind,
             flags,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{MeasureOptions, Report, Rss, SnapshotStats, quantile};
+use super::{HopStats, MeasureOptions, Report, Rss, SnapshotStats, quantile};
 
 /// The report in Markdown, ready for the README: machine, command, bounds,
 /// then one table of figures against the targets.
@@ -107,7 +107,16 @@ fn us(ns: u64) -> String {
 }
 
 fn hop_rows(r: &Report) -> Vec<String> {
-    let h = &r.hops;
+    let mut rows = hop_rows_of(r, &r.hops, "query (distance labels, as rules ask)");
+    rows.extend(hop_rows_of(
+        r,
+        &r.search,
+        "search (bounded BFS, for comparison)",
+    ));
+    rows
+}
+
+fn hop_rows_of(r: &Report, h: &HopStats, what: &str) -> Vec<String> {
     let d = r.opts.depth;
     let pct = |n: u32| 100.0 * f64::from(n) / f64::from(h.queries.max(1));
     let found: u32 = h.found_at.iter().sum();
@@ -117,9 +126,9 @@ fn hop_rows(r: &Report) -> Vec<String> {
         .enumerate()
         .map(|(depth, &n)| format!("{depth}: {:.1} %", pct(n)))
         .collect();
-    vec![
+    let mut rows = vec![
         format!(
-            "| {d}-hop query, p50 / p90 / p99 / p99.9 / max | {} / {} / {} / {} / {} µs (mean {} µs; {} random starts, one at a time) | p99 ≤ 20 µs |",
+            "| {d}-hop {what}, p50 / p90 / p99 / p99.9 / max | {} / {} / {} / {} / {} µs (mean {} µs; {} random starts, one at a time) | p99 ≤ 20 µs |",
             us(h.quantile_ns(0.5)),
             us(h.quantile_ns(0.9)),
             us(h.quantile_ns(0.99)),
@@ -129,20 +138,23 @@ fn hop_rows(r: &Report) -> Vec<String> {
             grouped(u64::from(h.queries))
         ),
         format!(
-            "| {d}-hop answers | flagged found {:.1} % (at depth {}), none within {d} {:.1} %, gave up on the visit budget {:.1} % | |",
+            "| {d}-hop {what}: answers | flagged found {:.1} % (at depth {}), none within {d} {:.1} %, gave up on the visit budget {:.1} % | |",
             pct(found),
             by_depth.join(", "),
             pct(h.none_within),
             pct(h.gave_up)
         ),
-        format!(
-            "| {d}-hop queries that reached the {}-node budget | p50 {} µs, p99 {} µs: {:.0} ns per node reached | |",
+    ];
+    if h.gave_up > 0 {
+        rows.push(format!(
+            "| {d}-hop {what}: queries that reached the {}-node budget | p50 {} µs, p99 {} µs: {:.0} ns per node reached | |",
             r.limits.max_visits,
             us(quantile(&h.gave_up_ns, 0.5)),
             us(quantile(&h.gave_up_ns, 0.99)),
             quantile(&h.gave_up_ns, 0.5) as f64 / f64::from(r.limits.max_visits.max(1))
-        ),
-    ]
+        ));
+    }
+    rows
 }
 
 fn memory_rows(r: &Report) -> Vec<String> {
