@@ -153,7 +153,7 @@ fn bench_upsert(c: &mut Criterion) {
     eprintln!(
         "after upserts: {} links, {} dropped at the degree cap{}",
         graph.link_count(),
-        graph.counters().evicted_links,
+        graph.counters().capped_links,
         if wrapped.get() {
             "; the kept observations ran out and wrapped round"
         } else {

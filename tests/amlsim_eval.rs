@@ -37,7 +37,7 @@ fn fan_rules_find_planted_amlsim_groups() -> anyhow::Result<()> {
     assert_eq!((report.transfers, report.bad_rows), (197_905, 0));
     assert_eq!(report.planted_accounts, 742);
     assert_eq!(
-        report.evicted_links, 0,
+        report.capped_links, 0,
         "degree caps must not bite on this data"
     );
 

@@ -99,7 +99,7 @@ fn figures_to_proto(f: &GraphFigures) -> proto::GraphStats {
         links: f.memory.link_count as u64,
         memory_bytes: f.memory.total() as u64,
         bytes_per_link: f.memory.per_link(),
-        evicted_links: f.counters.evicted_links,
+        capped_links: f.counters.capped_links,
         expired_links: f.counters.expired_links,
         expired_nodes: f.counters.expired_nodes,
         searches_gave_up: f.searches_gave_up,

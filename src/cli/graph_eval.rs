@@ -108,7 +108,7 @@ pub struct EvalReport {
     /// Links in the graph at the end.
     pub links: usize,
     /// Links dropped at the degree cap (0 means the caps never bit).
-    pub evicted_links: u64,
+    pub capped_links: u64,
     /// Accounts of the planted groups.
     pub planted_accounts: usize,
     /// One line per enabled rule, in file order.
@@ -154,7 +154,7 @@ pub fn evaluate(opts: &EvalOptions) -> anyhow::Result<EvalReport> {
         bad_rows,
         accounts: graph.node_count(),
         links: graph.link_count(),
-        evicted_links: graph.counters().evicted_links,
+        capped_links: graph.counters().capped_links,
         planted_accounts: planted.group_of.len(),
         rules: figures,
         any: score("any rule", "", &all, &planted),
@@ -359,12 +359,12 @@ pub fn render(r: &EvalReport) -> Vec<String> {
     let mut out = vec![
         format!(
             "{} transfers ({} bad rows) replayed in timestamp order into {} accounts, {} links \
-             ({} links evicted at the degree cap), in {:.1} s; {} planted groups ({}), {} accounts.",
+             ({} links refused at the degree cap), in {:.1} s; {} planted groups ({}), {} accounts.",
             r.transfers,
             r.bad_rows,
             r.accounts,
             r.links,
-            r.evicted_links,
+            r.capped_links,
             r.elapsed.as_secs_f64(),
             planted.iter().map(|g| g.total).sum::<usize>(),
             by_kind.join(", "),

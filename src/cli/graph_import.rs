@@ -180,7 +180,7 @@ pub async fn stats(conn: &AdminConn) -> anyhow::Result<ExitCode> {
     );
     crate::say!("flagged          {}", s.flagged);
     crate::say!("hubs (at cap)    {}", s.hubs);
-    crate::say!("evicted links    {}", s.evicted_links);
+    crate::say!("capped links     {}", s.capped_links);
     crate::say!("expired links    {}", s.expired_links);
     crate::say!("expired nodes    {}", s.expired_nodes);
     crate::say!("searches gave up {}", s.searches_gave_up);

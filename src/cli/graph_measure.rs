@@ -182,7 +182,7 @@ pub fn measure(opts: &MeasureOptions) -> anyhow::Result<Report> {
     let hops = hop_latencies(&graph, &ids, opts, LinkGraph::nearest_flagged_labelled);
     let search = hop_latencies(&graph, &ids, opts, LinkGraph::nearest_flagged);
     drop(ids);
-    let evicted = graph.counters().evicted_links;
+    let evicted = graph.counters().capped_links;
     let snapshot = match &opts.snapshot {
         Some(path) => Some(snapshot_round_trip(graph, path, &limits)?),
         None => None,
@@ -254,7 +254,7 @@ fn upsert_all(
         }
         done += chunk.len() as u64;
         progress.tick_with(done, || {
-            let evicted = graph.counters().evicted_links;
+            let evicted = graph.counters().capped_links;
             format!("  {} dropped at the degree cap", grouped(evicted))
         });
     }

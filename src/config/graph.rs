@@ -15,8 +15,9 @@ pub const DEFAULT_SNAPSHOT_EVERY: u64 = 500_000;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GraphConfig {
-    /// Links kept per node; a full node drops its least recently seen link
-    /// (a pooled account, a call centre: super-nodes).
+    /// Links kept per node; a full node (a pooled account, a call centre:
+    /// a super-node) takes no new link until expiry makes room, and is
+    /// marked a hub.
     pub max_degree: u32,
     /// Links a hop query follows out of one node, newest first (sampling).
     pub max_expand: u32,

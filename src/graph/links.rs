@@ -1,8 +1,8 @@
 //! The account-link graph's storage: a petgraph `StableGraph` (indices stay
 //! valid while links expire and nodes go) with 4-byte indices, 24-byte node
 //! and 16-byte link weights, keys in [`Keys`], and the bounds that keep it
-//! safe in production: a degree cap per node (the oldest link of a full node
-//! makes room, and the node is marked a hub), and expiry of links by age,
+//! safe in production: a degree cap per node (a full node takes no new link
+//! and is marked a hub), and expiry of links by age,
 //! swept a slice at a time so no single batch pays for the whole graph.
 
 use petgraph::Direction::{Incoming, Outgoing};
@@ -81,8 +81,8 @@ pub struct LinkData {
 /// Counters of what the bounds did, for logs and `graph stats`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BoundCounters {
-    /// Links dropped to make room at a node at its degree cap.
-    pub evicted_links: u64,
+    /// New links dropped because an end was at its degree cap.
+    pub capped_links: u64,
     /// Links removed for age.
     pub expired_links: u64,
     /// Nodes removed when their last link went.
@@ -228,9 +228,12 @@ impl LinkGraph {
     }
 
     /// Adds an observation of `from → to` of `kind`: to the link already
-    /// there, or as a new link, making room at a node at its degree cap by
-    /// dropping that node's least recently seen link. A link from a node to
-    /// itself explains nothing and is dropped; `None` then.
+    /// there, or as a new link unless either end is at its degree cap (then
+    /// the new link is dropped, counted, and the full end marked a hub; its
+    /// existing links still refresh, and expiry makes room again). Dropping
+    /// the newcomer costs nothing, where making room would walk a hub's
+    /// thousand links. A link from a node to itself explains nothing and is
+    /// dropped. `None` when dropped.
     pub fn upsert_link(
         &mut self,
         from: NodeIx,
@@ -249,10 +252,16 @@ impl LinkGraph {
             l.count = l.count.saturating_add(1);
             return Some(e);
         }
+        let mut full = false;
         for n in [from, to] {
             if self.g[n].degree >= self.limits.max_degree {
-                self.evict_oldest(n);
+                self.g[n].flags |= flag_bits::HUB;
+                full = true;
             }
+        }
+        if full {
+            self.counters.capped_links += 1;
+            return None;
         }
         let e = self.add_link(
             from,
@@ -293,21 +302,6 @@ impl LinkGraph {
             rehash_link(g, i)
         });
         e
-    }
-
-    /// Drops the least recently seen link of a node at its cap; marks it a hub.
-    fn evict_oldest(&mut self, n: NodeIx) {
-        let oldest = self
-            .g
-            .edges_directed(n, Outgoing)
-            .chain(self.g.edges_directed(n, Incoming))
-            .min_by_key(|e| e.weight().last_s)
-            .map(|e| e.id());
-        self.g[n].flags |= flag_bits::HUB;
-        if let Some(e) = oldest {
-            self.remove_link(e);
-            self.counters.evicted_links += 1;
-        }
     }
 
     /// Removes a link and updates both ends' degrees.
@@ -371,7 +365,7 @@ impl LinkGraph {
 
     /// Looks at up to `budget` node slots from where the last sweep stopped
     /// and removes those left bare other than by expiry: the far end of a
-    /// link a degree cap evicted, a node only ever linked to itself, a node
+    /// link a degree cap refused, a node only ever linked to itself, a node
     /// a reloaded list no longer flags. Nothing else would ever remove them.
     fn sweep_bare_nodes(&mut self, budget: u32) {
         let bound = NodeIndexable::node_bound(&self.g) as u32;

@@ -172,7 +172,7 @@ impl From<LinkKind> for EdgeKind {
     }
 }
 
-/// Most links kept at one node before the oldest makes room.
+/// Most links at one node; a full node takes no new link until some expire.
 pub const DEFAULT_MAX_DEGREE: u32 = 1024;
 /// Most links followed out of one node by a hop query (the newest first).
 pub const DEFAULT_MAX_EXPAND: u32 = 64;

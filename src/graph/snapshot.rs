@@ -179,7 +179,7 @@ impl LinkGraph {
             w.put(&[u8::from(self.series.announced[i])])?;
         }
         let c = self.counters;
-        for x in [c.evicted_links, c.expired_links, c.expired_nodes] {
+        for x in [c.capped_links, c.expired_links, c.expired_nodes] {
             w.put(&x.to_le_bytes())?;
         }
         Ok(())
@@ -366,7 +366,7 @@ fn read_body<R: Read>(
             n.series
         )));
     }
-    g.counters.evicted_links = r.u64()?;
+    g.counters.capped_links = r.u64()?;
     g.counters.expired_links = r.u64()?;
     g.counters.expired_nodes = r.u64()?;
     Ok((g, at))

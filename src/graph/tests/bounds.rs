@@ -23,34 +23,44 @@ fn cards(g: &mut LinkGraph, count: usize, at_s: u32) -> Vec<NodeIx> {
 }
 
 #[test]
-fn degree_cap_evicts_least_recently_seen_link_and_marks_hub() {
+fn degree_cap_refuses_new_links_keeps_refreshing_old_ones_and_marks_hub() {
     let mut g = LinkGraph::new(limits(3, 64, 512));
     let mule = g.intern(NodeKind::BankCard, CARD_B, T0_S);
     let payers = cards(&mut g, 4, T0_S);
     for (i, &p) in payers[..3].iter().enumerate() {
         g.upsert_link(p, mule, EdgeKind::Transfer, 100, T0_S + i as u32);
     }
-    // Payer 0 is seen again, so payer 1's link is now the least recently seen.
-    g.upsert_link(payers[0], mule, EdgeKind::Transfer, 100, T0_S + 10);
     let hub = |g: &LinkGraph| g.node(mule).unwrap().flags & flag_bits::HUB != 0;
     assert!(!hub(&g));
-    assert_eq!(g.counters().evicted_links, 0);
+    assert_eq!(g.counters().capped_links, 0);
 
-    g.upsert_link(payers[3], mule, EdgeKind::Transfer, 100, T0_S + 11);
+    assert_eq!(
+        g.upsert_link(payers[3], mule, EdgeKind::Transfer, 100, T0_S + 11),
+        None
+    );
     let m = g.node(mule).unwrap();
     assert_eq!(m.degree, 3);
     assert!(hub(&g));
     assert!(!m.is_flagged(), "a hub is not a flagged node");
-    assert_eq!(g.counters().evicted_links, 1);
+    assert_eq!(g.counters().capped_links, 1);
     assert_eq!(g.link_count(), 3);
-    assert!(g.g.find_edge(payers[1], mule).is_none(), "oldest link kept");
-    for p in [payers[0], payers[2], payers[3]] {
-        assert!(g.g.find_edge(p, mule).is_some());
-    }
+    assert!(
+        g.g.find_edge(payers[3], mule).is_none(),
+        "the newcomer is dropped"
+    );
+    assert_eq!(g.node(payers[3]).unwrap().degree, 0);
+
+    // An existing link of the full node still refreshes.
+    assert!(
+        g.upsert_link(payers[0], mule, EdgeKind::Transfer, 100, T0_S + 12)
+            .is_some()
+    );
     let again = g.g.find_edge(payers[0], mule).unwrap();
-    assert_eq!((g.g[again].count, g.g[again].amount_fen), (2, 200));
+    assert_eq!(
+        (g.g[again].count, g.g[again].amount_fen, g.g[again].last_s),
+        (2, 200, T0_S + 12)
+    );
     assert_eq!(g.fan(mule, Incoming, 0), 3);
-    assert_eq!(g.node(payers[1]).unwrap().degree, 0);
 }
 
 #[test]
@@ -180,16 +190,16 @@ fn expiry_sweeps_a_slice_at_a_time_and_wraps_around() {
 }
 
 #[test]
-fn leaf_cut_off_by_a_degree_cap_is_removed_by_expiry() {
+fn leaf_refused_by_a_degree_cap_is_removed_by_the_next_sweep() {
     let mut g = LinkGraph::new(limits(2, 64, 512));
     let hub = g.intern(NodeKind::Phone, SUBJECT, T0_S);
     let leaves = cards(&mut g, 3, T0_S);
     for (i, &c) in leaves.iter().enumerate() {
         g.upsert_link(c, hub, EdgeKind::Call, 0, T0_S + i as u32);
     }
-    assert_eq!(g.node(leaves[0]).unwrap().degree, 0);
+    assert_eq!(g.node(leaves[2]).unwrap().degree, 0);
     g.expire(T0_S + 3, u32::MAX);
-    assert_eq!(g.find(NodeKind::BankCard, "6228480000000100"), None);
+    assert_eq!(g.find(NodeKind::BankCard, "6228480000000102"), None);
     assert_eq!(g.node_count(), 3);
     assert_eq!(g.link_count(), 2);
 }

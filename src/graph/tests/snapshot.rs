@@ -169,7 +169,7 @@ fn assert_same(a: &LinkGraph, b: &LinkGraph) -> Result<(), TestCaseError> {
     );
     prop_assert_eq!(a.counters(), b.counters());
     let c = a.counters();
-    let exact_paths = c.evicted_links == 0 && c.expired_links == 0;
+    let exact_paths = c.capped_links == 0 && c.expired_links == 0;
     let series = |g: &LinkGraph, s: u32| s.checked_sub(1).map(|s| g.series.id_of(s));
     for n in a.g.node_indices() {
         let r = a.node_ref(n).unwrap();
@@ -299,7 +299,7 @@ fn small_graph(max_degree: u32) -> LinkGraph {
 #[test]
 fn every_flipped_byte_and_every_truncation_is_refused_as_invalid() {
     let g = small_graph(4);
-    assert!(g.counters().evicted_links > 0);
+    assert!(g.counters().capped_links > 0);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("graph.snap");
     save(&g, &path);
