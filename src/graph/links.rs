@@ -5,9 +5,8 @@
 //! and is marked a hub), and expiry of links by age,
 //! swept a slice at a time so no single batch pays for the whole graph.
 
-use petgraph::Direction::{Incoming, Outgoing};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
-use petgraph::visit::{EdgeIndexable, EdgeRef, NodeIndexable};
+use petgraph::visit::{EdgeIndexable, NodeIndexable};
 use std::hash::{BuildHasher, Hasher};
 
 use hashbrown::HashTable;
