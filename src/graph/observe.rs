@@ -116,11 +116,17 @@ impl LinkGraph {
         }
     }
 
-    /// Flags `node` when it is not flagged yet and links to at least
-    /// `derive_flag_victims` victims within the horizon. True when it did.
+    /// Flags `node`, a phone or card not flagged yet, when it links to at
+    /// least `derive_flag_victims` victims within the horizon. True when it did.
     fn derive_flag(&mut self, node: NodeIx, at_s: u32) -> bool {
         let need = self.limits.derive_flag_victims;
-        if need == 0 || self.g[node].is_flagged() {
+        // Only a phone or a card names one fraud side: everyone's warnings
+        // name WeChat, Taobao and 12306, which must never become flagged.
+        let kind = self.g[node].kind;
+        if need == 0 || !matches!(kind, NodeKind::Phone | NodeKind::BankCard) {
+            return false;
+        }
+        if self.g[node].is_flagged() {
             return false;
         }
         let from_s = at_s.saturating_sub(self.limits.victim_horizon_s);

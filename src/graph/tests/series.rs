@@ -173,3 +173,27 @@ fn victims_outside_the_horizon_do_not_derive_a_flag() {
     let late = alert("13900000092", T0 + 31 * DAY_MS, vec![mule], vec![]);
     assert_eq!(g.observe(&late).derived_flags, 0);
 }
+
+#[test]
+fn an_app_everyone_names_is_never_flagged_by_the_graph() {
+    let app = Artefact {
+        kind: ArtefactKind::App,
+        value: "wechat".into(),
+    };
+    let mut g = LinkGraph::new(GraphLimits {
+        derive_flag_victims: 2,
+        ..GraphLimits::default()
+    });
+    for i in 0..5 {
+        let a = alert(
+            &format!("1390000008{i}"),
+            T0 + i * HOUR_MS,
+            vec![app.clone()],
+            vec![],
+        );
+        assert_eq!(g.observe(&a).derived_flags, 0);
+    }
+    let n = g.find(NodeKind::App, "wechat").unwrap();
+    assert!(!g.node(n).unwrap().is_flagged());
+    assert_eq!(g.victims_of(n, 0).0, 5, "its victims are still counted");
+}
