@@ -96,11 +96,17 @@ impl LinkGraph {
     }
 
     /// Joins the person's series with those of the counterpart's other
-    /// victims within the horizon.
+    /// victims within the horizon, when the counterpart is a phone or card
+    /// that is not a hub: the apps and sites everyone names, or a bank's
+    /// pooled account, would join unrelated victims into one series.
     fn join_series(&mut self, person: NodeIx, node: NodeIx, at_s: u32, seen: &mut Observed) {
         let Some(mine) = self.g[person].series.checked_sub(1) else {
             return;
         };
+        let n = &self.g[node];
+        if !is_fraud_side_id(n.kind) || n.flags & flag_bits::HUB != 0 {
+            return;
+        }
         let from_s = at_s.saturating_sub(self.limits.victim_horizon_s);
         let others: Vec<u32> = self
             .g
@@ -122,8 +128,7 @@ impl LinkGraph {
         let need = self.limits.derive_flag_victims;
         // Only a phone or a card names one fraud side: everyone's warnings
         // name WeChat, Taobao and 12306, which must never become flagged.
-        let kind = self.g[node].kind;
-        if need == 0 || !matches!(kind, NodeKind::Phone | NodeKind::BankCard) {
+        if need == 0 || !is_fraud_side_id(self.g[node].kind) {
             return false;
         }
         if self.g[node].is_flagged() {
@@ -188,6 +193,12 @@ impl LinkGraph {
             self.label_flag_cleared(NodeIx::new(ix as usize));
         }
     }
+}
+
+/// Kinds that name one party: a phone number or a card. Apps, sites,
+/// devices and accounts are shared by many people who never met.
+fn is_fraud_side_id(kind: NodeKind) -> bool {
+    matches!(kind, NodeKind::Phone | NodeKind::BankCard)
 }
 
 /// The nodes of the alert's counterparts that the graph has.

@@ -197,3 +197,17 @@ fn an_app_everyone_names_is_never_flagged_by_the_graph() {
     assert!(!g.node(n).unwrap().is_flagged());
     assert_eq!(g.victims_of(n, 0).0, 5, "its victims are still counted");
 }
+
+#[test]
+fn victims_naming_the_same_app_are_not_one_series() {
+    let app = Artefact {
+        kind: ArtefactKind::App,
+        value: "taobao".into(),
+    };
+    let mut g = graph();
+    let a = alert("13900000091", T0, vec![app.clone()], vec![]);
+    let b = alert("13900000092", T0 + HOUR_MS, vec![app], vec![]);
+    g.observe(&a);
+    g.observe(&b);
+    assert_ne!(g.announce_series(&a), g.announce_series(&b));
+}
