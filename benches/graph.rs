@@ -31,7 +31,7 @@ const SEED: u64 = 7;
 const DEFAULT_NODES: u32 = 1_000_000;
 const DEFAULT_LINKS: u64 = 5_000_000;
 /// Upserts per measured iteration.
-const UPSERT_BATCH: usize = 100_000;
+const UPSERT_BATCH: usize = 50_000;
 /// Hop search starts, cycled through.
 const STARTS: usize = 1 << 16;
 const DEPTH: u32 = 3;
@@ -82,13 +82,13 @@ fn build(extra: u64) -> Built {
     }
 }
 
-/// The next `n` kept observations from `at` (wrapping round: past the end
-/// they re-observe links already there).
-fn next_batch(rest: &[GenLink], at: &Cell<usize>, wrapped: &Cell<bool>, n: usize) -> Vec<GenLink> {
-    let start = at.get();
-    at.set((start + n) % rest.len());
-    wrapped.set(wrapped.get() || start + n > rest.len());
-    rest.iter().cycle().skip(start).take(n).copied().collect()
+/// The next `n` kept observations, `taken` so far (past the end they wrap
+/// round and re-observe links already there).
+fn next_batch(rest: &[GenLink], taken: &Cell<usize>, n: usize) -> Vec<GenLink> {
+    let start = taken.get();
+    taken.set(start + n);
+    let skip = start % rest.len();
+    rest.iter().cycle().skip(skip).take(n).copied().collect()
 }
 
 /// One observation with both ends as values, as an alert brings them.
@@ -114,19 +114,20 @@ fn bench_upsert(c: &mut Criterion) {
         mut graph,
         ids,
         rest,
-    } = build(links);
-    let (at, wrapped) = (Cell::new(0), Cell::new(false));
+    } = build(2 * links);
+    let taken = Cell::new(0);
     let mut g = c.benchmark_group("graph");
-    // Flat sampling: ten samples of one or two batches each, so the runs
-    // stay within the kept observations instead of wrapping round.
+    // Flat sampling and a short time: the runs insert as many links as
+    // their speed allows in ~4 s, and should stay within the kept
+    // observations (twice the built links) instead of wrapping round.
     g.sample_size(10)
         .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(11))
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
         .throughput(Throughput::Elements(UPSERT_BATCH as u64));
     g.bench_function("upsert_by_index", |b| {
         b.iter_batched(
-            || next_batch(&rest, &at, &wrapped, UPSERT_BATCH),
+            || next_batch(&rest, &taken, UPSERT_BATCH),
             |batch| {
                 for (a, b, kind, fen, at_s) in batch {
                     graph.upsert_link(ids[a as usize], ids[b as usize], kind, fen, at_s);
@@ -137,7 +138,7 @@ fn bench_upsert(c: &mut Criterion) {
     });
     g.bench_function("upsert_by_key", |b| {
         b.iter_batched(
-            || keyed(&generator, &next_batch(&rest, &at, &wrapped, UPSERT_BATCH)),
+            || keyed(&generator, &next_batch(&rest, &taken, UPSERT_BATCH)),
             |batch| {
                 for (ka, va, kb, vb, kind, fen, at_s) in &batch {
                     let a = graph.intern(*ka, va, *at_s);
@@ -151,10 +152,10 @@ fn bench_upsert(c: &mut Criterion) {
     });
     g.finish();
     eprintln!(
-        "after upserts: {} links, {} dropped at the degree cap{}",
+        "after upserts: {} links, {} new links refused at the degree cap{}",
         graph.link_count(),
         graph.counters().capped_links,
-        if wrapped.get() {
+        if taken.get() > rest.len() {
             "; the kept observations ran out and wrapped round"
         } else {
             ""

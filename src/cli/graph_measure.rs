@@ -127,7 +127,7 @@ pub struct Report {
     /// Memory of the built graph.
     pub memory: MemoryUse,
     /// Links dropped at the degree cap while building.
-    pub evicted: u64,
+    pub capped: u64,
     /// Nodes that reached the degree cap.
     pub hubs: usize,
     /// Flagged nodes.
@@ -182,7 +182,7 @@ pub fn measure(opts: &MeasureOptions) -> anyhow::Result<Report> {
     let hops = hop_latencies(&graph, &ids, opts, LinkGraph::nearest_flagged_labelled);
     let search = hop_latencies(&graph, &ids, opts, LinkGraph::nearest_flagged);
     drop(ids);
-    let evicted = graph.counters().capped_links;
+    let capped = graph.counters().capped_links;
     let snapshot = match &opts.snapshot {
         Some(path) => Some(snapshot_round_trip(graph, path, &limits)?),
         None => None,
@@ -195,7 +195,7 @@ pub fn measure(opts: &MeasureOptions) -> anyhow::Result<Report> {
         by_key: build.by_key,
         generate: build.generate,
         memory,
-        evicted,
+        capped,
         hubs,
         flagged,
         rss_before,
@@ -254,8 +254,8 @@ fn upsert_all(
         }
         done += chunk.len() as u64;
         progress.tick_with(done, || {
-            let evicted = graph.counters().capped_links;
-            format!("  {} dropped at the degree cap", grouped(evicted))
+            let capped = graph.counters().capped_links;
+            format!("  {} refused at the degree cap", grouped(capped))
         });
     }
     progress.done(done);

@@ -61,13 +61,13 @@ fn build_rows(r: &Report) -> Vec<String> {
     let rate = |n, t| format!("{} links/s", si(per_second(n, t)));
     vec![
         format!(
-            "| graph (seed {}) | {} artefacts ({} flagged), {} link observations → {} links ({} dropped at the degree cap, {} hub nodes) | 10 M / 50 M |",
+            "| graph (seed {}) | {} artefacts ({} flagged), {} link observations → {} links ({} new links refused at the degree cap, {} hub nodes) | 10 M / 50 M |",
             o.seed,
             grouped(m.node_count as u64),
             grouped(r.flagged as u64),
             grouped(o.links),
             grouped(m.link_count as u64),
-            grouped(r.evicted),
+            grouped(r.capped),
             grouped(r.hubs as u64)
         ),
         format!(
