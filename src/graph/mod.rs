@@ -13,10 +13,12 @@
 //! passed in.
 //!
 //! # Layout
-//! - [`links`]: storage on petgraph's `StableGraph`, degree caps, expiry.
+//! - [`links`]: storage on petgraph's `StableGraph`, the link index,
+//!   degree caps, expiry.
 //! - `keys`: the compact key arena and lookup table.
+//! - `labels`: exact distances to the nearest flagged node, kept on change.
 //! - `flags`: why a node is flagged.
-//! - `query`: bounded breadth-first search and the per-node features.
+//! - `query`: hop answers (labels, or a bounded search) and per-node counts.
 //! - `observe`: what one alert adds; derived flags; series.
 //! - `series`: the union-find of linked case series (串并案).
 //! - `snapshot`: the durable binary image of the graph.
