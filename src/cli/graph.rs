@@ -46,16 +46,16 @@ pub struct AdminArgs {
 /// What kind of file `graph import` reads.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum ImportKind {
-    /// Flagged artefacts (涉诈名单): columns kind,value[,reason][,date].
+    /// Flagged artefacts (涉诈名单): columns `kind,value[,reason][,date]`.
     Flagged,
-    /// Frozen accounts (冻结): columns kind,value[,reason][,date].
+    /// Frozen accounts (冻结): columns `kind,value[,reason][,date]`.
     Frozen,
-    /// Stop-payment accounts (止付): columns kind,value[,reason][,date].
+    /// Stop-payment accounts (止付): columns `kind,value[,reason][,date]`.
     StopPayment,
-    /// Confirmed cases (已立案): columns case_id,kind,value[,date].
+    /// Confirmed cases (已立案): columns `case_id,kind,value[,date]`.
     Cases,
-    /// Transfers: columns from,to,amount,at[,from_kind,to_kind], or AMLSim's
-    /// orig_acct,bene_acct,base_amt,tran_timestamp.
+    /// Transfers: columns `from,to,amount,at[,from_kind,to_kind]`, or AMLSim's
+    /// `orig_acct,bene_acct,base_amt,tran_timestamp`.
     Transactions,
 }
 

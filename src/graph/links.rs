@@ -1,6 +1,6 @@
 //! The account-link graph's storage: a petgraph `StableGraph` (indices stay
-//! valid while links expire and nodes go) with 4-byte indices, 24-byte node
-//! and 16-byte link weights, keys in [`Keys`], and the bounds that keep it
+//! valid while links expire and nodes go) with 4-byte indices, 28-byte node
+//! and 16-byte link weights, keys in `Keys`, a link index, and the bounds that keep it
 //! safe in production: a degree cap per node (a full node takes no new link
 //! and is marked a hub), and expiry of links by age,
 //! swept a slice at a time so no single batch pays for the whole graph.
@@ -45,7 +45,7 @@ pub struct NodeData {
     pub key_len: u8,
     /// What the node is.
     pub kind: NodeKind,
-    /// [`flag_bits`].
+    /// `flag_bits`, and the distance label in bits 4–6 (see `labels`).
     pub flags: u8,
 }
 

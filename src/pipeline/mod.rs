@@ -1,5 +1,5 @@
 //! The pure core of the flow, in stage order:
-//! [`prepare`] runs normalize → enrich → match on a batch (stateless, on the
+//! [`mod@prepare`] runs normalize → enrich → match on a batch (stateless, on the
 //! ingest side of the queue); [`writer`] runs decide → dispatch on the one
 //! writer thread and produces the [`crate::store::Commit`] to persist.
 

@@ -1,5 +1,5 @@
 //! The *match* stage: analyst rule files from `rules/` compiled once
-//! ([`load`]), indexed by their discriminating predicates ([`index`]), and
+//! (`load`), indexed by their discriminating predicates ([`index`]), and
 //! evaluated per alert with sliding windows and graph features
 //! ([`matcher`]). Sits between *enrich* and *decide*, on the writer thread
 //! so that windows see every alert exactly once and a reload swaps between
