@@ -13,19 +13,16 @@
 
 use std::cell::Cell;
 use std::hint::black_box;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use dualwarn::cli::generate::{GenOptions, generate};
-use dualwarn::cli::record::AlertRecord;
-use dualwarn::directory::Directory;
 use dualwarn::graph::generate::{GenLink, GraphGen};
 use dualwarn::graph::{EdgeKind, GraphLimits, HopAnswer, LinkGraph, NodeIx, NodeKind};
 use dualwarn::model::Alert;
-use dualwarn::normalize::normalize;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+mod common;
 
 const SEED: u64 = 7;
 const DEFAULT_NODES: u32 = 1_000_000;
@@ -203,26 +200,7 @@ type Query = fn(&LinkGraph, &[NodeIx], u32) -> HopAnswer;
 
 /// Generated alerts (noise, planted victims, repeats), normalized.
 fn alerts() -> Vec<Alert> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = Directory::load(&root.join("directory/directory.json")).expect("directory");
-    let rules = dualwarn::rules::load_dir(&root.join("rules")).expect("rules");
-    let opts = GenOptions {
-        seed: SEED,
-        count: ALERTS,
-        victims: ALERTS / 20,
-        duplicate_rate: 0.2,
-        resend_rate: 0.0,
-        malformed_rate: 0.0,
-        start_ms: NOW_MS - ALERTS as i64 * 5_500,
-        jurisdiction: String::new(),
-    };
-    let mut out = Vec::new();
-    generate(&dir, &rules, &opts, &mut out).expect("generate");
-    out.split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .filter_map(|l| serde_json::from_slice::<AlertRecord>(l).ok())
-        .filter_map(|r| normalize(&r.to_proto(), NOW_MS).ok())
-        .collect()
+    common::generated_alerts(SEED, ALERTS, NOW_MS - ALERTS as i64 * 5_500, NOW_MS)
 }
 
 fn bench_observe(c: &mut Criterion) {

@@ -9,17 +9,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use dualwarn::cli::generate::{GenOptions, generate};
-use dualwarn::cli::record::AlertRecord;
-use dualwarn::directory::Directory;
 use dualwarn::graph::{GraphLimits, LinkGraph};
 use dualwarn::model::Alert;
-use dualwarn::normalize::normalize;
 use dualwarn::rules::source::{SourceFile, read_dir};
 use dualwarn::rules::window::WindowLimits;
 use dualwarn::rules::{Matcher, RuleSet, compile_set};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+mod common;
 
 const ALERTS: usize = 2000;
 const NOW_MS: i64 = 1_795_363_200_000;
@@ -93,26 +91,7 @@ fn rule_files(n_rules: usize, seed: u64) -> Vec<SourceFile> {
 }
 
 fn alerts() -> Vec<Alert> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = Directory::load(&root.join("directory/directory.json")).expect("directory");
-    let rules = dualwarn::rules::load_dir(&root.join("rules")).expect("rules");
-    let opts = GenOptions {
-        seed: 11,
-        count: ALERTS,
-        victims: ALERTS / 20,
-        duplicate_rate: 0.2,
-        resend_rate: 0.0,
-        malformed_rate: 0.0,
-        start_ms: NOW_MS - 3_600_000 * 4,
-        jurisdiction: String::new(),
-    };
-    let mut out = Vec::new();
-    generate(&dir, &rules, &opts, &mut out).expect("generate");
-    out.split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .filter_map(|l| serde_json::from_slice::<AlertRecord>(l).ok())
-        .filter_map(|r| normalize(&r.to_proto(), NOW_MS).ok())
-        .collect()
+    common::generated_alerts(11, ALERTS, NOW_MS - 3_600_000 * 4, NOW_MS)
 }
 
 fn bench_eval(c: &mut Criterion) {

@@ -1,7 +1,7 @@
 //! Conversions between domain types and wire types, in one place.
 
 use crate::error::Error;
-use crate::model::calendar::{civil_from_days, days_from_civil};
+use crate::model::calendar::{civil_from_days, parse_date};
 use crate::model::{Level, Outcome, Role, Task, TaskEventKind, TaskEventRecord, TaskStatus};
 use crate::proto;
 
@@ -142,33 +142,9 @@ pub fn status_filter(v: i32) -> Result<Option<TaskStatus>, Error> {
 /// `[start, end)` unix ms of local day `YYYY-MM-DD` at `utc_offset_hours`.
 pub fn day_range(day: &str, utc_offset_hours: i32) -> Result<(i64, i64), Error> {
     let bad = || Error::invalid("created_day", format!("{day:?} is not a date YYYY-MM-DD"));
-    let parts: Vec<&str> = day.split('-').collect();
-    let [y, m, d] = parts.as_slice() else {
-        return Err(bad());
-    };
-    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-        return Err(bad());
-    }
-    let (y, m, d): (i64, u32, u32) = (
-        y.parse().map_err(|_| bad())?,
-        m.parse().map_err(|_| bad())?,
-        d.parse().map_err(|_| bad())?,
-    );
-    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
-        return Err(bad());
-    }
-    let days = days_from_civil(y, m, d);
+    let days = parse_date(day).ok_or_else(bad)?;
     let start = days * 86_400_000 - i64::from(utc_offset_hours) * 3_600_000;
     Ok((start, start + 86_400_000))
-}
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 /// `YYYY-MM-DD HH:MM` of unix ms at `utc_offset_hours`, for people reading a due time.

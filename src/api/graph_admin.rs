@@ -13,8 +13,9 @@ use super::auth::admin;
 use crate::app::{GraphFigures, Job, Shared};
 use crate::error::Error;
 use crate::graph::FlagSource;
-use crate::graph::import::{ImportRow, is_date};
+use crate::graph::import::ImportRow;
 use crate::model::ArtefactKind;
+use crate::model::calendar::parse_date;
 use crate::normalize::{artefact_kind, normalize_artefact_value};
 use crate::proto;
 use crate::proto::graph_admin_server::GraphAdmin;
@@ -162,7 +163,7 @@ fn import_row_from_proto(i: usize, r: proto::ImportRow) -> Result<ImportRow, Err
                 Ok(proto::FlagSource::Case) => FlagSource::Case,
                 _ => return Err(bad("source", format!("{} is not a flag source", f.source))),
             };
-            if !f.date.is_empty() && !is_date(&f.date) {
+            if !f.date.is_empty() && parse_date(&f.date).is_none() {
                 return Err(bad("date", format!("{:?} is not YYYY-MM-DD", f.date)));
             }
             Ok(ImportRow::Flag {

@@ -15,7 +15,7 @@ use super::links::LinkGraph;
 use super::query::secs;
 use super::{EdgeKind, NodeKind, NodeRef};
 use crate::model::ArtefactKind;
-use crate::model::calendar::{civil_from_days, days_from_civil};
+use crate::model::calendar::parse_date;
 use crate::normalize::normalize_artefact_value;
 use crate::rules::lang::check::artefact_kind;
 
@@ -222,7 +222,7 @@ fn flag_row(
     let kind = kind_of(line, "kind", cols.get(rec, at[0]), None)?;
     let value = value_of(line, "value", cols.get(rec, at[1]))?;
     let date = cols.get(rec, at[3]);
-    if !date.is_empty() && !is_date(date) {
+    if !date.is_empty() && parse_date(date).is_none() {
         return Err(RowError {
             line,
             field: "date".into(),
@@ -237,32 +237,6 @@ fn flag_row(
         reason: cols.get(rec, at[2]).chars().take(200).collect(),
         date: date.into(),
     })
-}
-
-/// True when `s` is a calendar date `YYYY-MM-DD`.
-pub fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    let shaped = b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-    if !shaped {
-        return false;
-    }
-    let (Ok(y), Ok(m), Ok(d)) = (
-        s[..4].parse::<i64>(),
-        s[5..7].parse::<u32>(),
-        s[8..].parse::<u32>(),
-    ) else {
-        return false;
-    };
-    (1..=12).contains(&m)
-        && (1..=31).contains(&d)
-        && civil_from_days(days_from_civil(y, m, d)) == (y, i64::from(m), i64::from(d))
 }
 
 fn transfer_row(cols: &Columns, rec: &csv::StringRecord, line: u64) -> Result<ImportRow, RowError> {
@@ -348,12 +322,5 @@ impl LinkGraph {
 
 /// Unix ms of midnight UTC of a `YYYY-MM-DD` date; 0 when empty or bad.
 fn date_ms(date: &str) -> i64 {
-    if !is_date(date) {
-        return 0;
-    }
-    let (y, m, d) = (&date[..4], &date[5..7], &date[8..]);
-    match (y.parse(), m.parse(), d.parse()) {
-        (Ok(y), Ok(m), Ok(d)) => days_from_civil(y, m, d) * 86_400_000,
-        _ => 0,
-    }
+    parse_date(date).map_or(0, |days| days * 86_400_000)
 }

@@ -50,7 +50,8 @@ pub struct NodeData {
 }
 
 impl NodeData {
-    fn span(&self) -> KeySpan {
+    /// Where the node's value sits in the key arena.
+    pub(super) fn span(&self) -> KeySpan {
         KeySpan {
             at: self.key_at,
             len: self.key_len,

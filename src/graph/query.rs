@@ -126,14 +126,7 @@ impl LinkGraph {
     /// first, each newest first), victim links and person nodes excluded,
     /// at most `max_expand`.
     fn walkable(&self, n: NodeIx) -> impl Iterator<Item = (NodeIx, LinkIx)> + '_ {
-        let out = self.g.edges_directed(n, Outgoing).map(|e| (e.target(), e));
-        let inc = self.g.edges_directed(n, Incoming).map(|e| (e.source(), e));
-        out.chain(inc)
-            .filter(|(m, e)| {
-                e.weight().kind != EdgeKind::Victim && self.g[*m].kind != NodeKind::Person
-            })
-            .take(self.limits.max_expand as usize)
-            .map(|(m, e)| (m, e.id()))
+        self.hop_neighbours(n).take(self.limits.max_expand as usize)
     }
 
     /// A hop search's path as explanation steps, values unmasked (the task

@@ -143,7 +143,7 @@ impl LinkGraph {
         w.put(&(self.g.node_count() as u64).to_le_bytes())?;
         for ix in self.g.node_indices() {
             let n = &self.g[ix];
-            let value = self.keys.value(KeySpanOf::of(n));
+            let value = self.keys.value(n.span());
             w.put(&(ix.index() as u32).to_le_bytes())?;
             w.put(&[n.kind as u8, n.flags, value.len() as u8])?;
             for x in [n.last_s, n.series, n.region, n.degree] {
@@ -222,18 +222,6 @@ impl LinkGraph {
     }
 }
 
-/// The key span of a node (the field pair lives inside `NodeData`).
-struct KeySpanOf;
-
-impl KeySpanOf {
-    fn of(n: &NodeData) -> super::keys::KeySpan {
-        super::keys::KeySpan {
-            at: n.key_at,
-            len: n.key_len,
-        }
-    }
-}
-
 fn bad(why: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, why.into())
 }
@@ -292,7 +280,7 @@ fn read_body<R: Read>(
         let (graph, keys) = (&g.g, &mut g.keys);
         keys.index(ix.index() as u32, key_hash(kind, &value), |i| {
             let n = &graph[NodeIndex::new(i as usize)];
-            (n.kind, KeySpanOf::of(n))
+            (n.kind, n.span())
         });
         if flags & flag_bits::LISTED != 0 {
             // Kept so the next list reload can unmark it if it left the list.

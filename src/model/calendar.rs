@@ -25,6 +25,34 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Days since 1970-01-01 of a calendar date written `YYYY-MM-DD`; `None`
+/// when `s` is not one (wrong shape, month 13, 31 April, 29 February of a
+/// common year).
+pub fn parse_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let shaped = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return None;
+    }
+    let (y, m, d) = (
+        s[..4].parse().ok()?,
+        s[5..7].parse().ok()?,
+        s[8..].parse().ok()?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let days = days_from_civil(y, m, d);
+    (civil_from_days(days) == (y, i64::from(m), i64::from(d))).then_some(days)
+}
+
 /// `YYYY-MM-DD` of unix seconds at `utc_offset_hours`.
 pub fn local_date(unix_s: i64, utc_offset_hours: i32) -> String {
     let days = (unix_s + i64::from(utc_offset_hours) * 3600).div_euclid(86_400);
@@ -43,5 +71,17 @@ mod tests {
             assert_eq!(days_from_civil(y, m as u32, d as u32), days);
         }
         assert_eq!(local_date(1_772_409_600, 8), "2026-03-02");
+        assert_eq!(parse_date("2026-03-02"), Some(20_514));
+        for bad in [
+            "2026-13-01",
+            "2026-04-31",
+            "2025-02-29",
+            "2026/03/02",
+            "26-03-02",
+            "2026-+3-02",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        assert!(parse_date("2024-02-29").is_some());
     }
 }
