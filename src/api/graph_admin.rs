@@ -132,6 +132,15 @@ pub fn import_row_to_proto(row: &ImportRow) -> proto::ImportRow {
             reason: reason.clone(),
             date: date.clone(),
         }),
+        ImportRow::Allow {
+            kind: k,
+            value,
+            reason,
+        } => Row::Allow(proto::AllowRow {
+            kind: kind(*k),
+            value: value.clone(),
+            reason: reason.clone(),
+        }),
         ImportRow::Transfer {
             from,
             to,
@@ -154,7 +163,13 @@ fn import_row_from_proto(i: usize, r: proto::ImportRow) -> Result<ImportRow, Err
     use proto::import_row::Row;
     let bad = |field: &str, why: String| Error::invalid("rows", format!("row {i}: {field}: {why}"));
     match r.row {
-        None => Err(bad("row", "empty: set flag or transfer".into())),
+        None => Err(bad("row", "empty: set flag, transfer or allow".into())),
+        Some(Row::Allow(a)) => Ok(ImportRow::Allow {
+            kind: artefact_kind(a.kind)
+                .ok_or_else(|| bad("kind", format!("{} is not a kind", a.kind)))?,
+            value: value_of(&a.value).map_err(|why| bad("value", why))?,
+            reason: a.reason.chars().take(200).collect(),
+        }),
         Some(Row::Flag(f)) => {
             let source = match proto::FlagSource::try_from(f.source) {
                 Ok(proto::FlagSource::Flagged) => FlagSource::Flagged,

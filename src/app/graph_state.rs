@@ -186,18 +186,21 @@ fn replay_imports(graph: &mut LinkGraph, store: &dyn Store, mut after: u64) -> R
     }
 }
 
-/// Replays logged alerts after `after`; each victim's series counts as
-/// announced (tasks may carry its id).
+/// Replays logged alerts after `after`: observed, settled with the match
+/// the writer logged, and each person's series counted as announced
+/// (tasks may carry its id).
 fn replay_alerts(graph: &mut LinkGraph, store: &dyn Store, mut after: u64) -> Result<u64, Error> {
     let mut n = 0u64;
     loop {
         let page = store.logged_alerts(after, REPLAY_PAGE)?;
-        let Some(&(last, _)) = page.last() else {
+        let Some(last) = page.last().map(|a| a.seq) else {
             return Ok(n);
         };
-        for (_, alert) in &page {
-            graph.observe(alert);
-            graph.announce_series(alert);
+        for logged in &page {
+            // The same three steps, in the same order, as the writer.
+            graph.observe(&logged.alert);
+            graph.settle(&logged.alert, logged.suspect);
+            graph.announce_series(&logged.alert);
         }
         n += page.len() as u64;
         if n % 1_000_000 < REPLAY_PAGE as u64 {
@@ -218,6 +221,8 @@ fn replay_unlogged(
     let since = now_ms.saturating_sub(i64::from(limits.link_max_age_s) * 1000);
     let alerts = store.alerts_since(since, super::MAX_WARM_ALERTS)?;
     for a in &alerts {
+        // Such a store never logged which alerts matched: nobody is marked
+        // a suspected victim until their next matching alert.
         graph.observe(a);
         graph.announce_series(a);
     }

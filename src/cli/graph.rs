@@ -54,6 +54,9 @@ pub enum ImportKind {
     StopPayment,
     /// Confirmed cases (已立案): columns `case_id,kind,value[,date]`.
     Cases,
+    /// Allowed artefacts — banks' collection accounts (对公/收款账户),
+    /// official numbers: columns `kind,value[,reason]`.
+    Allow,
     /// Transfers: columns `from,to,amount,at[,from_kind,to_kind]`, or AMLSim's
     /// `orig_acct,bene_acct,base_amt,tran_timestamp`.
     Transactions,
@@ -130,6 +133,7 @@ pub async fn run(cmd: GraphCommand) -> anyhow::Result<ExitCode> {
                 ImportKind::Frozen => ImportFormat::List(FlagSource::Frozen),
                 ImportKind::StopPayment => ImportFormat::List(FlagSource::StopPayment),
                 ImportKind::Cases => ImportFormat::Cases,
+                ImportKind::Allow => ImportFormat::Allow,
                 ImportKind::Transactions => ImportFormat::Transactions,
             };
             import(&conn(a.conn), &a.file, format, a.batch).await

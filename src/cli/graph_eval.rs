@@ -228,7 +228,7 @@ fn read_transfers(path: &Path) -> anyhow::Result<(Vec<ImportRow>, usize)> {
     .with_context(|| format!("cannot read {}", path.display()))?;
     rows.sort_by_key(|r| match r {
         ImportRow::Transfer { at_ms, .. } => *at_ms,
-        ImportRow::Flag { .. } => i64::MIN,
+        ImportRow::Flag { .. } | ImportRow::Allow { .. } => i64::MIN,
     });
     Ok((rows, bad))
 }

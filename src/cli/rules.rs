@@ -83,7 +83,7 @@ pub fn explain(
         .map_err(|r| anyhow::anyhow!(r.reason))?;
     let set = Arc::new(compile_set(&read_dir(dir)?)?);
     let mut graph = LinkGraph::new(GraphLimits::default());
-    graph.set_listed(set.flagged_values());
+    set.apply_lists(&mut graph);
     graph.observe(&alert);
     let mut matcher = Matcher::new(set.clone(), WindowLimits::default(), utc_offset_hours);
     crate::say!("rule set {} — alert {}", set.version, alert.key);

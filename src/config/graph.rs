@@ -26,9 +26,17 @@ pub struct GraphConfig {
     /// Links not seen for this long are removed.
     #[serde(with = "humantime_serde")]
     pub link_max_age: Duration,
-    /// Victims within `victim_horizon` that make an artefact flagged by the
-    /// graph itself (自动研判); 0 turns it off.
+    /// Suspected victims within `victim_horizon` that make a phone or card
+    /// flagged by the graph itself (自动研判); 0 turns it off.
     pub derive_flag_victims: u32,
+    /// How long a flag the graph derived lasts; it is set again while the
+    /// victims are still there.
+    #[serde(with = "humantime_serde")]
+    pub derived_flag_max_age: Duration,
+    /// Links within one day that make a node hub-like (a pooled collection
+    /// account, a service line): hops, series and derived flags pass it by;
+    /// 0 leaves only `max_degree`.
+    pub hub_links_per_day: u32,
     /// How far back victims count for derived flags and case series.
     #[serde(with = "humantime_serde")]
     pub victim_horizon: Duration,
@@ -44,6 +52,8 @@ impl Default for GraphConfig {
             max_visits: graph::DEFAULT_MAX_VISITS,
             link_max_age: graph::DEFAULT_LINK_MAX_AGE,
             derive_flag_victims: graph::DEFAULT_DERIVE_FLAG_VICTIMS,
+            derived_flag_max_age: graph::DEFAULT_DERIVED_FLAG_MAX_AGE,
+            hub_links_per_day: graph::DEFAULT_HUB_LINKS_PER_DAY,
             victim_horizon: graph::DEFAULT_VICTIM_HORIZON,
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
         }
@@ -63,6 +73,8 @@ impl GraphConfig {
             link_max_age_s: self.link_max_age.as_secs().min(MAX_AGE_S) as u32,
             derive_flag_victims: self.derive_flag_victims,
             victim_horizon_s: self.victim_horizon.as_secs().min(MAX_AGE_S) as u32,
+            derived_flag_max_age_s: self.derived_flag_max_age.as_secs().min(MAX_AGE_S) as u32,
+            hub_links_per_day: self.hub_links_per_day,
         }
     }
 
@@ -101,6 +113,18 @@ impl GraphConfig {
         if !(60..=MAX_AGE_S).contains(&horizon) {
             let shown = humantime::format_duration(self.victim_horizon).to_string();
             return invalid("victim_horizon", shown, "must be 1m..=10 years");
+        }
+        let flag_age = self.derived_flag_max_age.as_secs();
+        if !(3600..=MAX_AGE_S).contains(&flag_age) {
+            let shown = humantime::format_duration(self.derived_flag_max_age).to_string();
+            return invalid("derived_flag_max_age", shown, "must be 1h..=10 years");
+        }
+        if self.hub_links_per_day == 1 {
+            return invalid(
+                "hub_links_per_day",
+                "1".into(),
+                "must be 0 (off) or at least 2",
+            );
         }
         if self.snapshot_every < 1000 {
             return invalid(

@@ -15,8 +15,25 @@ pub mod flag_bits {
     pub const DERIVED: u8 = 4;
     /// Any of the above.
     pub const ANY_FLAG: u8 = LISTED | IMPORTED | DERIVED;
-    /// Reached its degree cap at least once: links are being dropped.
+    /// Hub-like: reached its degree cap, or took more than
+    /// `hub_links_per_day` new links within a day (a pooled account, a
+    /// service line). Hops never pass through it, series never join
+    /// through it, and the graph never flags it itself.
     pub const HUB: u8 = 8;
+}
+
+/// Bits of `NodeData::marks`: what a node is besides flagged.
+pub mod mark_bits {
+    /// On an `allow_*` list of the rule set in force (official numbers,
+    /// collection accounts, popular apps and sites).
+    pub const ALLOW_LISTED: u8 = 1;
+    /// Allowed by `graph import --kind allow`.
+    pub const ALLOW_IMPORTED: u8 = 2;
+    /// Either of the above: hops, series and derived flags pass it by.
+    pub const ALLOWED: u8 = ALLOW_LISTED | ALLOW_IMPORTED;
+    /// A person who is a suspected victim: an alert about them matched a
+    /// rule (so they had, or joined, a pair). Set after decide.
+    pub const SUSPECT: u8 = 4;
 }
 
 /// Where a flag came from.
@@ -80,6 +97,9 @@ pub struct FlagNote {
     pub reason: Box<str>,
     /// Date of the flag, `YYYY-MM-DD`, empty when unknown.
     pub date: Box<str>,
+    /// When the flag was set, unix s: a derived flag expires
+    /// `derived_flag_max_age` after it (0 for imports, which never expire).
+    pub at_s: u32,
 }
 
 impl FlagNote {

@@ -129,6 +129,7 @@ impl GraphGen {
                         source: super::FlagSource::Frozen,
                         reason: "generated".into(),
                         date: "2026-01-01".into(),
+                        at_s: GEN_T0_S,
                     },
                 );
             }

@@ -12,12 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use super::flags::{FlagNote, FlagSource};
 use super::links::LinkGraph;
-use super::query::secs;
+use super::sides::secs;
 use super::{EdgeKind, NodeKind, NodeRef};
 use crate::model::ArtefactKind;
 use crate::model::calendar::parse_date;
 use crate::normalize::normalize_artefact_value;
-use crate::rules::lang::check::artefact_kind;
 
 /// One update of a bulk import.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +34,17 @@ pub enum ImportRow {
         reason: String,
         /// `YYYY-MM-DD`, empty when unknown.
         date: String,
+    },
+    /// Allow an artefact (a bank's collection account, an official number):
+    /// the graph never flags it itself, never joins a series or counts a
+    /// hop through it.
+    Allow {
+        /// Artefact kind.
+        kind: ArtefactKind,
+        /// Normalized value.
+        value: String,
+        /// Who it is, e.g. `贵阳水务 水费代收`.
+        reason: String,
     },
     /// A transfer between two accounts.
     Transfer {
@@ -56,6 +66,9 @@ pub enum ImportFormat {
     List(FlagSource),
     /// Confirmed cases: columns `case_id,kind,value[,date]`.
     Cases,
+    /// Allowed artefacts (对公/收款账户, official numbers): columns
+    /// `kind,value[,reason]`.
+    Allow,
     /// Transfers: columns `from,to,amount,at` (amount in yuan, `at` RFC 3339
     /// or unix seconds; optional `from_kind`/`to_kind`, default `bank_card`),
     /// or AMLSim's `orig_acct,bene_acct,base_amt,tran_timestamp`.
@@ -136,7 +149,7 @@ pub fn read_rows(
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let header = rdr.headers()?.clone();
     let cols = match format {
-        ImportFormat::List(_) => {
+        ImportFormat::List(_) | ImportFormat::Allow => {
             Columns::find(&header, &[&["kind"], &["value"], &["reason"], &["date"]], 2)?
         }
         ImportFormat::Cases => Columns::find(
@@ -165,6 +178,7 @@ pub fn read_rows(
         let parsed = match format {
             ImportFormat::List(source) => flag_row(&cols, &rec, source, line, [0, 1, 2, 3]),
             ImportFormat::Cases => flag_row(&cols, &rec, FlagSource::Case, line, [1, 2, 0, 3]),
+            ImportFormat::Allow => allow_row(&cols, &rec, line),
             ImportFormat::Transactions => transfer_row(&cols, &rec, line),
         };
         match parsed {
@@ -195,7 +209,7 @@ fn kind_of(
     {
         return Ok(k);
     }
-    artefact_kind(v).ok_or_else(|| RowError {
+    ArtefactKind::parse(v).ok_or_else(|| RowError {
         line,
         field: field.into(),
         value: v.into(),
@@ -236,6 +250,14 @@ fn flag_row(
         source,
         reason: cols.get(rec, at[2]).chars().take(200).collect(),
         date: date.into(),
+    })
+}
+
+fn allow_row(cols: &Columns, rec: &csv::StringRecord, line: u64) -> Result<ImportRow, RowError> {
+    Ok(ImportRow::Allow {
+        kind: kind_of(line, "kind", cols.get(rec, 0), None)?,
+        value: value_of(line, "value", cols.get(rec, 1))?,
+        reason: cols.get(rec, 2).chars().take(200).collect(),
     })
 }
 
@@ -297,8 +319,13 @@ impl LinkGraph {
                     source: *source,
                     reason: reason.as_str().into(),
                     date: date.as_str().into(),
+                    at_s,
                 };
                 self.set_note(node, note);
+            }
+            ImportRow::Allow { kind, value, .. } => {
+                let node = self.intern(NodeKind::from(*kind), value, 0);
+                self.allow_imported(node);
             }
             ImportRow::Transfer {
                 from,

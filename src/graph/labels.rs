@@ -2,7 +2,8 @@
 //! flagged node (0–3, or "farther"), kept exact as links come and go, so a
 //! `hops_to_flagged()` query of depth ≤ 3 reads a few labels and walks one
 //! path down instead of searching a neighbourhood. Hops follow links either
-//! way but never victim links or person nodes, like the search.
+//! way but never victim links, and never through a person, a hub or an
+//! allowed artefact, like the search.
 //!
 //! A new link or a new flag can only shorten distances: the shorter label
 //! spreads outward breadth-first, at most 3 hops. A removed link or flag can
@@ -15,8 +16,8 @@
 use petgraph::Direction::{Incoming, Outgoing};
 use petgraph::visit::EdgeRef;
 
+use super::EdgeKind;
 use super::links::{LinkGraph, LinkIx, NO_HINT, NodeIx};
-use super::{EdgeKind, NodeKind};
 
 /// Deepest distance a label holds; farther is "none".
 pub const LABEL_DEPTH: u32 = 3;
@@ -41,27 +42,52 @@ impl LinkGraph {
     }
 
     /// The neighbours a hop counts through: both directions, no victim
-    /// links, no persons; every link (no sampling: labels are exact).
+    /// links, no node that blocks hops (persons, hubs, allowed artefacts);
+    /// every link (no sampling: labels are exact).
     pub(super) fn hop_neighbours(&self, n: NodeIx) -> impl Iterator<Item = (NodeIx, LinkIx)> + '_ {
-        let out = self.g.edges_directed(n, Outgoing).map(|e| (e.target(), e));
-        let inc = self.g.edges_directed(n, Incoming).map(|e| (e.source(), e));
+        self.any_neighbours(n)
+            .filter(|&(m, e)| self.g[e].kind != EdgeKind::Victim && !self.g[m].blocks_hops())
+    }
+
+    /// Every neighbour of `n`, both directions, with the link.
+    fn any_neighbours(&self, n: NodeIx) -> impl Iterator<Item = (NodeIx, LinkIx)> + '_ {
+        let out = self
+            .g
+            .edges_directed(n, Outgoing)
+            .map(|e| (e.target(), e.id()));
+        let inc = self
+            .g
+            .edges_directed(n, Incoming)
+            .map(|e| (e.source(), e.id()));
         out.chain(inc)
-            .filter(|(m, e)| {
-                e.weight().kind != EdgeKind::Victim && self.g[*m].kind != NodeKind::Person
-            })
-            .map(|(m, e)| (m, e.id()))
     }
 
     fn counts_for_hops(&self, a: NodeIx, b: NodeIx, kind: EdgeKind) -> bool {
-        kind != EdgeKind::Victim
-            && self
-                .g
-                .node_weight(a)
-                .is_some_and(|n| n.kind != NodeKind::Person)
-            && self
-                .g
-                .node_weight(b)
-                .is_some_and(|n| n.kind != NodeKind::Person)
+        let walkable = |x: NodeIx| self.g.node_weight(x).is_some_and(|n| !n.blocks_hops());
+        kind != EdgeKind::Victim && walkable(a) && walkable(b)
+    }
+
+    /// `n` now blocks hops (became a hub or allowed): it loses its label,
+    /// and the nodes that stood one above it through it are checked again.
+    pub(super) fn label_node_blocked(&mut self, n: NodeIx) {
+        let Some(old) = self.label(n) else {
+            return; // nobody's distance went through an unlabelled node
+        };
+        let above: Vec<(u32, NodeIx)> = self
+            .hop_neighbours(n)
+            .filter(|&(y, _)| self.label(y) == Some(old + 1))
+            .map(|(y, _)| (old + 1, y))
+            .collect();
+        self.set_label(n, None, None);
+        self.recheck(above);
+    }
+
+    /// `n` no longer blocks hops: it takes its distance from around it
+    /// (0 when flagged) and spreads it outward.
+    pub(super) fn label_node_unblocked(&mut self, n: NodeIx) {
+        if let (Some(d), via) = self.distance_from_neighbours(n) {
+            self.lower(n, d, via);
+        }
     }
 
     /// Link `e`, `a → b` of `kind`, was added.
@@ -79,14 +105,11 @@ impl LinkGraph {
         }
     }
 
-    /// `n` became flagged. Persons never carry a distance: hops do not
-    /// pass through them.
+    /// `n` became flagged. Nodes that block hops (persons, hubs, allowed
+    /// artefacts) never carry a distance: hops do not pass through them.
     pub(super) fn label_flag_set(&mut self, n: NodeIx) {
-        let person = self
-            .g
-            .node_weight(n)
-            .is_none_or(|w| w.kind == NodeKind::Person);
-        if !person && self.label(n) != Some(0) {
+        let blocked = self.g.node_weight(n).is_none_or(|w| w.blocks_hops());
+        if !blocked && self.label(n) != Some(0) {
             self.lower(n, 0, None);
         }
     }
@@ -183,7 +206,13 @@ impl LinkGraph {
     /// 0 when flagged, else 1 + the least label around (with the link to
     /// it), if within depth.
     fn distance_from_neighbours(&self, x: NodeIx) -> (Option<u32>, Option<LinkIx>) {
-        if self.g.node_weight(x).is_some_and(|w| w.is_flagged()) {
+        let Some(w) = self.g.node_weight(x) else {
+            return (None, None);
+        };
+        if w.blocks_hops() {
+            return (None, None);
+        }
+        if w.is_flagged() {
             return (Some(0), None);
         }
         let best = self
@@ -234,7 +263,7 @@ impl LinkGraph {
         } else {
             return None;
         };
-        let walkable = self.g[e].kind != EdgeKind::Victim && self.g[other].kind != NodeKind::Person;
+        let walkable = self.g[e].kind != EdgeKind::Victim && !self.g[other].blocks_hops();
         (walkable && self.label(other) == Some(want)).then_some((other, e))
     }
 }

@@ -12,7 +12,7 @@ use std::hash::{BuildHasher, Hasher};
 use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
-use super::flags::{FlagNote, flag_bits};
+use super::flags::{FlagNote, flag_bits, mark_bits};
 use super::keys::{KeySpan, Keys, clip, key_hash};
 use super::series::Series;
 use super::{EdgeKind, GraphLimits, NodeKind, NodeRef};
@@ -24,8 +24,13 @@ pub type LinkIx = EdgeIndex<u32>;
 
 /// No distance hint.
 pub const NO_HINT: u32 = u32::MAX;
+/// Links between two checks of a node's rate of new links.
+const HUB_RECHECK_EVERY: u32 = 32;
+/// One day, in the graph's time unit.
+const DAY_S: u32 = 24 * 3600;
 
-/// What the graph keeps per artefact (28 bytes).
+/// What the graph keeps per artefact (28 bytes: `marks` takes the byte
+/// that was padding).
 #[derive(Clone, Copy, Debug)]
 pub struct NodeData {
     /// Offset of the value in the key arena.
@@ -47,6 +52,8 @@ pub struct NodeData {
     pub kind: NodeKind,
     /// `flag_bits`, and the distance label in bits 4–6 (see `labels`).
     pub flags: u8,
+    /// `mark_bits`: allowed, suspected victim.
+    pub marks: u8,
 }
 
 impl NodeData {
@@ -61,6 +68,27 @@ impl NodeData {
     /// True when any flag (list, import, derived) is set.
     pub fn is_flagged(&self) -> bool {
         self.flags & flag_bits::ANY_FLAG != 0
+    }
+
+    /// True for a hub-like node (see [`flag_bits::HUB`]).
+    pub fn is_hub(&self) -> bool {
+        self.flags & flag_bits::HUB != 0
+    }
+
+    /// True for an allow-listed or allow-imported artefact.
+    pub fn is_allowed(&self) -> bool {
+        self.marks & mark_bits::ALLOWED != 0
+    }
+
+    /// True for a person who is a suspected victim.
+    pub fn is_suspect(&self) -> bool {
+        self.kind == NodeKind::Person && self.marks & mark_bits::SUSPECT != 0
+    }
+
+    /// True when hops may not pass through this node: a person, a hub or
+    /// an allowed artefact.
+    pub fn blocks_hops(&self) -> bool {
+        self.kind == NodeKind::Person || self.is_hub() || self.is_allowed()
     }
 }
 
@@ -100,6 +128,13 @@ pub struct LinkGraph {
     pub(super) listed: FxHashMap<Box<str>, Box<str>>,
     /// Nodes whose LISTED bit is set, to clear them on a reload.
     pub(super) listed_nodes: FxHashSet<u32>,
+    /// Values on the rule set's `allow_*` lists.
+    pub(super) allowed: FxHashSet<Box<str>>,
+    /// Nodes whose ALLOW_LISTED mark is set, to clear them on a reload.
+    pub(super) allowed_nodes: FxHashSet<u32>,
+    /// Derived flags by the time they were set, (unix s, node), oldest
+    /// first: expiry takes them off the front.
+    pub(super) derived_at: std::collections::BTreeSet<(u32, u32)>,
     pub(super) series: Series,
     /// Every link by (from, to, kind), as 4-byte link indices: an upsert
     /// finds its link in one probe instead of walking a node's links.
@@ -126,6 +161,9 @@ impl LinkGraph {
             notes: FxHashMap::default(),
             listed: FxHashMap::default(),
             listed_nodes: FxHashSet::default(),
+            allowed: FxHashSet::default(),
+            allowed_nodes: FxHashSet::default(),
+            derived_at: std::collections::BTreeSet::new(),
             series: Series::default(),
             link_index: HashTable::with_capacity(links),
             sweep_at: 0,
@@ -200,6 +238,7 @@ impl LinkGraph {
         }
         let span = self.keys.push_value(value.as_bytes());
         let listed = kind != NodeKind::Person && self.listed.contains_key(value);
+        let allowed = kind != NodeKind::Person && self.allowed.contains(value);
         let ix = self.g.add_node(NodeData {
             key_at: span.at,
             last_s: at_s,
@@ -210,12 +249,14 @@ impl LinkGraph {
             key_len: span.len,
             kind,
             flags: if listed { flag_bits::LISTED } else { 0 },
+            marks: if allowed { mark_bits::ALLOW_LISTED } else { 0 },
         });
         if listed {
             self.label_flag_set(ix);
-        }
-        if listed {
             self.listed_nodes.insert(ix.index() as u32);
+        }
+        if allowed {
+            self.allowed_nodes.insert(ix.index() as u32);
         }
         let hash = key_hash(kind, value.as_bytes());
         let (g, keys) = (&self.g, &mut self.keys);
@@ -255,7 +296,7 @@ impl LinkGraph {
         let mut full = false;
         for n in [from, to] {
             if self.g[n].degree >= self.limits.max_degree {
-                self.g[n].flags |= flag_bits::HUB;
+                self.mark_hub(n);
                 full = true;
             }
         }
@@ -279,7 +320,49 @@ impl LinkGraph {
             d.last_s = d.last_s.max(at_s);
         }
         self.label_link_added(from, to, kind, e);
+        for n in [from, to] {
+            self.check_hub_rate(n, at_s);
+        }
         Some(e)
+    }
+
+    /// Marks `n` hub-like (once): hops stop passing through it.
+    pub(super) fn mark_hub(&mut self, n: NodeIx) {
+        let Some(d) = self.g.node_weight_mut(n) else {
+            return;
+        };
+        if d.is_hub() || d.kind == NodeKind::Person {
+            return;
+        }
+        let was_blocked = d.blocks_hops();
+        d.flags |= flag_bits::HUB;
+        if !was_blocked {
+            self.label_node_blocked(n);
+        }
+    }
+
+    /// Marks `n` hub-like when it took `hub_links_per_day` links seen within
+    /// the last day. Checked when its degree reaches that figure and every
+    /// [`HUB_RECHECK_EVERY`] links after, so the cost per link stays O(1).
+    fn check_hub_rate(&mut self, n: NodeIx, at_s: u32) {
+        let need = self.limits.hub_links_per_day;
+        let d = self.g[n];
+        if need == 0 || d.degree < need || d.is_hub() || d.kind == NodeKind::Person {
+            return;
+        }
+        if !(d.degree - need).is_multiple_of(HUB_RECHECK_EVERY) {
+            return;
+        }
+        let from_s = at_s.saturating_sub(DAY_S);
+        let out = self.g.edges_directed(n, petgraph::Direction::Outgoing);
+        let inc = self.g.edges_directed(n, petgraph::Direction::Incoming);
+        let recent = out
+            .chain(inc)
+            .filter(|e| e.weight().kind != EdgeKind::Victim && e.weight().last_s >= from_s)
+            .count() as u32;
+        if recent >= need {
+            self.mark_hub(n);
+        }
     }
 
     /// The link `from → to` of `kind`: one probe of the link index, which
@@ -326,11 +409,13 @@ impl LinkGraph {
     }
 
     /// Looks at up to `budget` link slots from where the last sweep stopped
-    /// and removes links last seen before `now_s - link_max_age`; then nodes
+    /// and removes links last seen before `now_s - link_max_age`, after the
+    /// derived flags older than `derived_flag_max_age`; then nodes
     /// left without links, unless flagged (a person's series link survives
     /// in the series table). First looks at as many node slots for nodes
     /// left bare another way. Returns the links removed.
     pub fn expire(&mut self, now_s: u32, budget: u32) -> usize {
+        self.expire_derived(now_s);
         self.sweep_bare_nodes(budget);
         let bound = EdgeIndexable::edge_bound(&self.g) as u32;
         if bound == 0 {
@@ -384,7 +469,7 @@ impl LinkGraph {
         let Some(d) = self.g.node_weight(n).copied() else {
             return;
         };
-        if d.degree > 0 || d.is_flagged() {
+        if d.degree > 0 || d.is_flagged() || d.marks & mark_bits::ALLOW_IMPORTED != 0 {
             return;
         }
         let value = self.keys.value(d.span()).to_vec();

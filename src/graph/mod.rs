@@ -19,7 +19,9 @@
 //! - `labels`: exact distances to the nearest flagged node, kept on change.
 //! - `flags`: why a node is flagged.
 //! - `query`: hop answers (labels, or a bounded search) and per-node counts.
-//! - `observe`: what one alert adds; derived flags; series.
+//! - `sides`: what an alert means to the graph (victim side, fraud side,
+//!   implied links) and its time unit, shared by `observe` and `query`.
+//! - `observe`: what one alert adds; suspected victims; derived flags; series.
 //! - `series`: the union-find of linked case series (串并案).
 //! - `snapshot`: the durable binary image of the graph.
 //! - `import`: bulk files (lists, cases, transactions) to graph updates.
@@ -39,14 +41,16 @@ pub mod links;
 mod observe;
 mod query;
 mod series;
+mod sides;
 pub mod snapshot;
 
 pub use flags::{FlagNote, FlagSource};
 pub use labels::LABEL_DEPTH;
 pub use links::{BoundCounters, LinkGraph, MemoryUse, NodeIx};
 pub use observe::Observed;
-pub use query::{HopAnswer, searches_gave_up, secs};
+pub use query::{HopAnswer, searches_gave_up};
 pub use series::series_name;
+pub use sides::secs;
 
 /// What a node is: a person (a victim, keyed by subject key) or an artefact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -182,8 +186,15 @@ pub const DEFAULT_MAX_EXPAND: u32 = 64;
 pub const DEFAULT_MAX_VISITS: u32 = 512;
 /// Links not seen for this long are removed.
 pub const DEFAULT_LINK_MAX_AGE: Duration = Duration::from_secs(180 * 24 * 3600);
-/// Victims within the horizon that make an artefact flagged by the graph.
-pub const DEFAULT_DERIVE_FLAG_VICTIMS: u32 = 5;
+/// Suspected victims within the horizon that make a phone or card flagged
+/// by the graph (a mule card rarely takes more than a handful of payers
+/// before it is frozen; hubs and allowed artefacts are never flagged).
+pub const DEFAULT_DERIVE_FLAG_VICTIMS: u32 = 3;
+/// How long a derived flag lasts.
+pub const DEFAULT_DERIVED_FLAG_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Links within a day that make a node hub-like: a mule card or a gang's
+/// phone takes tens, a utility's account or 96110 thousands.
+pub const DEFAULT_HUB_LINKS_PER_DAY: u32 = 200;
 /// How far back victims count, for derived flags and series.
 pub const DEFAULT_VICTIM_HORIZON: Duration = Duration::from_secs(30 * 24 * 3600);
 
@@ -202,6 +213,10 @@ pub struct GraphLimits {
     pub derive_flag_victims: u32,
     /// [`DEFAULT_VICTIM_HORIZON`], in seconds.
     pub victim_horizon_s: u32,
+    /// [`DEFAULT_DERIVED_FLAG_MAX_AGE`], in seconds.
+    pub derived_flag_max_age_s: u32,
+    /// [`DEFAULT_HUB_LINKS_PER_DAY`]; 0 turns the rate test off.
+    pub hub_links_per_day: u32,
 }
 
 impl Default for GraphLimits {
@@ -213,6 +228,8 @@ impl Default for GraphLimits {
             link_max_age_s: DEFAULT_LINK_MAX_AGE.as_secs() as u32,
             derive_flag_victims: DEFAULT_DERIVE_FLAG_VICTIMS,
             victim_horizon_s: DEFAULT_VICTIM_HORIZON.as_secs() as u32,
+            derived_flag_max_age_s: DEFAULT_DERIVED_FLAG_MAX_AGE.as_secs() as u32,
+            hub_links_per_day: DEFAULT_HUB_LINKS_PER_DAY,
         }
     }
 }
@@ -279,8 +296,10 @@ pub trait GraphFeatures {
         max_depth: u32,
     ) -> Option<(u32, Vec<PathStep>)>;
 
-    /// Most distinct victims linked to any of the alert's counterparts,
-    /// last seen within `[now_ms - horizon_ms, now_ms]`.
+    /// Most distinct suspected victims (persons marked by an earlier
+    /// matching alert) whose warnings named any of the alert's phone or
+    /// card counterparts that is neither hub-like nor allowed, within
+    /// `[now_ms - horizon_ms, now_ms]`.
     fn victims_of_counterparts(
         &self,
         alert: &crate::model::Alert,
@@ -288,7 +307,27 @@ pub trait GraphFeatures {
         horizon_ms: i64,
     ) -> u32;
 
-    /// Most distinct jurisdictions (counties) of those victims.
+    /// Most distinct persons, suspected or not, whose warnings named any of
+    /// the alert's counterparts within the horizon.
+    fn persons_linked(&self, alert: &crate::model::Alert, now_ms: i64, horizon_ms: i64) -> u32;
+
+    /// Highest mean payment, in yuan, into any bank-card counterpart over
+    /// the window (a mule takes a few large payments, a utility thousands
+    /// of small ones).
+    fn card_mean_payment_in(&self, alert: &crate::model::Alert, now_ms: i64, window_ms: i64)
+    -> f64;
+
+    /// True when any counterpart is hub-like (its degree cap, or
+    /// `hub_links_per_day` new links within a day).
+    fn counterpart_is_hub(&self, alert: &crate::model::Alert) -> bool;
+
+    /// True when any counterpart is allowed (an `allow_*` list or an import).
+    fn counterpart_is_allowed(&self, alert: &crate::model::Alert) -> bool;
+
+    /// Most links at any counterpart, both directions.
+    fn counterpart_degree(&self, alert: &crate::model::Alert) -> u32;
+
+    /// Most distinct jurisdictions (counties) of those suspected victims.
     fn jurisdictions_of_counterparts(
         &self,
         alert: &crate::model::Alert,

@@ -1,22 +1,28 @@
-//! What one alert adds to the graph. The victim becomes a person node
-//! owning the subject's phone; each explicit link of the alert becomes a
-//! link; each counterpart is joined to the victim's side (by the link the
-//! alert names, else by what the counterpart is: a card was paid, a phone
-//! called, a device shared) and gets a victim link from the person. Then
-//! the person's series absorbs the series of every other victim of those
-//! counterparts, and a counterpart linked to enough victims is flagged by
-//! the graph itself, so the next victim is caught earlier.
+//! What one alert adds to the graph, and what its outcome adds after
+//! decide. *Observe* (before matching): the person becomes a node owning
+//! the subject's phone; each explicit link of the alert becomes a link;
+//! each counterpart is joined to the victim's side (by the link the alert
+//! names, else by what the counterpart is: a card was paid, a phone called,
+//! a device shared) and gets a "named" link from the person. *Settle*
+//! (after decide): a person whose alert matched a rule becomes a suspected
+//! victim; for a suspected victim, the series of the other suspected
+//! victims of the alert's counterparts are joined, and a counterpart linked
+//! to enough of them is flagged by the graph itself (自动研判), so the next
+//! victim is caught earlier. Hubs and allowed artefacts are passed by.
 
 use petgraph::Direction::Incoming;
 use petgraph::visit::EdgeRef;
 
-use super::flags::{FlagNote, FlagSource, flag_bits};
+use super::flags::{FlagNote, FlagSource, flag_bits, mark_bits};
 use super::links::{LinkGraph, NodeIx};
-use super::query::secs;
 use super::series::series_name;
+use super::sides::{
+    counterpart_nodes, implied_link, is_fraud_side_id, is_subject_origin,
+    reached_from_subject_side, secs,
+};
 use super::{EdgeKind, NodeKind};
 use crate::model::calendar::local_date;
-use crate::model::{Alert, Artefact, ArtefactKind, LinkKind};
+use crate::model::{Alert, Artefact};
 
 /// Local time of the dates written on derived flags (China Standard Time).
 const FLAG_DATE_UTC_OFFSET_HOURS: i32 = 8;
@@ -32,8 +38,10 @@ pub struct Observed {
 
 impl LinkGraph {
     /// Adds what one alert says. Observing the same alert twice adds its
-    /// amounts twice; everything else (links, victims, series) is a set.
-    pub fn observe(&mut self, alert: &Alert) -> Observed {
+    /// amounts twice; everything else (links, named persons) is a set.
+    /// Nothing here reads or changes who is a suspected victim: that is
+    /// [`LinkGraph::settle`], after decide.
+    pub fn observe(&mut self, alert: &Alert) {
         let at_s = secs(alert.occurred_at_ms);
         let person = self.person(alert, at_s);
         let phone = self.intern(NodeKind::Phone, &alert.subject.phone, at_s);
@@ -52,7 +60,6 @@ impl LinkGraph {
                 self.upsert_link(phone, from, EdgeKind::Ownership, 0, at_s);
             }
         }
-        let mut seen = Observed::default();
         for c in &alert.counterparts {
             let node = self.intern_artefact(c, at_s);
             if !reached_from_subject_side(alert, c) {
@@ -61,6 +68,30 @@ impl LinkGraph {
                 self.upsert_link(from, to, kind, amount, at_s);
             }
             self.upsert_link(person, node, EdgeKind::Victim, 0, at_s);
+        }
+    }
+
+    /// What the decision on an observed alert adds, after decide: when
+    /// `matched` (a rule fired) the person becomes a suspected victim. For
+    /// a suspected victim (now or from before), joins their series with the
+    /// other suspected victims' of each counterpart and flags a counterpart
+    /// that now links to enough of them. The alert just matched never saw
+    /// any of this: it feeds later alerts only.
+    pub fn settle(&mut self, alert: &Alert, matched: bool) -> Observed {
+        let mut seen = Observed::default();
+        let key = alert.subject.subject_key();
+        let Some(person) = self.find(NodeKind::Person, &key) else {
+            return seen;
+        };
+        if matched {
+            self.g[person].marks |= mark_bits::SUSPECT;
+        }
+        if !self.g[person].is_suspect() {
+            return seen;
+        }
+        let at_s = secs(alert.occurred_at_ms);
+        let nodes: Vec<NodeIx> = counterpart_nodes(self, alert).collect();
+        for node in nodes {
             self.join_series(person, node, at_s, &mut seen);
             if self.derive_flag(node, at_s) {
                 seen.derived_flags += 1;
@@ -96,15 +127,15 @@ impl LinkGraph {
     }
 
     /// Joins the person's series with those of the counterpart's other
-    /// victims within the horizon, when the counterpart is a phone or card
-    /// that is not a hub: the apps and sites everyone names, or a bank's
-    /// pooled account, would join unrelated victims into one series.
+    /// suspected victims within the horizon, when the counterpart is a
+    /// phone or card that is neither hub-like nor allowed: the apps and
+    /// sites everyone names, a service line or a bank's pooled account
+    /// would join unrelated victims into one series.
     fn join_series(&mut self, person: NodeIx, node: NodeIx, at_s: u32, seen: &mut Observed) {
         let Some(mine) = self.g[person].series.checked_sub(1) else {
             return;
         };
-        let n = &self.g[node];
-        if !is_fraud_side_id(n.kind) || n.flags & flag_bits::HUB != 0 {
+        if !self.may_link_victims(node) {
             return;
         }
         let from_s = at_s.saturating_sub(self.limits.victim_horizon_s);
@@ -112,6 +143,7 @@ impl LinkGraph {
             .g
             .edges_directed(node, Incoming)
             .filter(|e| e.weight().kind == EdgeKind::Victim && e.weight().last_s >= from_s)
+            .filter(|e| self.g[e.source()].is_suspect())
             .filter_map(|e| self.g[e.source()].series.checked_sub(1))
             .filter(|&s| s != mine)
             .collect();
@@ -122,16 +154,21 @@ impl LinkGraph {
         }
     }
 
-    /// Flags `node`, a phone or card not flagged yet, when it links to at
-    /// least `derive_flag_victims` victims within the horizon. True when it did.
+    /// Whether `node` may tie victims together (series, derived flags):
+    /// a phone or a card, not hub-like, not allowed. Everyone's warnings
+    /// name WeChat, Taobao and 12306; a utility's account takes thousands
+    /// of payers a day; 96110 calls everyone it warns.
+    pub(super) fn may_link_victims(&self, node: NodeIx) -> bool {
+        let n = &self.g[node];
+        is_fraud_side_id(n.kind) && !n.is_hub() && !n.is_allowed()
+    }
+
+    /// Flags `node`, a phone or card not flagged yet and not hub-like or
+    /// allowed, when it links to at least `derive_flag_victims` suspected
+    /// victims within the horizon. True when it did.
     fn derive_flag(&mut self, node: NodeIx, at_s: u32) -> bool {
         let need = self.limits.derive_flag_victims;
-        // Only a phone or a card names one fraud side: everyone's warnings
-        // name WeChat, Taobao and 12306, which must never become flagged.
-        if need == 0 || !is_fraud_side_id(self.g[node].kind) {
-            return false;
-        }
-        if self.g[node].is_flagged() {
+        if need == 0 || !self.may_link_victims(node) || self.g[node].is_flagged() {
             return false;
         }
         let from_s = at_s.saturating_sub(self.limits.victim_horizon_s);
@@ -141,8 +178,9 @@ impl LinkGraph {
         }
         let note = FlagNote {
             source: FlagSource::Derived,
-            reason: format!("关联 {victims} 名受害人, {counties} 个区县").into(),
+            reason: format!("关联 {victims} 名疑似受害人, {counties} 个区县").into(),
             date: local_date(i64::from(at_s), FLAG_DATE_UTC_OFFSET_HOURS).into(),
+            at_s,
         };
         self.set_note(node, note);
         true
@@ -157,8 +195,111 @@ impl LinkGraph {
         };
         if let Some(n) = self.g.node_weight_mut(node) {
             n.flags |= bit;
+            if note.source == FlagSource::Derived {
+                self.derived_at.insert((note.at_s, node.index() as u32));
+            }
             self.notes.insert(node.index() as u32, note);
             self.label_flag_set(node);
+        }
+    }
+
+    /// Takes derived flags set before `now_s - derived_flag_max_age` off
+    /// again (the note too, unless an import replaced it). Returns how many.
+    pub fn expire_derived(&mut self, now_s: u32) -> usize {
+        let oldest_kept = now_s.saturating_sub(self.limits.derived_flag_max_age_s);
+        let mut gone = 0;
+        while let Some(&(at_s, ix)) = self.derived_at.first() {
+            if at_s >= oldest_kept {
+                break;
+            }
+            self.derived_at.pop_first();
+            self.clear_derived(NodeIx::new(ix as usize), Some(at_s));
+            gone += 1;
+        }
+        gone
+    }
+
+    /// Clears `node`'s derived flag and note. With `Some(at_s)` (expiry)
+    /// only the derived note set at `at_s`: a node whose note an import
+    /// replaced stays flagged by the import, and an index reused by a newer
+    /// node is left alone.
+    fn clear_derived(&mut self, node: NodeIx, at_s: Option<u32>) {
+        let key = node.index() as u32;
+        let note_at = match self.notes.get(&key) {
+            Some(d) if d.source == FlagSource::Derived => Some(d.at_s),
+            _ => None,
+        };
+        if at_s.is_some() && note_at != at_s {
+            return;
+        }
+        let Some(n) = self.g.node_weight_mut(node) else {
+            return;
+        };
+        n.flags &= !flag_bits::DERIVED;
+        if let Some(t) = note_at {
+            self.notes.remove(&key);
+            self.derived_at.remove(&(t, key));
+        }
+        self.label_flag_cleared(node);
+    }
+
+    /// Allows `node` by import: never flagged by the graph, never a hop,
+    /// never a series link. A derived flag on it goes.
+    pub fn allow_imported(&mut self, node: NodeIx) {
+        self.clear_derived(node, None);
+        self.set_mark(node, mark_bits::ALLOW_IMPORTED);
+    }
+
+    /// Sets an allow mark, relabelling when the node starts blocking hops.
+    fn set_mark(&mut self, node: NodeIx, bit: u8) {
+        let Some(n) = self.g.node_weight_mut(node) else {
+            return;
+        };
+        if n.kind == NodeKind::Person {
+            return;
+        }
+        let was_blocked = n.blocks_hops();
+        n.marks |= bit;
+        if !was_blocked {
+            self.label_node_blocked(node);
+        }
+    }
+
+    /// Puts the values of the rule set's `allow_*` lists in force: nodes
+    /// already in the graph are marked or unmarked now, new ones as they
+    /// arrive.
+    pub fn set_allowed<'a>(&mut self, values: impl Iterator<Item = &'a str>) {
+        let unmarked = std::mem::take(&mut self.allowed_nodes);
+        for &ix in &unmarked {
+            if let Some(n) = self.g.node_weight_mut(NodeIx::new(ix as usize)) {
+                n.marks &= !mark_bits::ALLOW_LISTED;
+            }
+        }
+        self.allowed = values.map(Box::from).collect();
+        let values: Vec<Box<str>> = self.allowed.iter().cloned().collect();
+        for value in values {
+            for kind in NodeKind::ARTEFACTS {
+                if let Some(ix) = self.find(kind, &value) {
+                    // Marked again before any relabelling: a node allowed
+                    // before and after never changes its labels.
+                    if let Some(n) = self.g.node_weight_mut(ix) {
+                        n.marks |= mark_bits::ALLOW_LISTED;
+                    }
+                    self.allowed_nodes.insert(ix.index() as u32);
+                    self.clear_derived(ix, None);
+                }
+            }
+        }
+        for &ix in &self.allowed_nodes.clone() {
+            if !unmarked.contains(&ix) {
+                self.label_node_blocked(NodeIx::new(ix as usize));
+            }
+        }
+        for ix in unmarked {
+            let ix = NodeIx::new(ix as usize);
+            if self.g.node_weight(ix).is_some_and(|n| !n.blocks_hops()) {
+                self.label_node_unblocked(ix);
+            }
         }
     }
 
@@ -191,92 +332,6 @@ impl LinkGraph {
         // Distances only grow once every new flag is in: fewer rechecks.
         for ix in unlisted {
             self.label_flag_cleared(NodeIx::new(ix as usize));
-        }
-    }
-}
-
-/// Kinds that name one party: a phone number or a card. Apps, sites,
-/// devices and accounts are shared by many people who never met.
-fn is_fraud_side_id(kind: NodeKind) -> bool {
-    matches!(kind, NodeKind::Phone | NodeKind::BankCard)
-}
-
-/// The nodes of the alert's counterparts that the graph has.
-pub(super) fn counterpart_nodes<'a>(
-    g: &'a LinkGraph,
-    alert: &'a Alert,
-) -> impl Iterator<Item = NodeIx> + 'a {
-    alert
-        .counterparts
-        .iter()
-        .filter_map(|c| g.find(c.kind.into(), &c.value))
-}
-
-/// Where hops are counted from: the subject's phone, then the origin of
-/// each link that starts on the subject's side, in link order, no repeats.
-pub(super) fn subject_side(g: &LinkGraph, alert: &Alert) -> Vec<NodeIx> {
-    let mut starts = Vec::with_capacity(1 + alert.links.len());
-    starts.extend(g.find(NodeKind::Phone, &alert.subject.phone));
-    for link in &alert.links {
-        if !is_subject_origin(alert, &link.from) {
-            continue;
-        }
-        if let Some(n) = g.find(link.from.kind.into(), &link.from.value)
-            && !starts.contains(&n)
-        {
-            starts.push(n);
-        }
-    }
-    starts
-}
-
-fn is_subject_phone(alert: &Alert, a: &Artefact) -> bool {
-    a.kind == ArtefactKind::Phone && a.value == alert.subject.phone
-}
-
-/// Whether `a`, the origin of one of the alert's links, is the subject's:
-/// its phone, a card it owns by an ownership link from the phone, or a card
-/// that is not a counterpart (counterparts are the fraud side, so a card
-/// paying from the victim's side is the victim's own).
-fn is_subject_origin(alert: &Alert, a: &Artefact) -> bool {
-    if is_subject_phone(alert, a) {
-        return true;
-    }
-    let owned = alert
-        .links
-        .iter()
-        .any(|l| l.kind == LinkKind::Ownership && is_subject_phone(alert, &l.from) && l.to == *a);
-    owned || (a.kind == ArtefactKind::BankCard && !alert.counterparts.contains(a))
-}
-
-/// Whether one of the alert's links already joins the subject's side and
-/// `counterpart` (either way round), so no implied link is needed.
-fn reached_from_subject_side(alert: &Alert, counterpart: &Artefact) -> bool {
-    alert.links.iter().any(|l| {
-        (l.to == *counterpart && is_subject_origin(alert, &l.from))
-            || (l.from == *counterpart && is_subject_phone(alert, &l.to))
-    })
-}
-
-/// The link an alert implies between the subject's phone and a counterpart
-/// it names without a link: a card was paid (the alert's amount when it is
-/// the only card), a phone called in (`inward`), a device or IP shared; a
-/// URL, app or account just named.
-fn implied_link(alert: &Alert, counterpart: &Artefact) -> (EdgeKind, i64, bool) {
-    match counterpart.kind {
-        ArtefactKind::BankCard => {
-            let cards = alert
-                .counterparts
-                .iter()
-                .filter(|c| c.kind == ArtefactKind::BankCard)
-                .count();
-            let amount = if cards == 1 { alert.amount_fen } else { 0 };
-            (EdgeKind::Transfer, amount, false)
-        }
-        ArtefactKind::Phone => (EdgeKind::Call, 0, true),
-        ArtefactKind::Device | ArtefactKind::Ip => (EdgeKind::SharedDevice, 0, false),
-        ArtefactKind::Url | ArtefactKind::App | ArtefactKind::SocialAccount => {
-            (EdgeKind::Named, 0, false)
         }
     }
 }

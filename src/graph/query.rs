@@ -1,8 +1,9 @@
 //! The graph's questions, answered from the petgraph storage: a bounded
 //! breadth-first search for the nearest flagged node (depth, links followed
 //! per node and nodes reached are all capped, so a hub cannot make a query
-//! slow), and per-node counts over a time span (victims, jurisdictions,
-//! fan-in, fan-out). [`GraphFeatures`] lifts them to one alert.
+//! slow), and per-node counts over a time span (suspected victims and their
+//! jurisdictions, persons named, fan-in, fan-out, mean payment), and what a
+//! node is (hub-like, allowed). [`GraphFeatures`] lifts them to one alert.
 
 use std::cell::Cell;
 use std::collections::hash_map::Entry;
@@ -14,7 +15,7 @@ use rustc_hash::FxHashMap;
 use super::flags::flag_bits;
 use super::labels::LABEL_DEPTH;
 use super::links::{LinkGraph, LinkIx, NodeIx};
-use super::observe::{counterpart_nodes, subject_side};
+use super::sides::{counterpart_nodes, secs, subject_side};
 use super::{EdgeKind, GraphFeatures, NodeKind, PathStep};
 use crate::model::Alert;
 
@@ -39,11 +40,6 @@ pub fn searches_gave_up() -> u64 {
     GAVE_UP.with(Cell::get)
 }
 
-/// Unix seconds of a unix-ms time, clamped to what a `u32` holds.
-pub fn secs(ms: i64) -> u32 {
-    (ms.div_euclid(1000)).clamp(0, i64::from(u32::MAX)) as u32
-}
-
 impl LinkGraph {
     /// Breadth-first from all `starts` at once, one level at a time, so the
     /// first flagged node met is at the least depth. Follows links either
@@ -61,6 +57,9 @@ impl LinkGraph {
             let Some(n) = self.g.node_weight(s) else {
                 continue;
             };
+            if n.blocks_hops() {
+                continue; // an allowed or hub-like start explains nothing
+            }
             if n.is_flagged() {
                 return HopAnswer::Found(0, vec![(s, None)]);
             }
@@ -165,14 +164,14 @@ impl LinkGraph {
         Some(format!("涉诈名单 {list}"))
     }
 
-    /// Distinct victims with a victim link into `n` seen at or after
+    /// Distinct suspected victims whose warnings named `n` at or after
     /// `from_s`, and their distinct jurisdictions (counties).
     pub fn victims_of(&self, n: NodeIx, from_s: u32) -> (u32, u32) {
         let mut victims = 0u32;
         let mut regions: Vec<u32> = Vec::new();
         for e in self.g.edges_directed(n, Incoming) {
             let l = e.weight();
-            if l.kind != EdgeKind::Victim || l.last_s < from_s {
+            if l.kind != EdgeKind::Victim || l.last_s < from_s || !self.g[e.source()].is_suspect() {
                 continue;
             }
             victims += 1;
@@ -182,6 +181,29 @@ impl LinkGraph {
             }
         }
         (victims, regions.len() as u32)
+    }
+
+    /// Distinct persons whose warnings named `n` at or after `from_s`,
+    /// suspected or not.
+    pub fn persons_of(&self, n: NodeIx, from_s: u32) -> u32 {
+        self.g
+            .edges_directed(n, Incoming)
+            .filter(|e| e.weight().kind == EdgeKind::Victim && e.weight().last_s >= from_s)
+            .count() as u32
+    }
+
+    /// Mean payment into `n`, in fen, over the transfers into it last seen
+    /// at or after `from_s` (every observation of each counted); 0 when none.
+    pub fn mean_payment_in(&self, n: NodeIx, from_s: u32) -> i64 {
+        let (sum, count) = self
+            .g
+            .edges_directed(n, Incoming)
+            .map(|e| e.weight())
+            .filter(|l| l.kind == EdgeKind::Transfer && l.last_s >= from_s)
+            .fold((0i64, 0i64), |(s, c), l| {
+                (s.saturating_add(l.amount_fen), c + i64::from(l.count))
+            });
+        if count == 0 { 0 } else { sum / count }
     }
 
     /// Distinct counterparties of transfers into (`Incoming`) or out of
@@ -202,6 +224,19 @@ impl LinkGraph {
     ) -> u32 {
         counterpart_nodes(self, alert)
             .filter(|&n| kind.is_none_or(|k| self.g[n].kind == k))
+            .map(count)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+impl LinkGraph {
+    /// The most of `count(node)` over the counterparts that may tie victims
+    /// together: phones and cards, neither hub-like nor allowed (what series
+    /// and derived flags go by).
+    fn most_over_linking(&self, alert: &Alert, count: impl Fn(NodeIx) -> u32) -> u32 {
+        counterpart_nodes(self, alert)
+            .filter(|&n| self.may_link_victims(n))
             .map(count)
             .max()
             .unwrap_or(0)
@@ -235,12 +270,12 @@ impl GraphFeatures for LinkGraph {
 
     fn victims_of_counterparts(&self, alert: &Alert, now_ms: i64, horizon_ms: i64) -> u32 {
         let from_s = secs(now_ms.saturating_sub(horizon_ms));
-        self.most_over_counterparts(alert, None, |n| self.victims_of(n, from_s).0)
+        self.most_over_linking(alert, |n| self.victims_of(n, from_s).0)
     }
 
     fn jurisdictions_of_counterparts(&self, alert: &Alert, now_ms: i64, horizon_ms: i64) -> u32 {
         let from_s = secs(now_ms.saturating_sub(horizon_ms));
-        self.most_over_counterparts(alert, None, |n| self.victims_of(n, from_s).1)
+        self.most_over_linking(alert, |n| self.victims_of(n, from_s).1)
     }
 
     fn card_fan_in(&self, alert: &Alert, now_ms: i64, window_ms: i64) -> u32 {
@@ -253,6 +288,33 @@ impl GraphFeatures for LinkGraph {
         let from_s = secs(now_ms.saturating_sub(window_ms));
         let cards = Some(NodeKind::BankCard);
         self.most_over_counterparts(alert, cards, |n| self.fan(n, Outgoing, from_s))
+    }
+
+    fn persons_linked(&self, alert: &Alert, now_ms: i64, horizon_ms: i64) -> u32 {
+        let from_s = secs(now_ms.saturating_sub(horizon_ms));
+        self.most_over_counterparts(alert, None, |n| self.persons_of(n, from_s))
+    }
+
+    fn card_mean_payment_in(&self, alert: &Alert, now_ms: i64, window_ms: i64) -> f64 {
+        let from_s = secs(now_ms.saturating_sub(window_ms));
+        let most = counterpart_nodes(self, alert)
+            .filter(|&n| self.g[n].kind == NodeKind::BankCard)
+            .map(|n| self.mean_payment_in(n, from_s))
+            .max()
+            .unwrap_or(0);
+        most as f64 / 100.0
+    }
+
+    fn counterpart_is_hub(&self, alert: &Alert) -> bool {
+        counterpart_nodes(self, alert).any(|n| self.g[n].is_hub())
+    }
+
+    fn counterpart_is_allowed(&self, alert: &Alert) -> bool {
+        counterpart_nodes(self, alert).any(|n| self.g[n].is_allowed())
+    }
+
+    fn counterpart_degree(&self, alert: &Alert) -> u32 {
+        self.most_over_counterparts(alert, None, |n| self.g[n].degree)
     }
 
     fn neighbourhood_flagged(&self, alert: &Alert) -> bool {

@@ -15,12 +15,12 @@ use std::path::Path;
 use petgraph::stable_graph::NodeIndex;
 use petgraph::visit::{EdgeRef, IntoEdgeReferences};
 
-use super::flags::{FlagNote, FlagSource, flag_bits};
+use super::flags::{FlagNote, FlagSource, flag_bits, mark_bits};
 use super::keys::key_hash;
 use super::links::{LinkData, LinkGraph, NodeData};
 use super::{EdgeKind, GraphLimits, NodeKind};
 
-const MAGIC: &[u8; 8] = b"DWGRAPH\x02";
+const MAGIC: &[u8; 8] = b"DWGRAPH\x03";
 
 /// How far the store's logs were applied when a snapshot was taken.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -145,7 +145,7 @@ impl LinkGraph {
             let n = &self.g[ix];
             let value = self.keys.value(n.span());
             w.put(&(ix.index() as u32).to_le_bytes())?;
-            w.put(&[n.kind as u8, n.flags, value.len() as u8])?;
+            w.put(&[n.kind as u8, n.flags, n.marks, value.len() as u8])?;
             for x in [n.last_s, n.series, n.region, n.degree] {
                 w.put(&x.to_le_bytes())?;
             }
@@ -171,6 +171,7 @@ impl LinkGraph {
             let date = &note.date.as_bytes()[..note.date.len().min(255)];
             w.put(&[date.len() as u8])?;
             w.put(date)?;
+            w.put(&note.at_s.to_le_bytes())?;
         }
         w.put(&(self.series.parent.len() as u64).to_le_bytes())?;
         for i in 0..self.series.parent.len() {
@@ -230,8 +231,8 @@ fn bad(why: impl Into<String>) -> io::Error {
 /// before the data proves itself.
 const MAX_ENTRIES: u64 = 1 << 32;
 
-/// Fewest bytes a node (index, kind, flags, length, four `u32`s) or a link
-/// (two ends, kind, amount, time, count) takes in a snapshot.
+/// Fewest bytes a node (index, kind, flags, marks, length, four `u32`s) or
+/// a link (two ends, kind, amount, time, count) takes in a snapshot.
 const MIN_RECORD_BYTES: u64 = 23;
 
 /// Reads the body of a snapshot of `file_len` bytes. Nothing read is
@@ -260,7 +261,7 @@ fn read_body<R: Read>(
         if olds.last().is_some_and(|&prev| old <= prev) {
             return Err(bad(format!("node {old} is out of order")));
         }
-        let [kind, flags, len] = r.take::<3>()?;
+        let [kind, flags, marks, len] = r.take::<4>()?;
         let kind = NodeKind::from_code(kind).ok_or_else(|| bad(format!("node kind {kind}")))?;
         let [last_s, series, region, degree] = [r.u32()?, r.u32()?, r.u32()?, r.u32()?];
         let value = r.bytes(len as usize)?;
@@ -275,6 +276,7 @@ fn read_body<R: Read>(
             key_len: span.len,
             kind,
             flags,
+            marks,
         });
         let _ = degree; // recounted from the links below
         let (graph, keys) = (&g.g, &mut g.keys);
@@ -285,6 +287,9 @@ fn read_body<R: Read>(
         if flags & flag_bits::LISTED != 0 {
             // Kept so the next list reload can unmark it if it left the list.
             g.listed_nodes.insert(ix.index() as u32);
+        }
+        if marks & mark_bits::ALLOW_LISTED != 0 {
+            g.allowed_nodes.insert(ix.index() as u32);
         }
         olds.push(old);
     }
@@ -328,12 +333,17 @@ fn read_body<R: Read>(
         let reason = String::from_utf8_lossy(&r.bytes(len as usize)?).into();
         let len = r.u8()?;
         let date = String::from_utf8_lossy(&r.bytes(len as usize)?).into();
+        let at_s = r.u32()?;
+        if source == FlagSource::Derived {
+            g.derived_at.insert((at_s, n.index() as u32));
+        }
         g.notes.insert(
             n.index() as u32,
             FlagNote {
                 source,
                 reason,
                 date,
+                at_s,
             },
         );
     }

@@ -61,6 +61,37 @@ pub enum ArtefactKind {
     Ip,
 }
 
+impl ArtefactKind {
+    /// Every kind, in the order rules and docs list them.
+    pub const ALL: [ArtefactKind; 7] = [
+        ArtefactKind::Phone,
+        ArtefactKind::BankCard,
+        ArtefactKind::Url,
+        ArtefactKind::App,
+        ArtefactKind::SocialAccount,
+        ArtefactKind::Device,
+        ArtefactKind::Ip,
+    ];
+
+    /// The kind of a name as rules, files and the wire spell it (`bank_card`).
+    pub fn parse(name: &str) -> Option<ArtefactKind> {
+        ArtefactKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The name rules, files and the wire use (`bank_card`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ArtefactKind::Phone => "phone",
+            ArtefactKind::BankCard => "bank_card",
+            ArtefactKind::Url => "url",
+            ArtefactKind::App => "app",
+            ArtefactKind::SocialAccount => "social_account",
+            ArtefactKind::Device => "device",
+            ArtefactKind::Ip => "ip",
+        }
+    }
+}
+
 /// The kind of a link between artefacts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

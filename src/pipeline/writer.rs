@@ -22,9 +22,9 @@ use std::sync::Arc;
 const EXPIRY_SWEEP_PER_BATCH: u32 = 1024;
 const EXPIRY_SWEEP_PER_ALERT: u32 = 16;
 
-/// `graph` with the rule set's flagged lists in force.
+/// `graph` with the rule set's flagged and allow lists in force.
 fn graph_for(rules: &RuleSet, mut graph: LinkGraph) -> LinkGraph {
-    graph.set_listed(rules.flagged_values());
+    rules.apply_lists(&mut graph);
     graph
 }
 
@@ -147,15 +147,21 @@ impl Writer {
                 counts.duplicates += 1;
                 continue;
             }
+            self.graph.observe(&p.item.alert);
+            let hits = self.matcher.match_alert(&p.item.alert, &self.graph, now_ms);
+            let decision = decide(&p.item.alert.subject, &hits, &self.open);
+            // After decide, before dispatch: a new pair's series id already
+            // takes in the series this alert joins.
+            let suspect = !hits.is_empty();
+            let seen = self.graph.settle(&p.item.alert, suspect);
+            step.commit.series_aliases.extend(seen.merged);
             step.commit.alerts.push(StoredAlert {
                 key: key.clone(),
                 json: p.stored.clone(),
                 occurred_at_ms: p.item.alert.occurred_at_ms,
+                suspect,
             });
-            let seen = self.graph.observe(&p.item.alert);
-            step.commit.series_aliases.extend(seen.merged);
-            let hits = self.matcher.match_alert(&p.item.alert, &self.graph, now_ms);
-            match decide(&p.item.alert.subject, &hits, &self.open) {
+            match decision {
                 Decision::Ignore => {}
                 Decision::Create { level, fraud_type } => {
                     self.create(&mut step, p, &hits, level, &fraud_type, now_ms);
@@ -245,7 +251,7 @@ impl Writer {
     /// Puts a new rule set in force between two batches; unchanged windows
     /// keep their state. Returns how many windows were kept.
     pub fn swap_rules(&mut self, rules: Arc<RuleSet>) -> usize {
-        self.graph.set_listed(rules.flagged_values());
+        rules.apply_lists(&mut self.graph);
         self.matcher.swap(rules)
     }
 

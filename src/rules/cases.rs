@@ -92,7 +92,7 @@ pub fn run_cases(
 fn run_case(file: &str, case: Case, rules: &Arc<RuleSet>, utc_offset_hours: i32) -> CaseResult {
     let mut matcher = Matcher::new(rules.clone(), WindowLimits::default(), utc_offset_hours);
     let mut graph = LinkGraph::new(GraphLimits::default());
-    graph.set_listed(rules.flagged_values());
+    rules.apply_lists(&mut graph);
     let mut at = case.start_ms.unwrap_or(DEFAULT_START_MS);
     let mut failures = Vec::new();
     for (i, a) in case.alerts.into_iter().enumerate() {
@@ -112,6 +112,8 @@ fn run_case(file: &str, case: Case, rules: &Arc<RuleSet>, utc_offset_hours: i32)
         };
         graph.observe(&alert);
         let hits = matcher.match_alert(&alert, &graph, at);
+        // As the writer does after decide: a match makes a suspected victim.
+        graph.settle(&alert, !hits.is_empty());
         let Some(mut want) = a.expect else { continue };
         let mut got: Vec<String> = hits.into_iter().map(|h| h.rule_id).collect();
         got.sort();

@@ -210,10 +210,27 @@ impl RuleSet {
     /// Every value of the lists named `flagged_*`, with its list's name:
     /// the artefacts the account-link graph treats as flagged.
     pub fn flagged_values(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values_of_lists("flagged_")
+    }
+
+    /// Every value on a list named `allow_*` (official numbers, collection
+    /// accounts, popular apps and sites): the graph passes them by.
+    pub fn allowed_values(&self) -> impl Iterator<Item = &str> {
+        self.values_of_lists("allow_").map(|(v, _)| v)
+    }
+
+    /// Puts this set's `flagged_*` and `allow_*` lists in force on `graph`.
+    pub fn apply_lists(&self, graph: &mut crate::graph::LinkGraph) {
+        graph.set_listed(self.flagged_values());
+        graph.set_allowed(self.allowed_values());
+    }
+
+    /// Every value on a list whose name starts with `prefix`, with the name.
+    fn values_of_lists<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
         self.lists
             .iter()
             .enumerate()
-            .filter(|(_, l)| l.name.starts_with("flagged_"))
+            .filter(move |(_, l)| l.name.starts_with(prefix))
             .flat_map(|(id, l)| {
                 self.list_values
                     .values_of(id as ListId)

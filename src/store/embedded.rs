@@ -305,7 +305,7 @@ impl Store for EmbeddedStore {
         &self,
         after: u64,
         limit: usize,
-    ) -> Result<Vec<(u64, crate::model::Alert)>, StoreError> {
+    ) -> Result<Vec<super::LoggedAlert>, StoreError> {
         self.alerts_after(after, limit)
     }
 

@@ -8,11 +8,12 @@
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::embedded::{ALERTS, EmbeddedStore, META, backend, decode};
-use super::{Commit, GraphLogMarks, StoreError};
-use crate::model::Alert;
+use super::{Commit, GraphLogMarks, LoggedAlert, StoreError};
 
 /// Arrival number → alert key.
 const ALERT_LOG: TableDefinition<u64, &str> = TableDefinition::new("alert_log");
+/// Arrival numbers of alerts a rule matched ([`super::StoredAlert::suspect`]).
+const SUSPECT_LOG: TableDefinition<u64, ()> = TableDefinition::new("suspect_alerts");
 /// Import number → one batch of import rows, JSON.
 const IMPORT_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("graph_imports");
 /// Last arrival number handed out.
@@ -23,6 +24,7 @@ const IMPORT_SEQ: &str = "import_seq";
 /// Creates the log tables, so that read transactions find them.
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(ALERT_LOG).map_err(backend)?;
+    tx.open_table(SUSPECT_LOG).map_err(backend)?;
     tx.open_table(IMPORT_LOG).map_err(backend)?;
     Ok(())
 }
@@ -38,9 +40,13 @@ pub(super) fn write(tx: &WriteTransaction, c: &Commit) -> Result<(), StoreError>
         .map_err(backend)?
         .map_or(0, |v| v.value());
     let mut log = tx.open_table(ALERT_LOG).map_err(backend)?;
+    let mut suspects = tx.open_table(SUSPECT_LOG).map_err(backend)?;
     for a in &c.alerts {
         seq += 1;
         log.insert(seq, a.key.as_str()).map_err(backend)?;
+        if a.suspect {
+            suspects.insert(seq, ()).map_err(backend)?;
+        }
     }
     meta.insert(ALERT_SEQ, seq).map_err(backend)?;
     Ok(())
@@ -81,16 +87,21 @@ impl EmbeddedStore {
         &self,
         after: u64,
         limit: usize,
-    ) -> Result<Vec<(u64, Alert)>, StoreError> {
+    ) -> Result<Vec<LoggedAlert>, StoreError> {
         let tx = self.db.begin_read().map_err(backend)?;
         let log = tx.open_table(ALERT_LOG).map_err(backend)?;
+        let suspects = tx.open_table(SUSPECT_LOG).map_err(backend)?;
         let alerts = tx.open_table(ALERTS).map_err(backend)?;
         let mut out = Vec::new();
         for row in log.range(after.saturating_add(1)..).map_err(backend)? {
             let (seq, key) = row.map_err(backend)?;
-            let key = key.value();
+            let (seq, key) = (seq.value(), key.value());
             if let Some(v) = alerts.get(key).map_err(backend)? {
-                out.push((seq.value(), decode(key, v.value())?));
+                out.push(LoggedAlert {
+                    seq,
+                    alert: decode(key, v.value())?,
+                    suspect: suspects.get(seq).map_err(backend)?.is_some(),
+                });
             }
             if out.len() >= limit {
                 break;

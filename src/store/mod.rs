@@ -46,6 +46,20 @@ pub struct StoredAlert {
     pub json: Vec<u8>,
     /// Event time, for the time index that warms windows after a restart.
     pub occurred_at_ms: i64,
+    /// A rule matched it: its person is a suspected victim from here on.
+    /// Logged so that a graph replay marks the same people.
+    pub suspect: bool,
+}
+
+/// An alert of the graph's log, in arrival order.
+#[derive(Clone, Debug)]
+pub struct LoggedAlert {
+    /// Arrival number.
+    pub seq: u64,
+    /// The alert.
+    pub alert: crate::model::Alert,
+    /// A rule matched it ([`StoredAlert::suspect`]).
+    pub suspect: bool,
 }
 
 /// The effect of one writer step, written in one transaction.
@@ -143,11 +157,7 @@ pub trait Store: Send + Sync + 'static {
     fn log_import(&self, rows_json: &[u8]) -> Result<u64, StoreError>;
 
     /// Up to `limit` alerts with arrival number after `after`, in arrival order.
-    fn logged_alerts(
-        &self,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<(u64, crate::model::Alert)>, StoreError>;
+    fn logged_alerts(&self, after: u64, limit: usize) -> Result<Vec<LoggedAlert>, StoreError>;
 
     /// Up to `limit` import batches numbered after `after`, in order.
     fn logged_imports(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;

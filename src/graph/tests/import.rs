@@ -295,6 +295,7 @@ fn imported_note_wins_over_a_list_on_the_explanation() {
             source: FlagSource::Case,
             reason: "A5201022026030001".into(),
             date: "2026-03-01".into(),
+            at_s: 0,
         },
     );
     let (_, path) = g.hops_to_flagged(&paid, 3).unwrap();

@@ -122,6 +122,7 @@ fn frozen(date: &str) -> FlagNote {
         source: FlagSource::Frozen,
         reason: "".into(),
         date: date.into(),
+        at_s: 0,
     }
 }
 

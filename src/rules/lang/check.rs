@@ -8,9 +8,10 @@ use regex::Regex;
 
 use super::ast::{CmpOp, Literal, Node, NodeKind, Span};
 use super::compiled::{
-    BoolExpr, FAN_IN_WINDOW_MS, GraphNum, HOPS_DEPTH_LIMIT, HOPS_MAX_DEPTH, ListId, NumExpr,
-    StrExpr, StrTest, VICTIMS_HORIZON_MS, WindowSlot,
+    BoolExpr, GraphNum, HOPS_DEPTH_LIMIT, HOPS_MAX_DEPTH, ListId, NumExpr, StrExpr, StrTest,
+    WindowSlot,
 };
+use super::functions::{self, Build, FieldRead};
 use crate::model::ArtefactKind;
 
 /// Longest regex source accepted; longer ones are refused as too costly.
@@ -241,6 +242,10 @@ fn comparison(
 }
 
 fn call(name: &str, args: &[Node], sp: Span, names: &mut dyn Names) -> Result<Typed, CheckError> {
+    let Some(f) = functions::function(name) else {
+        let known = functions::function_names();
+        return err(sp, format!("unknown function {name}(); known: {known}"));
+    };
     let no_args = |t: Typed| {
         if args.is_empty() {
             Ok(t)
@@ -248,58 +253,47 @@ fn call(name: &str, args: &[Node], sp: Span, names: &mut dyn Names) -> Result<Ty
             err(sp, format!("{name}() takes no arguments"))
         }
     };
-    match name {
-        "hops_to_flagged" => {
+    match f.build {
+        Build::Hops => {
             let depth = depth_arg(name, args, sp, names)?;
             Ok(Typed::Num(NumExpr::Graph(GraphNum::Hops(depth))))
         }
-        "victims_of_counterparts"
-        | "jurisdictions_of_counterparts"
-        | "card_fan_in"
-        | "card_fan_out" => {
-            let q = match name {
-                "victims_of_counterparts" => {
-                    GraphNum::Victims(span_arg(name, args, sp, names, VICTIMS_HORIZON_MS)?)
-                }
-                "jurisdictions_of_counterparts" => {
-                    GraphNum::Jurisdictions(span_arg(name, args, sp, names, VICTIMS_HORIZON_MS)?)
-                }
-                "card_fan_in" => {
-                    GraphNum::FanIn(span_arg(name, args, sp, names, FAN_IN_WINDOW_MS)?)
-                }
-                _ => GraphNum::FanOut(span_arg(name, args, sp, names, FAN_IN_WINDOW_MS)?),
-            };
-            Ok(Typed::Num(NumExpr::Graph(q)))
+        Build::Span { default_ms, make } => {
+            let ms = span_arg(name, args, sp, names, default_ms)?;
+            Ok(Typed::Num(NumExpr::Graph(make(ms))))
         }
-        "neighbourhood_flagged" => no_args(Typed::Bool(BoolExpr::NeighbourhoodFlagged)),
-        "has" | "count" => {
-            let [arg] = args else {
-                return err(sp, format!("{name}() takes one field"));
-            };
-            let s = match typed(arg, names)? {
-                Typed::Str(s) if !matches!(s, StrExpr::Const(_)) => s,
-                _ => {
-                    return err(
-                        arg.span,
-                        format!("{name}() takes a field, e.g. {name}(counterpart.phone)"),
-                    );
-                }
-            };
-            match (name, s) {
-                ("count", StrExpr::Counterparts(kind)) => Ok(Typed::Num(NumExpr::Count(kind))),
-                ("count", _) => err(
-                    arg.span,
-                    "count() takes a counterpart field, e.g. count(counterpart.phone)",
-                ),
-                (_, s) => Ok(Typed::Bool(BoolExpr::Has(s))),
-            }
+        Build::Num(q) => no_args(Typed::Num(NumExpr::Graph(q))),
+        Build::Flag(q) => no_args(Typed::Bool(BoolExpr::Graph(q))),
+        Build::Has | Build::Count => field_function(name, args, sp, names),
+    }
+}
+
+/// `has(field)` and `count(counterpart.KIND)`.
+fn field_function(
+    name: &str,
+    args: &[Node],
+    sp: Span,
+    names: &mut dyn Names,
+) -> Result<Typed, CheckError> {
+    let [arg] = args else {
+        return err(sp, format!("{name}() takes one field"));
+    };
+    let s = match typed(arg, names)? {
+        Typed::Str(s) if !matches!(s, StrExpr::Const(_)) => s,
+        _ => {
+            return err(
+                arg.span,
+                format!("{name}() takes a field, e.g. {name}(counterpart.phone)"),
+            );
         }
-        _ => err(
-            sp,
-            format!(
-                "unknown function {name}(); known: has, count, hops_to_flagged, victims_of_counterparts, jurisdictions_of_counterparts, card_fan_in, card_fan_out, neighbourhood_flagged"
-            ),
+    };
+    match (name, s) {
+        ("count", StrExpr::Counterparts(kind)) => Ok(Typed::Num(NumExpr::Count(kind))),
+        ("count", _) => err(
+            arg.span,
+            "count() takes a counterpart field, e.g. count(counterpart.phone)",
         ),
+        (_, s) => Ok(Typed::Bool(BoolExpr::Has(s))),
     }
 }
 
@@ -437,53 +431,17 @@ fn regex(source: &str, sp: Span) -> Result<Regex, CheckError> {
         })
 }
 
-/// Every field name, for "did you mean" style listings.
-pub const FIELDS: &[&str] = &[
-    "source",
-    "source_kind",
-    "fraud_type_hint",
-    "amount",
-    "amount_fen",
-    "subject.phone",
-    "subject.division",
-    "subject.grid",
-    "subject.age",
-    "subject.has_id",
-    "counterpart.phone",
-    "counterpart.bank_card",
-    "counterpart.url",
-    "counterpart.app",
-    "counterpart.social_account",
-    "counterpart.device",
-    "counterpart.ip",
-    "attr.NAME",
-    "hour",
-    "minute_of_day",
-    "weekday",
-    "window.NAME",
-    "true",
-    "false",
-];
-
 fn path(parts: &[String], sp: Span, names: &mut dyn Names) -> Result<Typed, CheckError> {
     let p: Vec<&str> = parts.iter().map(String::as_str).collect();
+    if let Some(read) = functions::field(&parts.join(".")).and_then(|f| f.read.clone()) {
+        return Ok(match read {
+            FieldRead::Str(x) => Typed::Str(x),
+            FieldRead::Num(x) => Typed::Num(x),
+            FieldRead::Bool(x) => Typed::Bool(x),
+        });
+    }
     let t = match p.as_slice() {
-        ["true"] => Typed::Bool(BoolExpr::Const(true)),
-        ["false"] => Typed::Bool(BoolExpr::Const(false)),
-        ["source"] => Typed::Str(StrExpr::Source),
-        ["source_kind"] => Typed::Str(StrExpr::SourceKind),
-        ["fraud_type_hint"] => Typed::Str(StrExpr::FraudTypeHint),
-        ["amount"] => Typed::Num(NumExpr::Amount),
-        ["amount_fen"] => Typed::Num(NumExpr::AmountFen),
-        ["hour"] => Typed::Num(NumExpr::Hour),
-        ["minute_of_day"] => Typed::Num(NumExpr::MinuteOfDay),
-        ["weekday"] => Typed::Num(NumExpr::Weekday),
-        ["subject", "phone"] => Typed::Str(StrExpr::Phone),
-        ["subject", "division"] => Typed::Str(StrExpr::Division),
-        ["subject", "grid"] => Typed::Str(StrExpr::Grid),
-        ["subject", "age"] => Typed::Num(NumExpr::Age),
-        ["subject", "has_id"] => Typed::Bool(BoolExpr::HasId),
-        ["counterpart", kind] => match artefact_kind(kind) {
+        ["counterpart", kind] => match ArtefactKind::parse(kind) {
             Some(k) => Typed::Str(StrExpr::Counterparts(k)),
             None => {
                 return err(
@@ -517,26 +475,12 @@ fn path(parts: &[String], sp: Span, names: &mut dyn Names) -> Result<Typed, Chec
                 format!(
                     "unknown field `{}`; fields: {}",
                     parts.join("."),
-                    FIELDS.join(", ")
+                    functions::field_names().collect::<Vec<_>>().join(", ")
                 ),
             );
         }
     };
     Ok(t)
-}
-
-/// Parses a counterpart kind name.
-pub fn artefact_kind(name: &str) -> Option<ArtefactKind> {
-    Some(match name {
-        "phone" => ArtefactKind::Phone,
-        "bank_card" => ArtefactKind::BankCard,
-        "url" => ArtefactKind::Url,
-        "app" => ArtefactKind::App,
-        "social_account" => ArtefactKind::SocialAccount,
-        "device" => ArtefactKind::Device,
-        "ip" => ArtefactKind::Ip,
-        _ => return None,
-    })
 }
 
 /// Names used anywhere in an expression tree: for unused-list warnings.

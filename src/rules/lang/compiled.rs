@@ -40,6 +40,23 @@ pub enum GraphNum {
     FanIn(i64),
     /// `card_fan_out(window)`, ms.
     FanOut(i64),
+    /// `persons_linked(horizon)`, ms.
+    Persons(i64),
+    /// `card_mean_payment_in(window)`, ms.
+    MeanPaymentIn(i64),
+    /// `degree()`.
+    Degree,
+}
+
+/// A yes/no graph question, as a rule asks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphBool {
+    /// `neighbourhood_flagged()`.
+    NeighbourhoodFlagged,
+    /// `is_hub()`.
+    CounterpartHub,
+    /// `allowed_counterpart()`.
+    CounterpartAllowed,
 }
 
 /// A boolean expression.
@@ -71,8 +88,8 @@ pub enum BoolExpr {
     Has(StrExpr),
     /// `subject.has_id`.
     HasId,
-    /// `neighbourhood_flagged()`.
-    NeighbourhoodFlagged,
+    /// A graph test: `neighbourhood_flagged()`, `is_hub()`...
+    Graph(GraphBool),
 }
 
 /// A string test.
@@ -144,7 +161,8 @@ pub enum StrExpr {
 #[derive(Default)]
 pub struct GraphCache {
     numbers: RefCell<Vec<(GraphNum, f64)>>,
-    neighbourhood: Cell<Option<bool>>,
+    /// By [`GraphBool`] as an index.
+    tests: [Cell<Option<bool>>; 3],
 }
 
 impl GraphCache {
@@ -224,8 +242,10 @@ impl BoolExpr {
             BoolExpr::Test(s, t) => s.any(c, |v| t.holds(v)),
             BoolExpr::Has(s) => s.any(c, |v| !v.is_empty()),
             BoolExpr::HasId => !c.alert.subject.id_hash.is_empty(),
-            BoolExpr::NeighbourhoodFlagged => cached(&c.graph_cache.neighbourhood, || {
-                c.graph.neighbourhood_flagged(c.alert)
+            BoolExpr::Graph(q) => cached(&c.graph_cache.tests[*q as usize], || match q {
+                GraphBool::NeighbourhoodFlagged => c.graph.neighbourhood_flagged(c.alert),
+                GraphBool::CounterpartHub => c.graph.counterpart_is_hub(c.alert),
+                GraphBool::CounterpartAllowed => c.graph.counterpart_is_allowed(c.alert),
             }),
         }
     }
@@ -297,6 +317,9 @@ fn graph_number(q: GraphNum, c: &EvalCtx<'_>) -> f64 {
         GraphNum::Jurisdictions(ms) => f64::from(g.jurisdictions_of_counterparts(a, now, ms)),
         GraphNum::FanIn(ms) => f64::from(g.card_fan_in(a, now, ms)),
         GraphNum::FanOut(ms) => f64::from(g.card_fan_out(a, now, ms)),
+        GraphNum::Persons(ms) => f64::from(g.persons_linked(a, now, ms)),
+        GraphNum::MeanPaymentIn(ms) => g.card_mean_payment_in(a, now, ms),
+        GraphNum::Degree => f64::from(g.counterpart_degree(a)),
     }
 }
 
