@@ -331,7 +331,7 @@ impl LinkGraph {
         let Some(d) = self.g.node_weight_mut(n) else {
             return;
         };
-        if d.is_hub() || d.kind == NodeKind::Person {
+        if d.is_hub() {
             return;
         }
         let was_blocked = d.blocks_hops();
@@ -475,6 +475,8 @@ impl LinkGraph {
         let value = self.keys.value(d.span()).to_vec();
         self.keys
             .remove(n.index() as u32, key_hash(d.kind, &value), d.key_len);
+        // The index may be handed to a new node: it must not inherit a mark.
+        self.allowed_nodes.remove(&(n.index() as u32));
         self.g.remove_node(n);
         self.counters.expired_nodes += 1;
     }

@@ -269,38 +269,34 @@ impl LinkGraph {
     /// already in the graph are marked or unmarked now, new ones as they
     /// arrive.
     pub fn set_allowed<'a>(&mut self, values: impl Iterator<Item = &'a str>) {
-        let unmarked = std::mem::take(&mut self.allowed_nodes);
-        for &ix in &unmarked {
-            if let Some(n) = self.g.node_weight_mut(NodeIx::new(ix as usize)) {
-                n.marks &= !mark_bits::ALLOW_LISTED;
-            }
-        }
         self.allowed = values.map(Box::from).collect();
-        let values: Vec<Box<str>> = self.allowed.iter().cloned().collect();
-        for value in values {
+        let mut now = rustc_hash::FxHashSet::default();
+        for value in &self.allowed {
             for kind in NodeKind::ARTEFACTS {
-                if let Some(ix) = self.find(kind, &value) {
-                    // Marked again before any relabelling: a node allowed
-                    // before and after never changes its labels.
-                    if let Some(n) = self.g.node_weight_mut(ix) {
-                        n.marks |= mark_bits::ALLOW_LISTED;
-                    }
-                    self.allowed_nodes.insert(ix.index() as u32);
-                    self.clear_derived(ix, None);
-                }
+                now.extend(self.find(kind, value).map(|ix| ix.index() as u32));
             }
         }
-        for &ix in &self.allowed_nodes.clone() {
-            if !unmarked.contains(&ix) {
-                self.label_node_blocked(NodeIx::new(ix as usize));
+        let before = std::mem::take(&mut self.allowed_nodes);
+        let mut freed = Vec::new();
+        for &ix in before.difference(&now) {
+            let node = NodeIx::new(ix as usize);
+            if let Some(n) = self.g.node_weight_mut(node) {
+                n.marks &= !mark_bits::ALLOW_LISTED;
+                freed.push(node);
             }
         }
-        for ix in unmarked {
-            let ix = NodeIx::new(ix as usize);
-            if self.g.node_weight(ix).is_some_and(|n| !n.blocks_hops()) {
-                self.label_node_unblocked(ix);
+        for &ix in now.difference(&before) {
+            let node = NodeIx::new(ix as usize);
+            self.clear_derived(node, None);
+            self.set_mark(node, mark_bits::ALLOW_LISTED);
+        }
+        // Distances only shrink once every new block is in: fewer rechecks.
+        for node in freed {
+            if self.g.node_weight(node).is_some_and(|n| !n.blocks_hops()) {
+                self.label_node_unblocked(node);
             }
         }
+        self.allowed_nodes = now;
     }
 
     /// Puts the values of the rule set's `flagged_*` lists in force (value,

@@ -99,25 +99,25 @@ fn victims_of_counterparts_counts_distinct_subjects_within_horizon() {
     let fraud = phone("16200071583");
     let quiet = phone("16200070000");
     let mut g = graph();
-    g.observe(&alert(
+    suspect(&mut g, &alert(
         "13900000010",
         T0 - 40 * DAY_MS,
         vec![fraud.clone()],
         vec![],
     ));
-    g.observe(&alert(
+    suspect(&mut g, &alert(
         "13900000011",
         T0 - DAY_MS,
         vec![fraud.clone()],
         vec![],
     ));
-    g.observe(&alert(
+    suspect(&mut g, &alert(
         "13900000011",
         T0 - HOUR_MS,
         vec![fraud.clone()],
         vec![],
     ));
-    g.observe(&alert(
+    suspect(&mut g, &alert(
         "13900000012",
         T0 - HOUR_MS,
         vec![fraud.clone(), quiet.clone()],
@@ -125,12 +125,20 @@ fn victims_of_counterparts_counts_distinct_subjects_within_horizon() {
     ));
     let now = alert(SUBJECT, T0, vec![quiet, fraud], vec![]);
     g.observe(&now);
-    // Subjects 11, 12 and this one; subject 10 is outside 30 days.
-    assert_eq!(g.victims_of_counterparts(&now, T0, 30 * DAY_MS), 3);
-    assert_eq!(g.victims_of_counterparts(&now, T0, 50 * DAY_MS), 4);
-    assert_eq!(g.victims_of_counterparts(&now, T0, 0), 1);
+    // Suspected victims 11 and 12; subject 10 is outside 30 days, and this
+    // alert's own subject is not a suspected victim (yet).
+    assert_eq!(g.victims_of_counterparts(&now, T0, 30 * DAY_MS), 2);
+    assert_eq!(g.victims_of_counterparts(&now, T0, 50 * DAY_MS), 3);
+    assert_eq!(g.victims_of_counterparts(&now, T0, 0), 0);
+    // Persons linked count this one too.
+    assert_eq!(g.persons_linked(&now, T0, 30 * DAY_MS), 3);
+    assert_eq!(g.persons_linked(&now, T0, 50 * DAY_MS), 4);
+    assert_eq!(g.persons_linked(&now, T0, 0), 1);
     // All of them live in one county.
     assert_eq!(g.jurisdictions_of_counterparts(&now, T0, 50 * DAY_MS), 1);
+    // Once its match is settled, the subject counts for later alerts.
+    g.settle(&now, true);
+    assert_eq!(g.victims_of_counterparts(&now, T0, 30 * DAY_MS), 3);
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Distance labels stay exact: after any sequence of link upserts, link
 //! removals (expiry, degree caps), imported flags and list reloads, every
 //! node's label equals a plain BFS over the graph as it now stands, and a
-//! labelled hop answer equals the search's.
+//! labelled hop answer equals the search's. Allow lists and allow imports
+//! come and go among the changes: no hop path ever passes an allowed or
+//! hub-like artefact.
 
 use std::collections::VecDeque;
 
@@ -19,6 +21,8 @@ enum Op {
     Expire(u32),
     Flag(usize),
     List(Vec<usize>),
+    Allow(Vec<usize>),
+    AllowImport(usize),
 }
 
 fn op(n: usize) -> impl Strategy<Value = Op> {
@@ -34,6 +38,8 @@ fn op(n: usize) -> impl Strategy<Value = Op> {
         1 => (0..40u32).prop_map(Op::Expire),
         1 => (0..n).prop_map(Op::Flag),
         1 => prop::collection::vec(0..n, 0..4).prop_map(Op::List),
+        1 => prop::collection::vec(0..n, 0..3).prop_map(Op::Allow),
+        1 => (0..n).prop_map(Op::AllowImport),
     ]
 }
 
@@ -46,12 +52,13 @@ fn key_of(i: usize) -> (NodeKind, String) {
 }
 
 /// Hops from every node to the nearest flagged node by plain BFS over the
-/// links now in the graph (both ways, no victim links, no persons).
+/// links now in the graph (both ways, no victim links, never through a
+/// person, a hub or an allowed artefact, which carry no label).
 fn brute_labels(g: &LinkGraph) -> Vec<(NodeIx, Option<u32>)> {
     let mut dist: std::collections::HashMap<NodeIx, u32> = Default::default();
     let mut queue = VecDeque::new();
     for n in g.g.node_indices() {
-        if g.g[n].is_flagged() && g.g[n].kind != NodeKind::Person {
+        if g.g[n].is_flagged() && !g.g[n].blocks_hops() {
             dist.insert(n, 0);
             queue.push_back(n);
         }
@@ -65,7 +72,7 @@ fn brute_labels(g: &LinkGraph) -> Vec<(NodeIx, Option<u32>)> {
             g.g.edges_directed(u, Incoming)
                 .map(|e| (e.source(), *e.weight()));
         for (v, l) in out.chain(inc) {
-            if l.kind == EdgeKind::Victim || g.g[v].kind == NodeKind::Person {
+            if l.kind == EdgeKind::Victim || g.g[v].blocks_hops() {
                 continue;
             }
             if let std::collections::hash_map::Entry::Vacant(slot) = dist.entry(v) {
@@ -75,7 +82,6 @@ fn brute_labels(g: &LinkGraph) -> Vec<(NodeIx, Option<u32>)> {
         }
     }
     g.g.node_indices()
-        .filter(|&n| g.g[n].kind != NodeKind::Person)
         .map(|n| (n, dist.get(&n).copied().filter(|&d| d <= LABEL_DEPTH)))
         .collect()
 }
@@ -92,6 +98,7 @@ proptest! {
         let limits = GraphLimits {
             max_degree: cap,
             link_max_age_s: 10,
+            hub_links_per_day: 4,
             ..wide_limits()
         };
         let mut g = LinkGraph::new(limits);
@@ -120,6 +127,15 @@ proptest! {
                     let values: Vec<String> = members.iter().map(|&i| key_of(i).1).collect();
                     g.set_listed(values.iter().map(|v| (v.as_str(), "flagged_test")));
                 }
+                Op::Allow(members) => {
+                    let values: Vec<String> = members.iter().map(|&i| key_of(i).1).collect();
+                    g.set_allowed(values.iter().map(String::as_str));
+                }
+                Op::AllowImport(i) => {
+                    let (kind, value) = key_of(i);
+                    let node = g.intern(kind, &value, T0_S);
+                    g.allow_imported(node);
+                }
             }
             for (node, want) in brute_labels(&g) {
                 prop_assert_eq!(g.label(node), want, "node {:?}", g.node_ref(node));
@@ -128,6 +144,10 @@ proptest! {
                     (Some(d), HopAnswer::Found(got, path)) => {
                         prop_assert_eq!(got, d);
                         prop_assert_eq!(path.len() as u32, d + 1);
+                        for (step, _) in &path {
+                            let w = g.node(*step).unwrap();
+                            prop_assert!(!w.is_allowed() && !w.is_hub(), "path through {:?}", g.node_ref(*step));
+                        }
                     }
                     (None, HopAnswer::NoneWithin) => {}
                     (w, other) => prop_assert!(false, "want {:?}, got {:?}", w, other),

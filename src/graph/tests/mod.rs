@@ -37,6 +37,13 @@ const HOME_DIVISION: &str = "520102016001";
 /// A county other than [`HOME_DIVISION`]'s.
 const OTHER_DIVISION: &str = "520103001001";
 
+/// Observes `a` and settles it as a match: its person is a suspected
+/// victim, as the writer does for an alert a rule matched.
+fn suspect(g: &mut LinkGraph, a: &Alert) -> Observed {
+    g.observe(a);
+    g.settle(a, true)
+}
+
 fn phone(v: &str) -> Artefact {
     Artefact {
         kind: ArtefactKind::Phone,

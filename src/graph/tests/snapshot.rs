@@ -272,7 +272,7 @@ fn small_graph(max_degree: u32) -> LinkGraph {
         vec![mule.clone(), phone("16200071583")],
         vec![],
     );
-    g.observe(&first);
+    suspect(&mut g, &first);
     g.announce_series(&first);
     let other = alert_in(
         OTHER_DIVISION,
@@ -281,7 +281,7 @@ fn small_graph(max_degree: u32) -> LinkGraph {
         vec![mule.clone()],
         vec![],
     );
-    g.observe(&other);
+    suspect(&mut g, &other);
     for i in 0..3 {
         let payer = card(&format!("62284800000001{i:02}"));
         g.observe(&alert(
@@ -360,9 +360,9 @@ fn snapshot_keeps_series_aliases_working_after_load() {
     let linked = alert("13900000099", T0 + 4 * HOUR_MS, vec![card(CARD_B)], vec![]);
     let mut seen = Vec::new();
     for graph in [&mut g, &mut loaded] {
-        graph.observe(&alone);
+        suspect(graph, &alone);
         graph.announce_series(&alone);
-        seen.push(graph.observe(&linked));
+        seen.push(suspect(graph, &linked));
     }
     assert_eq!(seen[0], seen[1]);
     assert_eq!(seen[0].merged.len(), 1);
