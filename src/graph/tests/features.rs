@@ -99,30 +99,27 @@ fn victims_of_counterparts_counts_distinct_subjects_within_horizon() {
     let fraud = phone("16200071583");
     let quiet = phone("16200070000");
     let mut g = graph();
-    suspect(&mut g, &alert(
-        "13900000010",
-        T0 - 40 * DAY_MS,
-        vec![fraud.clone()],
-        vec![],
-    ));
-    suspect(&mut g, &alert(
-        "13900000011",
-        T0 - DAY_MS,
-        vec![fraud.clone()],
-        vec![],
-    ));
-    suspect(&mut g, &alert(
-        "13900000011",
-        T0 - HOUR_MS,
-        vec![fraud.clone()],
-        vec![],
-    ));
-    suspect(&mut g, &alert(
-        "13900000012",
-        T0 - HOUR_MS,
-        vec![fraud.clone(), quiet.clone()],
-        vec![],
-    ));
+    suspect(
+        &mut g,
+        &alert("13900000010", T0 - 40 * DAY_MS, vec![fraud.clone()], vec![]),
+    );
+    suspect(
+        &mut g,
+        &alert("13900000011", T0 - DAY_MS, vec![fraud.clone()], vec![]),
+    );
+    suspect(
+        &mut g,
+        &alert("13900000011", T0 - HOUR_MS, vec![fraud.clone()], vec![]),
+    );
+    suspect(
+        &mut g,
+        &alert(
+            "13900000012",
+            T0 - HOUR_MS,
+            vec![fraud.clone(), quiet.clone()],
+            vec![],
+        ),
+    );
     let now = alert(SUBJECT, T0, vec![quiet, fraud], vec![]);
     g.observe(&now);
     // Suspected victims 11 and 12; subject 10 is outside 30 days, and this

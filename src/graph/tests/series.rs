@@ -91,7 +91,10 @@ fn returning_victim_after_expiry_never_aliases_a_series_to_itself() {
     suspect(&mut g, &p_first);
     g.announce_series(&p_first);
     suspect(&mut g, &alert(q, T0, vec![c1], vec![]));
-    suspect(&mut g, &alert(q, T0 + 20 * DAY_MS, vec![c2.clone()], vec![]));
+    suspect(
+        &mut g,
+        &alert(q, T0 + 20 * DAY_MS, vec![c2.clone()], vec![]),
+    );
     // P's links have aged out, and P with them; Q stays in P's old series.
     g.expire(T0_S + 20 * DAY_S, u32::MAX);
     let p_key = p_first.subject.subject_key();
@@ -101,7 +104,10 @@ fn returning_victim_after_expiry_never_aliases_a_series_to_itself() {
     let p_back = alert(p, T0 + 21 * DAY_MS, vec![c3], vec![]);
     suspect(&mut g, &p_back);
     assert_eq!(g.announce_series(&p_back), Some(series_of(&p_back)));
-    let seen = suspect(&mut g, &alert(p, T0 + 21 * DAY_MS + HOUR_MS, vec![c2], vec![]));
+    let seen = suspect(
+        &mut g,
+        &alert(p, T0 + 21 * DAY_MS + HOUR_MS, vec![c2], vec![]),
+    );
     for (gone, kept) in &seen.merged {
         assert_ne!(gone, kept, "a series aliased to itself loops in the store");
     }
@@ -126,7 +132,10 @@ fn card_linked_to_enough_victims_is_flagged_by_the_graph() {
             vec![],
         ),
     ];
-    let derived: Vec<u32> = victims.iter().map(|a| suspect(&mut g, a).derived_flags).collect();
+    let derived: Vec<u32> = victims
+        .iter()
+        .map(|a| suspect(&mut g, a).derived_flags)
+        .collect();
     assert_eq!(derived, vec![0, 0, 1]);
     let m = g.find(NodeKind::BankCard, CARD_B).unwrap();
     assert_ne!(g.node(m).unwrap().flags & flag_bits::DERIVED, 0);
@@ -169,7 +178,10 @@ fn victims_outside_the_horizon_do_not_derive_a_flag() {
         derive_flag_victims: 2,
         ..GraphLimits::default()
     });
-    suspect(&mut g, &alert("13900000091", T0, vec![mule.clone()], vec![]));
+    suspect(
+        &mut g,
+        &alert("13900000091", T0, vec![mule.clone()], vec![]),
+    );
     let late = alert("13900000092", T0 + 31 * DAY_MS, vec![mule], vec![]);
     assert_eq!(suspect(&mut g, &late).derived_flags, 0);
 }
