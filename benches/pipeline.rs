@@ -35,6 +35,7 @@ fn batch() -> (Directory, Arc<rules::RuleSet>, proto::AlertBatch) {
         malformed_rate: 0.01,
         start_ms: NOW_MS - 3_600_000,
         jurisdiction: String::new(),
+        ..GenOptions::default()
     };
     let mut out = Vec::new();
     generate(&dir, &rules, &opts, &mut out).expect("generate");

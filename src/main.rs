@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use tokio::io::BufReader;
 
-use dualwarn::cli::generate::{GenError, GenOptions, MEAN_STEP_MS, generate};
+use dualwarn::cli::generate::{GenError, GenOptions, MEAN_STEP_MS, generate_labelled};
 use dualwarn::cli::send::{SendOptions, send};
 use dualwarn::cli::tasks::{self, ConsoleConn};
 use dualwarn::config::{self, Config};
@@ -53,6 +53,9 @@ enum Command {
     /// Account-link graph tools.
     #[command(subcommand)]
     Graph(cli::graph::GraphCommand),
+    /// Precision at province scale: a labelled stream with benign
+    /// look-alikes through the real core, pairs per class of person.
+    Precision(cli::precision::PrecisionArgs),
 }
 
 #[derive(Subcommand)]
@@ -133,6 +136,18 @@ struct GenArgs {
     /// Output file [default: stdout].
     #[arg(long, short)]
     out: Option<PathBuf>,
+    /// Mix in benign look-alikes (utility payers, official calls,
+    /// shopkeepers, elderly family transfers, shared devices, popular apps)
+    /// and planted mule rings.
+    #[arg(long)]
+    lookalikes: bool,
+    /// Fit the stream into this span of event time (e.g. `1d`), ending now
+    /// unless --start-ms is given [default: 1–10 s between records].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    span: Option<Duration>,
+    /// Write each person's class (`phone,class`) to this CSV file.
+    #[arg(long)]
+    labels: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -290,6 +305,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tasks(t) => tasks_command(t).await.map(|()| ExitCode::SUCCESS),
         Command::Rules(r) => Ok(rules_command(r)),
         Command::Graph(g) => cli::graph::run(g).await,
+        Command::Precision(a) => cli::precision::run(&a).map(|_| ExitCode::SUCCESS),
         Command::Directory(DirectoryCommand::Generate {
             divisions,
             seed,
@@ -394,6 +410,9 @@ fn rules_command(r: RulesCommand) -> ExitCode {
 fn gen_alerts(a: GenArgs) -> anyhow::Result<()> {
     let dir = Directory::load(&a.directory)?;
     let rules = rules::load_dir(&a.rules)?;
+    let span_ms = a
+        .span
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let opts = GenOptions {
         seed: a.seed,
         count: a.count,
@@ -403,21 +422,23 @@ fn gen_alerts(a: GenArgs) -> anyhow::Result<()> {
         malformed_rate: a.malformed_rate,
         start_ms: a
             .start_ms
-            .unwrap_or_else(|| app::now_ms() - a.count as i64 * MEAN_STEP_MS),
+            .unwrap_or_else(|| app::now_ms() - span_ms.unwrap_or(a.count as i64 * MEAN_STEP_MS)),
         jurisdiction: a.jurisdiction,
+        lookalikes: a.lookalikes,
+        span_ms,
     };
-    let summary = match a.out {
+    let (summary, labels) = match a.out {
         Some(path) => {
             let f = std::fs::File::create(&path)
                 .with_context(|| format!("cannot create {}", path.display()))?;
             let mut w = std::io::BufWriter::new(f);
-            let s = generate(&dir, &rules, &opts, &mut w)?;
+            let s = generate_labelled(&dir, &rules, &opts, &mut w)?;
             std::io::Write::flush(&mut w)?;
             s
         }
         None => {
             let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            match generate(&dir, &rules, &opts, &mut w) {
+            match generate_labelled(&dir, &rules, &opts, &mut w) {
                 // The reader went away (`gen | head`): nothing more to do.
                 Err(GenError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
                 r => {
@@ -428,6 +449,17 @@ fn gen_alerts(a: GenArgs) -> anyhow::Result<()> {
             }
         }
     };
+    if let Some(path) = a.labels {
+        let mut w = std::io::BufWriter::new(
+            std::fs::File::create(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        );
+        std::io::Write::write_all(&mut w, b"phone,class\n")?;
+        for (phone, class) in &labels {
+            std::io::Write::write_all(&mut w, format!("{phone},{class}\n").as_bytes())?;
+        }
+        std::io::Write::flush(&mut w)?;
+    }
     eprintln!("{summary:?}");
     Ok(())
 }

@@ -24,6 +24,7 @@ pub fn generated_alerts(seed: u64, count: usize, start_ms: i64, now_ms: i64) -> 
         malformed_rate: 0.0,
         start_ms,
         jurisdiction: String::new(),
+        ..GenOptions::default()
     };
     let mut out = Vec::new();
     generate(&dir, &rules, &opts, &mut out).expect("generate");

@@ -23,9 +23,16 @@ const STEP_MS: std::ops::Range<i64> = 1_000..10_000;
 /// Mean time between consecutive records, ms: a stream of `n` records spans about `n * MEAN_STEP_MS`.
 pub const MEAN_STEP_MS: i64 = (STEP_MS.start + STEP_MS.end) / 2;
 
+mod lookalikes;
 mod vocab;
 
+pub use lookalikes::Class;
+use lookalikes::Lookalikes;
 use vocab::*;
+
+/// Person labels of a stream: subject phone → class (`noise`, `planted`,
+/// `planted_mule`, `utility`, ...), for the precision run.
+pub type Labels = BTreeMap<String, &'static str>;
 
 /// Options of `dualwarn gen`.
 #[derive(Clone, Debug)]
@@ -46,6 +53,28 @@ pub struct GenOptions {
     pub start_ms: i64,
     /// Only villages whose code starts with this prefix ("" for all).
     pub jurisdiction: String,
+    /// Mix in the benign look-alikes and mule rings ([`Class::SHARES`]).
+    pub lookalikes: bool,
+    /// Fit the stream into this span of event time, ms (`--span`); `None`
+    /// steps 1–10 s between records.
+    pub span_ms: Option<i64>,
+}
+
+impl Default for GenOptions {
+    fn default() -> Self {
+        GenOptions {
+            seed: 42,
+            count: 10_000,
+            victims: 200,
+            duplicate_rate: 0.2,
+            resend_rate: 0.01,
+            malformed_rate: 0.01,
+            start_ms: 0,
+            jurisdiction: String::new(),
+            lookalikes: false,
+            span_ms: None,
+        }
+    }
 }
 
 /// Counts of what was written, for the summary line on stderr.
@@ -63,6 +92,8 @@ pub struct GenSummary {
     pub resends: usize,
     /// Records with one bad field.
     pub malformed: usize,
+    /// Benign look-alikes and mule-ring payments.
+    pub lookalikes: usize,
 }
 
 /// Why no stream could be generated.
@@ -86,23 +117,71 @@ pub fn generate(
     opts: &GenOptions,
     out: &mut impl Write,
 ) -> Result<GenSummary, GenError> {
-    let mut stream = Stream::new(directory, rules, opts)?;
-    let mut summary = GenSummary::default();
-    for _ in 0..opts.count {
-        let (kind, record) = stream.next_record();
+    generate_labelled(directory, rules, opts, out).map(|(s, _)| s)
+}
+
+/// As [`generate`], with the class of every person in the stream.
+pub fn generate_labelled(
+    directory: &Directory,
+    rules: &RuleSet,
+    opts: &GenOptions,
+    out: &mut impl Write,
+) -> Result<(GenSummary, Labels), GenError> {
+    let mut stream = AlertStream::new(directory, rules, opts)?;
+    for record in stream.by_ref() {
         serde_json::to_writer(&mut *out, &record).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
-        summary.written += 1;
-        *match kind {
-            Kind::Noise => &mut summary.noise,
-            Kind::Planted => &mut summary.planted,
-            Kind::Duplicate => &mut summary.duplicates,
-            Kind::Resend => &mut summary.resends,
-            Kind::Malformed => &mut summary.malformed,
-        } += 1;
     }
     out.flush()?;
-    Ok(summary)
+    Ok(stream.finish())
+}
+
+/// The generated stream, one record at a time (for in-process runs that
+/// must not hold a province's day in memory).
+pub struct AlertStream<'a> {
+    stream: Stream<'a>,
+    left: usize,
+    summary: GenSummary,
+}
+
+impl<'a> AlertStream<'a> {
+    /// The stream `opts` describes.
+    pub fn new(
+        directory: &'a Directory,
+        rules: &'a RuleSet,
+        opts: &GenOptions,
+    ) -> Result<AlertStream<'a>, GenError> {
+        Ok(AlertStream {
+            stream: Stream::new(directory, rules, opts)?,
+            left: opts.count,
+            summary: GenSummary::default(),
+        })
+    }
+
+    /// What was written, and every person's class.
+    pub fn finish(self) -> (GenSummary, Labels) {
+        (self.summary, self.stream.labels)
+    }
+}
+
+impl Iterator for AlertStream<'_> {
+    type Item = AlertRecord;
+
+    fn next(&mut self) -> Option<AlertRecord> {
+        self.left = self.left.checked_sub(1)?;
+        let (kind, record) = self.stream.next_record();
+        let s = &mut self.summary;
+        s.written += 1;
+        *match kind {
+            Kind::Noise => &mut s.noise,
+            Kind::Planted => &mut s.planted,
+            Kind::Duplicate => &mut s.duplicates,
+            Kind::Resend => &mut s.resends,
+            Kind::Malformed => &mut s.malformed,
+            Kind::Lookalike => &mut s.lookalikes,
+        } += 1;
+        Some(record)
+    }
 }
 
 /// What a record is, decided before it is built.
@@ -113,6 +192,8 @@ enum Kind {
     Duplicate,
     Resend,
     Malformed,
+    /// Drawn by [`Class::SHARES`] before the kinds above.
+    Lookalike,
 }
 
 const KINDS: [Kind; 5] = [
@@ -182,8 +263,13 @@ struct Stream<'a> {
     recent: VecDeque<AlertRecord>,
     seq: BTreeMap<&'static str, u64>,
     clock_ms: i64,
+    /// Time between records, ms.
+    step_ms: std::ops::Range<i64>,
     /// Records still to write, per kind, indexed like `KINDS`.
     left: [usize; 5],
+    lookalikes_on: bool,
+    look: Lookalikes,
+    labels: Labels,
 }
 
 impl<'a> Stream<'a> {
@@ -196,8 +282,21 @@ impl<'a> Stream<'a> {
             return Err(GenError::NoVillages { prefix });
         }
         let flagged = Flagged::from_rules(rules)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let look = match opts.lookalikes {
+            true => Lookalikes::new(rules, &mut rng),
+            false => Lookalikes::default(),
+        };
+        let step_ms = match opts.span_ms {
+            // Mean span / count, jittered ±80 %, at least 1 ms.
+            Some(span) => {
+                let mean = (span / opts.count.max(1) as i64).max(1);
+                (mean / 5).max(1)..(mean * 9 / 5).max(2)
+            }
+            None => STEP_MS,
+        };
         let mut stream = Stream {
-            rng: ChaCha8Rng::seed_from_u64(opts.seed),
+            rng,
             villages,
             ordinary_apps: unflagged(ORDINARY_APPS, &flagged.apps),
             ordinary_urls: unflagged(ORDINARY_URLS, &flagged.urls),
@@ -207,15 +306,25 @@ impl<'a> Stream<'a> {
             recent: VecDeque::with_capacity(RESEND_WINDOW),
             seq: BTreeMap::new(),
             clock_ms: opts.start_ms,
+            step_ms,
             left: quotas(opts),
+            lookalikes_on: opts.lookalikes,
+            look,
+            labels: Labels::new(),
         };
         let people = (opts.count / 8).clamp(1, MAX_POPULATION);
         stream.population = (0..people).map(|_| stream.new_resident(ANY_AGE)).collect();
+        for r in stream.population.clone() {
+            stream.label(&r, "noise");
+        }
         Ok(stream)
     }
 
     /// The next record and what it is; valid ones join the re-send window.
     fn next_record(&mut self) -> (Kind, AlertRecord) {
+        if let Some(class) = self.pick_class() {
+            return (Kind::Lookalike, self.lookalike(class));
+        }
         let kind = self.pick_kind();
         let record = match kind {
             Kind::Noise => self.noise(),
@@ -223,6 +332,7 @@ impl<'a> Stream<'a> {
             Kind::Duplicate => self.duplicate(),
             Kind::Resend => self.recent[self.rng.random_range(0..self.recent.len())].clone(),
             Kind::Malformed => self.malformed(),
+            Kind::Lookalike => self.noise(),
         };
         if matches!(kind, Kind::Noise | Kind::Planted | Kind::Duplicate) {
             if self.recent.len() == RESEND_WINDOW {
@@ -282,6 +392,7 @@ impl<'a> Stream<'a> {
             false => *pick(&mut self.rng, channels),
         };
         let resident = self.new_resident(ages);
+        self.label(&resident, "planted");
         self.victims.push((resident.clone(), fraud));
         self.alert(&resident, channel, name)
     }
@@ -356,7 +467,7 @@ impl<'a> Stream<'a> {
         who: &Resident,
         hint: &str,
     ) -> AlertRecord {
-        self.clock_ms += self.rng.random_range(STEP_MS);
+        self.clock_ms += self.rng.random_range(self.step_ms.clone());
         let seq = self.seq.entry(source).or_insert(0);
         *seq += 1;
         let short = source.rsplit('-').next().unwrap_or(source);
@@ -421,6 +532,11 @@ impl<'a> Stream<'a> {
         };
         rec.counterparts
             .push(ArtefactRecord::new(kind, *pick(&mut self.rng, pool)));
+    }
+
+    /// Records `r`'s class (the latest wins: a person is one class).
+    fn label(&mut self, r: &Resident, class: &'static str) {
+        self.labels.insert(r.subject.phone.clone(), class);
     }
 
     /// A person in a random village, aged within `ages`.

@@ -51,6 +51,7 @@ fn opts(seed: u64, count: usize) -> GenOptions {
         malformed_rate: 0.05,
         start_ms: START_MS,
         jurisdiction: String::new(),
+        ..GenOptions::default()
     }
 }
 
