@@ -175,3 +175,96 @@ fn jurisdiction_limits_villages_and_an_empty_one_is_an_error() {
         Err(GenError::NoVillages { .. })
     ));
 }
+
+fn lookalike_opts(seed: u64, count: usize, span_ms: i64) -> GenOptions {
+    GenOptions {
+        lookalikes: true,
+        span_ms: Some(span_ms),
+        ..opts(seed, count)
+    }
+}
+
+fn labelled(dir: &Directory, rules: &RuleSet, o: &GenOptions) -> (Vec<AlertRecord>, Labels) {
+    let mut out = Vec::new();
+    let (_, labels) = generate_labelled(dir, rules, o, &mut out).unwrap();
+    let records = std::str::from_utf8(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (records, labels)
+}
+
+#[test]
+fn lookalike_stream_is_deterministic_fits_its_span_and_labels_every_subject() {
+    let (dir, rules) = fixtures();
+    let span = 3_600_000;
+    let o = lookalike_opts(3, 3_000, span);
+    let (records, labels) = labelled(&dir, &rules, &o);
+    assert_eq!(records.len(), 3_000);
+    let again = labelled(&dir, &rules, &o).0;
+    assert_eq!(
+        serde_json::to_string(&records).unwrap(),
+        serde_json::to_string(&again).unwrap()
+    );
+    let first = records.first().unwrap().occurred_at_ms;
+    let last = records.last().unwrap().occurred_at_ms;
+    assert!(
+        first >= START_MS && last - START_MS <= span * 11 / 10,
+        "{first} {last}"
+    );
+    for r in &records {
+        // Malformed records may have broken the phone on purpose.
+        if r.subject.phone.len() == 11 {
+            assert!(labels.contains_key(&r.subject.phone), "{}", r.subject.phone);
+        }
+    }
+    let classes: HashSet<&str> = records
+        .iter()
+        .filter_map(|r| labels.get(&r.subject.phone).copied())
+        .collect();
+    for c in [
+        "noise",
+        "planted",
+        "planted_mule",
+        "utility",
+        "official_call",
+        "shopkeeper",
+        "elderly_family",
+        "shared_device",
+        "popular_app",
+    ] {
+        assert!(classes.contains(c), "no {c} in {classes:?}");
+    }
+}
+
+#[test]
+fn utility_payers_are_many_and_pay_small_sums_to_few_accounts() {
+    let (dir, rules) = fixtures();
+    let (records, labels) = labelled(&dir, &rules, &lookalike_opts(5, 4_000, 3_600_000));
+    let utility: Vec<&AlertRecord> = records
+        .iter()
+        .filter(|r| labels.get(&r.subject.phone) == Some(&"utility"))
+        .collect();
+    let accounts: HashSet<&str> = utility
+        .iter()
+        .map(|r| r.counterparts[0].value.as_str())
+        .collect();
+    let payers: HashSet<&str> = utility.iter().map(|r| r.subject.phone.as_str()).collect();
+    assert!(accounts.len() <= 40);
+    assert!(
+        payers.len() > 10 * accounts.len(),
+        "{} payers",
+        payers.len()
+    );
+    assert!(utility.iter().all(|r| r.amount_fen <= 300_000));
+    let listed: HashSet<&str> = rules
+        .list_id("allow_collection_accounts")
+        .map(|id| rules.list_values.values_of(id).collect())
+        .unwrap_or_default();
+    assert!(
+        accounts.iter().any(|a| listed.contains(a)),
+        "some are listed"
+    );
+    assert!(accounts.iter().any(|a| !listed.contains(a)), "some are not");
+}
