@@ -30,7 +30,8 @@ pub struct ClassFigures {
     pub persons: u64,
     /// Of them, persons with a pair.
     pub with_pair: u64,
-    /// Rule id → pairs of this class it was the first reason of.
+    /// Rule id → pairs of this class it is a reason of (a pair may count
+    /// under several rules).
     pub by_rule: BTreeMap<String, u64>,
 }
 
@@ -90,11 +91,15 @@ pub fn evaluate(
     mut progress: impl FnMut(u64),
 ) -> Result<PrecisionReport, GenError> {
     let started = Instant::now();
-    let matcher = Matcher::new(rules.clone(), WindowLimits::default(), 8);
+    let matcher = Matcher::new(
+        rules.clone(),
+        WindowLimits::default(),
+        crate::config::DEFAULT_UTC_OFFSET_HOURS,
+    );
     let mut writer = Writer::from_state(WriterState::default(), Deadlines::default(), matcher);
     let mut stream = AlertStream::new(dir, &rules, opts)?;
     let mut seen_phones: HashSet<String> = HashSet::new();
-    let mut paired: HashMap<String, String> = HashMap::new(); // phone → first rule
+    let mut paired: HashMap<String, Vec<String>> = HashMap::new(); // phone → rules
     let mut known: HashSet<String> = HashSet::new();
     let mut sent = 0u64;
     loop {
@@ -123,8 +128,10 @@ pub fn evaluate(
                 continue;
             }
             if let Some(phone) = phone_of.get(&e.task.subject_key) {
-                let rule = e.task.reasons.first().map(|r| r.rule_id.clone());
-                paired.insert(phone.clone(), rule.unwrap_or_default());
+                let mut rules: Vec<String> =
+                    e.task.reasons.iter().map(|r| r.rule_id.clone()).collect();
+                rules.dedup();
+                paired.insert(phone.clone(), rules);
             }
         }
         sent += records.len() as u64;
@@ -136,9 +143,11 @@ pub fn evaluate(
         let class = labels.get(phone).copied().unwrap_or("noise");
         let f = classes.entry(class.to_string()).or_default();
         f.persons += 1;
-        if let Some(rule) = paired.get(phone) {
+        if let Some(rules) = paired.get(phone) {
             f.with_pair += 1;
-            *f.by_rule.entry(rule.clone()).or_default() += 1;
+            for rule in rules {
+                *f.by_rule.entry(rule.clone()).or_default() += 1;
+            }
         }
     }
     Ok(PrecisionReport {

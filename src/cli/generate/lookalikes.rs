@@ -61,8 +61,11 @@ impl Class {
 
 /// Pooled collection accounts in a stream.
 const COLLECTION_ACCOUNTS: usize = 40;
-/// Suppliers shopkeepers pay; each serves about a tenth of the shops.
-const SUPPLIERS: usize = 300;
+/// Suppliers shopkeepers pay, in blocks of [`SUPPLIER_BLOCK`] (one trade
+/// in one town): each supplier serves some 10–40 shops.
+const SUPPLIERS: usize = 2_000;
+/// Suppliers a shopkeeper chooses among.
+const SUPPLIER_BLOCK: usize = 8;
 /// People per class pool before draws repeat people.
 const POOL: usize = 40_000;
 /// Payers a utility pool holds: most payers of a day pay once.
@@ -225,9 +228,12 @@ impl Stream<'_> {
         let phone = who.subject.phone.clone();
         if !self.look.ties.contains_key(&phone) {
             let n = self.rng.random_range(3..=6);
-            let start = self.rng.random_range(0..SUPPLIERS / 10) * 10;
+            let start = self.rng.random_range(0..SUPPLIERS / SUPPLIER_BLOCK) * SUPPLIER_BLOCK;
             let mine = (0..n)
-                .map(|_| self.look.suppliers[start + self.rng.random_range(0..10)].clone())
+                .map(|_| {
+                    let i = start + self.rng.random_range(0..SUPPLIER_BLOCK);
+                    self.look.suppliers[i].clone()
+                })
                 .collect();
             self.look.ties.insert(phone.clone(), mine);
         }

@@ -142,6 +142,8 @@ pub struct AlertStream<'a> {
     stream: Stream<'a>,
     left: usize,
     summary: GenSummary,
+    /// Subject phones of the records written.
+    appeared: std::collections::HashSet<String>,
 }
 
 impl<'a> AlertStream<'a> {
@@ -155,12 +157,15 @@ impl<'a> AlertStream<'a> {
             stream: Stream::new(directory, rules, opts)?,
             left: opts.count,
             summary: GenSummary::default(),
+            appeared: std::collections::HashSet::new(),
         })
     }
 
-    /// What was written, and every person's class.
+    /// What was written, and the class of every person who appears in it.
     pub fn finish(self) -> (GenSummary, Labels) {
-        (self.summary, self.stream.labels)
+        let mut labels = self.stream.labels;
+        labels.retain(|phone, _| self.appeared.contains(phone));
+        (self.summary, labels)
     }
 }
 
@@ -170,6 +175,9 @@ impl Iterator for AlertStream<'_> {
     fn next(&mut self) -> Option<AlertRecord> {
         self.left = self.left.checked_sub(1)?;
         let (kind, record) = self.stream.next_record();
+        if !self.appeared.contains(&record.subject.phone) {
+            self.appeared.insert(record.subject.phone.clone());
+        }
         let s = &mut self.summary;
         s.written += 1;
         *match kind {
@@ -263,8 +271,13 @@ struct Stream<'a> {
     recent: VecDeque<AlertRecord>,
     seq: BTreeMap<&'static str, u64>,
     clock_ms: i64,
-    /// Time between records, ms.
+    /// Time between records, ms, when no span is set.
     step_ms: std::ops::Range<i64>,
+    /// `--span`: (start, span, count) — record `i` falls in the `i`-th of
+    /// `count` equal slots of the span, so the stream never runs past it.
+    span: Option<(i64, i64, i64)>,
+    /// Records begun so far.
+    begun: i64,
     /// Records still to write, per kind, indexed like `KINDS`.
     left: [usize; 5],
     lookalikes_on: bool,
@@ -287,14 +300,9 @@ impl<'a> Stream<'a> {
             true => Lookalikes::new(rules, &mut rng),
             false => Lookalikes::default(),
         };
-        let step_ms = match opts.span_ms {
-            // Mean span / count, jittered ±80 %, at least 1 ms.
-            Some(span) => {
-                let mean = (span / opts.count.max(1) as i64).max(1);
-                (mean / 5).max(1)..(mean * 9 / 5).max(2)
-            }
-            None => STEP_MS,
-        };
+        let span = opts
+            .span_ms
+            .map(|span| (opts.start_ms, span.max(1), opts.count.max(1) as i64));
         let mut stream = Stream {
             rng,
             villages,
@@ -306,7 +314,9 @@ impl<'a> Stream<'a> {
             recent: VecDeque::with_capacity(RESEND_WINDOW),
             seq: BTreeMap::new(),
             clock_ms: opts.start_ms,
-            step_ms,
+            step_ms: STEP_MS,
+            span,
+            begun: 0,
             left: quotas(opts),
             lookalikes_on: opts.lookalikes,
             look,
@@ -322,6 +332,11 @@ impl<'a> Stream<'a> {
 
     /// The next record and what it is; valid ones join the re-send window.
     fn next_record(&mut self) -> (Kind, AlertRecord) {
+        if let Some((start, span, count)) = self.span {
+            let (from, to) = (span * self.begun / count, span * (self.begun + 1) / count);
+            self.clock_ms = start + self.rng.random_range(from..to.max(from + 1));
+        }
+        self.begun += 1;
         if let Some(class) = self.pick_class() {
             return (Kind::Lookalike, self.lookalike(class));
         }
@@ -467,7 +482,9 @@ impl<'a> Stream<'a> {
         who: &Resident,
         hint: &str,
     ) -> AlertRecord {
-        self.clock_ms += self.rng.random_range(self.step_ms.clone());
+        if self.span.is_none() {
+            self.clock_ms += self.rng.random_range(self.step_ms.clone());
+        }
         let seq = self.seq.entry(source).or_insert(0);
         *seq += 1;
         let short = source.rsplit('-').next().unwrap_or(source);
