@@ -10,7 +10,7 @@ use crate::graph::flags::flag_bits;
 /// Counterpart `i` of the pool: phones and cards; 0 and 1 are on an allow
 /// list, 2 is allowed by import.
 fn pooled_artefact(i: usize) -> Artefact {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         phone(&format!("1710000{i:04}"))
     } else {
         card(&format!("62220000000{i:05}"))
@@ -93,10 +93,9 @@ proptest! {
             ..GraphLimits::default()
         });
         let mule = card(CARD_B);
-        let mut last = T0;
         for v in 0..victims {
-            last = T0 + spread_h * HOUR_MS * v as i64 / victims as i64;
-            suspect(&mut g, &alert(&person_phone(v), last, vec![mule.clone()], vec![]));
+            let at = T0 + spread_h * HOUR_MS * v as i64 / victims as i64;
+            suspect(&mut g, &alert(&person_phone(v), at, vec![mule.clone()], vec![]));
         }
         let m = g.find(NodeKind::BankCard, CARD_B).unwrap();
         prop_assert!(g.node(m).unwrap().is_flagged());
