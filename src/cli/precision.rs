@@ -22,6 +22,16 @@ use crate::store::WriterState;
 
 /// Classes whose persons should get a pair.
 pub const PLANTED: [&str; 2] = ["planted", "planted_mule"];
+/// Classes whose persons should not: the look-alikes and ordinary noise.
+pub const BENIGN: [&str; 7] = [
+    "utility",
+    "official_call",
+    "shopkeeper",
+    "elderly_family",
+    "shared_device",
+    "popular_app",
+    "noise",
+];
 
 /// What one class of person got.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]

@@ -6,10 +6,11 @@
 //!
 //! It sits on the *enrich* side of the match stage: the writer feeds each
 //! alert in ([`LinkGraph::observe`]) before matching it, and the rule
-//! language's graph functions — `hops_to_flagged()`,
-//! `victims_of_counterparts()`, `jurisdictions_of_counterparts()`,
-//! `card_fan_in()`, `card_fan_out()`, `neighbourhood_flagged()` — ask it
-//! through [`GraphFeatures`]. Everything here is synchronous; the clock is
+//! language's graph functions (`hops_to_flagged()`,
+//! `victims_of_counterparts()`, `card_fan_out()`, `is_hub()`... the table
+//! in `rules::lang::functions`) ask it through [`GraphFeatures`]. After
+//! decide, [`LinkGraph::settle`] records who is a suspected victim, which
+//! feeds later alerts only. Everything here is synchronous; the clock is
 //! passed in.
 //!
 //! # Layout

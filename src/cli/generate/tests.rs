@@ -223,17 +223,10 @@ fn lookalike_stream_is_deterministic_fits_its_span_and_labels_every_subject() {
         .iter()
         .filter_map(|r| labels.get(&r.subject.phone).copied())
         .collect();
-    for c in [
-        "noise",
-        "planted",
-        "planted_mule",
-        "utility",
-        "official_call",
-        "shopkeeper",
-        "elderly_family",
-        "shared_device",
-        "popular_app",
-    ] {
+    let every = crate::cli::precision::PLANTED
+        .iter()
+        .chain(crate::cli::precision::BENIGN.iter());
+    for &c in every {
         assert!(classes.contains(c), "no {c} in {classes:?}");
     }
 }
