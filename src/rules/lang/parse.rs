@@ -25,6 +25,10 @@ pub const MAX_CONDITION_LEN: usize = 8192;
 /// parsing, checking and evaluation recurse, and a hostile rule set sent to
 /// `RuleAdmin.Validate` must not exhaust the stack.
 pub const MAX_NESTING: usize = 48;
+/// Most arithmetic operators in one condition: a chain `1+1+…` builds a
+/// left-nested tree as deep as it is long, and checking and evaluation
+/// recurse over it.
+pub const MAX_ARITH_OPERATORS: usize = 64;
 
 /// Refuses texts too long or too deeply nested to handle safely.
 fn check_shape(text: &str) -> Result<(), SyntaxError> {
@@ -38,7 +42,28 @@ fn check_shape(text: &str) -> Result<(), SyntaxError> {
         });
     }
     let (mut depth, mut prefix_run) = (0usize, 0usize);
+    let (mut in_string, mut escaped, mut arith) = (false, false, 0usize);
     for (i, c) in text.char_indices() {
+        if in_string {
+            in_string = escaped || c != '"';
+            escaped = !escaped && c == '\\';
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+            continue;
+        }
+        if matches!(c, '+' | '-' | '*' | '/') {
+            arith += 1;
+            if arith > MAX_ARITH_OPERATORS {
+                return Err(SyntaxError {
+                    span: (i, i + 1),
+                    message: format!(
+                        "more than {MAX_ARITH_OPERATORS} arithmetic operators in one condition"
+                    ),
+                });
+            }
+        }
         match c {
             '(' | '[' => depth += 1,
             ')' | ']' => depth = depth.saturating_sub(1),
@@ -341,6 +366,28 @@ mod tests {
         let e = parse("amount >= && x").unwrap_err();
         assert_eq!(e.span.0, 10, "{e:?}");
         assert!(e.message.starts_with("syntax error"), "{e:?}");
+    }
+
+    #[test]
+    fn a_4000_term_arithmetic_chain_is_refused_with_a_position_on_a_small_stack() {
+        for op in ["+", "-", "*"] {
+            let text = format!("amount > 1{}", format!("{op}1").repeat(4_000));
+            let refused = std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn(move || parse(&text).unwrap_err())
+                .unwrap()
+                .join()
+                .unwrap();
+            assert!(
+                refused.message.contains("arithmetic operators"),
+                "{refused:?}"
+            );
+            assert_eq!(refused.span.0, "amount > 1".len() + 2 * MAX_ARITH_OPERATORS);
+        }
+        // Operators inside strings are text, not arithmetic.
+        let regex = format!("attr.x.matches(\"{}\")", "a+".repeat(100));
+        assert!(parse(&regex).is_ok());
+        assert!(parse("amount * 2 - amount_fen / 100 + 1 > 0").is_ok());
     }
 
     #[test]
