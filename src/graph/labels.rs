@@ -50,7 +50,7 @@ impl LinkGraph {
     }
 
     /// Every neighbour of `n`, both directions, with the link.
-    fn any_neighbours(&self, n: NodeIx) -> impl Iterator<Item = (NodeIx, LinkIx)> + '_ {
+    pub(super) fn any_neighbours(&self, n: NodeIx) -> impl Iterator<Item = (NodeIx, LinkIx)> + '_ {
         let out = self
             .g
             .edges_directed(n, Outgoing)

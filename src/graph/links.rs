@@ -328,15 +328,18 @@ impl LinkGraph {
 
     /// Marks `n` hub-like (once): hops stop passing through it.
     pub(super) fn mark_hub(&mut self, n: NodeIx) {
+        self.set_blocking(n, |d| d.flags |= flag_bits::HUB);
+    }
+
+    /// Applies `mark` to `n` (a hub or allow mark), relabelling when the node
+    /// starts to block hops.
+    pub(super) fn set_blocking(&mut self, n: NodeIx, mark: impl FnOnce(&mut NodeData)) {
         let Some(d) = self.g.node_weight_mut(n) else {
             return;
         };
-        if d.is_hub() {
-            return;
-        }
         let was_blocked = d.blocks_hops();
-        d.flags |= flag_bits::HUB;
-        if !was_blocked {
+        mark(d);
+        if !was_blocked && d.blocks_hops() {
             self.label_node_blocked(n);
         }
     }
@@ -354,11 +357,9 @@ impl LinkGraph {
             return;
         }
         let from_s = at_s.saturating_sub(DAY_S);
-        let out = self.g.edges_directed(n, petgraph::Direction::Outgoing);
-        let inc = self.g.edges_directed(n, petgraph::Direction::Incoming);
-        let recent = out
-            .chain(inc)
-            .filter(|e| e.weight().kind != EdgeKind::Victim && e.weight().last_s >= from_s)
+        let recent = self
+            .any_neighbours(n)
+            .filter(|&(_, e)| self.g[e].kind != EdgeKind::Victim && self.g[e].last_s >= from_s)
             .count() as u32;
         if recent >= need {
             self.mark_hub(n);

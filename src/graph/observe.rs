@@ -246,23 +246,20 @@ impl LinkGraph {
     /// Allows `node` by import: never flagged by the graph, never a hop,
     /// never a series link. A derived flag on it goes.
     pub fn allow_imported(&mut self, node: NodeIx) {
-        self.clear_derived(node, None);
-        self.set_mark(node, mark_bits::ALLOW_IMPORTED);
+        self.allow(node, mark_bits::ALLOW_IMPORTED);
     }
 
-    /// Sets an allow mark, relabelling when the node starts blocking hops.
-    fn set_mark(&mut self, node: NodeIx, bit: u8) {
-        let Some(n) = self.g.node_weight_mut(node) else {
-            return;
-        };
-        if n.kind == NodeKind::Person {
+    /// Sets an allow mark on an artefact; a derived flag on it goes.
+    fn allow(&mut self, node: NodeIx, bit: u8) {
+        if self
+            .g
+            .node_weight(node)
+            .is_none_or(|n| n.kind == NodeKind::Person)
+        {
             return;
         }
-        let was_blocked = n.blocks_hops();
-        n.marks |= bit;
-        if !was_blocked {
-            self.label_node_blocked(node);
-        }
+        self.clear_derived(node, None);
+        self.set_blocking(node, |n| n.marks |= bit);
     }
 
     /// Puts the values of the rule set's `allow_*` lists in force: nodes
@@ -286,9 +283,7 @@ impl LinkGraph {
             }
         }
         for &ix in now.difference(&before) {
-            let node = NodeIx::new(ix as usize);
-            self.clear_derived(node, None);
-            self.set_mark(node, mark_bits::ALLOW_LISTED);
+            self.allow(NodeIx::new(ix as usize), mark_bits::ALLOW_LISTED);
         }
         // Distances only shrink once every new block is in: fewer rechecks.
         for node in freed {

@@ -11,7 +11,7 @@ use rand::Rng;
 
 use super::super::record::{AlertRecord, ArtefactRecord, LinkRecord};
 use super::vocab::*;
-use super::{Resident, Stream};
+use super::{Resident, Stream, transfer_link};
 use crate::rules::RuleSet;
 
 /// A class of look-alike, with its share of all records.
@@ -192,7 +192,7 @@ impl Stream<'_> {
         let mut rec = self.base(bank, "bank", who, "");
         rec.counterparts.push(ArtefactRecord::new("bank_card", to));
         rec.links
-            .push(transfer(&who.card, to, amount_fen, rec.occurred_at_ms));
+            .push(transfer_link(&who.card, to, amount_fen, rec.occurred_at_ms));
         rec.amount_fen = amount_fen;
         rec
     }
@@ -327,19 +327,10 @@ impl Stream<'_> {
         for _ in 0..2 {
             let layer = bank_card(&mut self.rng);
             let at = rec.occurred_at_ms;
-            rec.links.push(transfer(&ring.card, &layer, amount / 2, at));
+            rec.links
+                .push(transfer_link(&ring.card, &layer, amount / 2, at));
         }
         self.look.ring = Some(ring);
         rec
-    }
-}
-
-fn transfer(from: &str, to: &str, amount_fen: i64, at_ms: i64) -> LinkRecord {
-    LinkRecord {
-        kind: "transfer".into(),
-        from: ArtefactRecord::new("bank_card", from),
-        to: ArtefactRecord::new("bank_card", to),
-        amount_fen,
-        at_ms,
     }
 }

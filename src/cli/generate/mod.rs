@@ -271,8 +271,6 @@ struct Stream<'a> {
     recent: VecDeque<AlertRecord>,
     seq: BTreeMap<&'static str, u64>,
     clock_ms: i64,
-    /// Time between records, ms, when no span is set.
-    step_ms: std::ops::Range<i64>,
     /// `--span`: (start, span, count) — record `i` falls in the `i`-th of
     /// `count` equal slots of the span, so the stream never runs past it.
     span: Option<(i64, i64, i64)>,
@@ -314,7 +312,6 @@ impl<'a> Stream<'a> {
             recent: VecDeque::with_capacity(RESEND_WINDOW),
             seq: BTreeMap::new(),
             clock_ms: opts.start_ms,
-            step_ms: STEP_MS,
             span,
             begun: 0,
             left: quotas(opts),
@@ -483,7 +480,7 @@ impl<'a> Stream<'a> {
         hint: &str,
     ) -> AlertRecord {
         if self.span.is_none() {
-            self.clock_ms += self.rng.random_range(self.step_ms.clone());
+            self.clock_ms += self.rng.random_range(STEP_MS);
         }
         let seq = self.seq.entry(source).or_insert(0);
         *seq += 1;
@@ -529,13 +526,8 @@ impl<'a> Stream<'a> {
             false => self.rng.random_range(1_000..LARGE_TRANSFER_FEN),
         };
         rec.counterparts.push(ArtefactRecord::new("bank_card", &to));
-        rec.links.push(LinkRecord {
-            kind: "transfer".into(),
-            from: ArtefactRecord::new("bank_card", own_card),
-            to: ArtefactRecord::new("bank_card", to),
-            amount_fen: amount,
-            at_ms: rec.occurred_at_ms,
-        });
+        rec.links
+            .push(transfer_link(own_card, &to, amount, rec.occurred_at_ms));
         rec.amount_fen += amount;
     }
 
@@ -580,6 +572,17 @@ impl<'a> Stream<'a> {
             subject,
             card: bank_card(rng),
         }
+    }
+}
+
+/// A transfer of `amount_fen` from card `from` to card `to` at `at_ms`.
+fn transfer_link(from: &str, to: &str, amount_fen: i64, at_ms: i64) -> LinkRecord {
+    LinkRecord {
+        kind: "transfer".into(),
+        from: ArtefactRecord::new("bank_card", from),
+        to: ArtefactRecord::new("bank_card", to),
+        amount_fen,
+        at_ms,
     }
 }
 
