@@ -3,7 +3,6 @@
 //!
 //! `cargo bench --bench pipeline`
 
-use std::collections::HashSet;
 use std::hint::black_box;
 use std::path::Path;
 
@@ -12,6 +11,7 @@ use dualwarn::cli::generate::{GenOptions, generate};
 use dualwarn::cli::record::AlertRecord;
 use dualwarn::config::Deadlines;
 use dualwarn::directory::Directory;
+use dualwarn::normalize::Checks;
 use dualwarn::pipeline::{Writer, prepare};
 use dualwarn::proto;
 use dualwarn::rules::{self, Matcher, window::WindowLimits};
@@ -63,10 +63,10 @@ fn bench_pipeline(c: &mut Criterion) {
     let mut g = c.benchmark_group("pipeline");
     g.throughput(Throughput::Elements(BATCH as u64));
     g.bench_function("normalize_enrich_1000", |b| {
-        b.iter(|| black_box(prepare(black_box(&batch), &dir, NOW_MS)))
+        b.iter(|| black_box(prepare(black_box(&batch), &dir, Checks::at(NOW_MS))))
     });
-    let prepared = prepare(&batch, &dir, NOW_MS);
-    let known = HashSet::new();
+    let prepared = prepare(&batch, &dir, Checks::at(NOW_MS));
+    let known = dualwarn::store::KnownAlerts::new();
     g.bench_function("match_decide_dispatch_1000", |b| {
         b.iter_batched(
             || {
@@ -90,7 +90,7 @@ fn bench_pipeline(c: &mut Criterion) {
                 )
             },
             |mut w| {
-                let p = prepare(&batch, &dir, NOW_MS);
+                let p = prepare(&batch, &dir, Checks::at(NOW_MS));
                 black_box(w.apply_batch(&p, &known, NOW_MS))
             },
             BatchSize::SmallInput,

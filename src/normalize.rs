@@ -20,6 +20,48 @@ const MAX_ARTEFACTS: usize = 64;
 const MAX_ATTRIBUTES: usize = 32;
 /// How far in the future an event time may lie (clock skew), ms.
 const MAX_FUTURE_MS: i64 = 24 * 3600 * 1000;
+/// Default oldest accepted event time, as an age: a centre's backlog of
+/// weeks (a source back after an outage, a national push re-sent).
+pub const DEFAULT_MAX_EVENT_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// What an alert is checked against: the clock and the oldest event time
+/// accepted. Replay from the store does not pass through here.
+#[derive(Clone, Copy, Debug)]
+pub struct Checks {
+    /// Now, unix ms.
+    pub now_ms: i64,
+    /// Oldest accepted event time, as an age in ms.
+    pub max_age_ms: i64,
+}
+
+impl Checks {
+    /// Checks at `now_ms` with the default maximum age.
+    pub fn at(now_ms: i64) -> Checks {
+        Checks {
+            now_ms,
+            max_age_ms: DEFAULT_MAX_EVENT_AGE_MS,
+        }
+    }
+
+    /// Refuses an event time outside `[now - max age, now + skew]`.
+    fn time(&self, field: &str, at_ms: i64) -> Result<(), Rejection> {
+        let oldest = self.now_ms.saturating_sub(self.max_age_ms);
+        let newest = self.now_ms.saturating_add(MAX_FUTURE_MS);
+        if at_ms < oldest || at_ms > newest || at_ms <= 0 {
+            return Err(Rejection::new(
+                field,
+                format!(
+                    "{at_ms} is outside the accepted event times (unix ms, at most {} days old, not in the future)",
+                    self.max_age_ms / (24 * 3600 * 1000)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Longest rejection reason, in characters.
+const MAX_REASON_CHARS: usize = 200;
 
 /// Why one alert was not accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,31 +76,24 @@ impl Rejection {
     /// A rejection of `field` for `reason`.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Rejection {
         let field = field.into();
-        let reason = format!("{field}: {}", reason.into());
+        // Whatever a check formatted, the answer stays short and masked.
+        let reason = mask::bounded(&format!("{field}: {}", reason.into()), MAX_REASON_CHARS);
         Rejection { field, reason }
     }
 }
 
 /// Checks and normalizes one wire alert.
-pub fn normalize(a: &proto::Alert, now_ms: i64) -> Result<Alert, Rejection> {
+pub fn normalize(a: &proto::Alert, checks: Checks) -> Result<Alert, Rejection> {
     check_id("source", &a.source, MAX_SOURCE_LEN)?;
     if a.source.contains('/') {
         return Err(Rejection::new(
             "source",
-            format!("{:?} must not contain '/'", a.source),
+            format!("{:?} must not contain '/'", mask::echo(&a.source)),
         ));
     }
     check_id("source_id", &a.source_id, MAX_SOURCE_ID_LEN)?;
     let source_kind = source_kind(a.source_kind)?;
-    if a.occurred_at_ms <= 0 || a.occurred_at_ms > now_ms + MAX_FUTURE_MS {
-        return Err(Rejection::new(
-            "occurred_at_ms",
-            format!(
-                "{} is not a plausible event time (unix ms, not in the future)",
-                a.occurred_at_ms
-            ),
-        ));
-    }
+    checks.time("occurred_at_ms", a.occurred_at_ms)?;
     let subject = subject(a.subject.as_ref())?;
     if a.counterparts.len() > MAX_ARTEFACTS || a.links.len() > MAX_ARTEFACTS {
         return Err(Rejection::new(
@@ -76,7 +111,7 @@ pub fn normalize(a: &proto::Alert, now_ms: i64) -> Result<Alert, Rejection> {
         .links
         .iter()
         .enumerate()
-        .map(|(i, l)| link(i, l))
+        .map(|(i, l)| link(i, l, checks))
         .collect::<Result<Vec<_>, _>>()?;
     if a.amount_fen < 0 {
         return Err(Rejection::new(
@@ -180,7 +215,7 @@ fn subject(s: Option<&proto::Subject>) -> Result<Subject, Rejection> {
     let division = DivisionCode::parse(s.division_code.trim()).map_err(|e| {
         Rejection::new(
             "subject.division_code",
-            format!("{:?} is malformed: {e}", s.division_code),
+            format!("{:?} is malformed: {e}", mask::echo(&s.division_code)),
         )
     })?;
     let grid_id = match s.grid_id.trim() {
@@ -239,7 +274,7 @@ fn artefact(path: PathOf<'_>, a: &proto::Artefact) -> Result<Artefact, Rejection
     Ok(Artefact { kind, value })
 }
 
-fn link(i: usize, l: &proto::Link) -> Result<Link, Rejection> {
+fn link(i: usize, l: &proto::Link, checks: Checks) -> Result<Link, Rejection> {
     let f = format_args!("links[{i}]");
     let kind = match proto::LinkKind::try_from(l.kind) {
         Ok(proto::LinkKind::Call) => LinkKind::Call,
@@ -261,6 +296,10 @@ fn link(i: usize, l: &proto::Link) -> Result<Link, Rejection> {
     let to =
         l.to.as_ref()
             .ok_or_else(|| Rejection::new(format!("{f}.to"), "missing"))?;
+    // 0: the link happened when the alert did.
+    if l.at_ms != 0 {
+        checks.time(&format!("{f}.at_ms"), l.at_ms)?;
+    }
     if l.amount_fen < 0 {
         return Err(Rejection::new(
             format!("{f}.amount_fen"),

@@ -15,14 +15,15 @@ async fn duplicate_warning_joins_open_pair_and_same_id_counts_once() {
     let card = list("flagged_cards", 1).remove(0);
     let mut client = server.ingest().await;
 
-    let first = submit(&mut client, 0, vec![call_alert("a-1", &p, &phones[0])]).await;
+    let a1 = call_alert("a-1", &p, &phones[0]);
+    let first = submit(&mut client, 0, vec![a1.clone()]).await;
     assert_eq!(
         (first.accepted, first.pairs_created, first.merged),
         (1, 1, 0)
     );
 
-    // The same alert id again, alone and twice inside one batch.
-    let again = submit(&mut client, 1, vec![call_alert("a-1", &p, &phones[0])]).await;
+    // The same record again, alone and twice inside one batch.
+    let again = submit(&mut client, 1, vec![a1]).await;
     assert_eq!(
         (
             again.accepted,
@@ -32,15 +33,7 @@ async fn duplicate_warning_joins_open_pair_and_same_id_counts_once() {
         ),
         (1, 1, 0, 0)
     );
-    let twice = submit(
-        &mut client,
-        2,
-        vec![
-            call_alert("a-2", &p, &phones[1]),
-            call_alert("a-2", &p, &phones[1]),
-        ],
-    )
-    .await;
+    let twice = submit(&mut client, 2, vec![call_alert("a-2", &p, &phones[1]); 2]).await;
     assert_eq!(
         (twice.duplicates, twice.pairs_created, twice.merged),
         (1, 0, 1)

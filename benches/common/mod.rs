@@ -7,7 +7,7 @@ use dualwarn::cli::generate::{GenOptions, generate};
 use dualwarn::cli::record::AlertRecord;
 use dualwarn::directory::Directory;
 use dualwarn::model::Alert;
-use dualwarn::normalize::normalize;
+use dualwarn::normalize::{Checks, normalize};
 
 /// `count` generated alerts from `seed`, starting at `start_ms`, normalized
 /// at `now_ms`; a fifth of them repeat a person.
@@ -31,6 +31,6 @@ pub fn generated_alerts(seed: u64, count: usize, start_ms: i64, now_ms: i64) -> 
     out.split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .filter_map(|l| serde_json::from_slice::<AlertRecord>(l).ok())
-        .filter_map(|r| normalize(&r.to_proto(), now_ms).ok())
+        .filter_map(|r| normalize(&r.to_proto(), Checks::at(now_ms)).ok())
         .collect()
 }

@@ -54,9 +54,10 @@ async fn submit(shared: &Arc<Shared>, batch: proto::AlertBatch) -> Result<Pendin
         ));
     }
     let s = shared.clone();
-    let mut prepared = tokio::task::spawn_blocking(move || prepare(&batch, &s.directory, now_ms()))
-        .await
-        .map_err(|e| Error::Unavailable(format!("prepare task failed: {e}")))?;
+    let mut prepared =
+        tokio::task::spawn_blocking(move || prepare(&batch, &s.directory, s.checks(now_ms())))
+            .await
+            .map_err(|e| Error::Unavailable(format!("prepare task failed: {e}")))?;
     // The writer needs the items only; rejections stay here for the ack.
     let rejections = std::mem::take(&mut prepared.rejections);
     let sequence = prepared.sequence;
@@ -83,11 +84,23 @@ async fn ack(p: Pending) -> Result<proto::PublishAck, Error> {
         .reply
         .await
         .map_err(|_| Error::Unavailable("writer stopped".into()))??;
+    let mut rejections = p.rejections;
+    for (index, key) in &counts.reused {
+        let source_id = key.split_once('/').map_or(key.as_str(), |(_, id)| id);
+        rejections.push(proto::Rejection {
+            index: *index,
+            source_id: crate::model::mask::echo(source_id),
+            field: "source_id".into(),
+            reason: "source_id: reused with different content; a re-send must repeat the record exactly, a new record needs a new id".into(),
+        });
+    }
+    rejections.sort_by_key(|r| r.index);
     Ok(proto::PublishAck {
         sequence: p.sequence,
         accepted: counts.accepted,
         duplicates: counts.duplicates,
-        rejections: p.rejections,
+        reused: counts.reused.len() as u32,
+        rejections,
         pairs_created: counts.pairs_created,
         merged: counts.merged,
     })
@@ -110,12 +123,28 @@ impl AlertIngest for IngestService {
             mpsc::channel::<Result<proto::PublishAck, Status>>(IN_FLIGHT_PER_STREAM);
         let shared = self.shared.clone();
         tokio::spawn(async move {
+            // The last batch that decoded, to name where a broken stream broke.
+            let mut last: Option<u64> = None;
             while let Some(next) = inbound.next().await {
                 let item = match next {
-                    Ok(batch) => submit(&shared, batch).await,
+                    Ok(batch) => {
+                        last = Some(batch.sequence);
+                        submit(&shared, batch).await
+                    }
                     Err(status) => {
-                        tracing::debug!(%status, "publish stream ended by client error");
-                        break;
+                        tracing::warn!(code = ?status.code(), "publish stream broke; ending it with an error");
+                        let after = last.map_or("at the first batch".to_string(), |s| {
+                            format!("after batch {s}")
+                        });
+                        // Never a clean end: the client must know that what
+                        // follows was not read.
+                        Err(Error::invalid(
+                            "batch",
+                            format!(
+                                "the stream broke {after}: {}; nothing after it was read, resend from there",
+                                crate::model::mask::bounded(status.message(), 80)
+                            ),
+                        ))
                     }
                 };
                 let failed = item.is_err();

@@ -58,6 +58,16 @@ pub struct Shared {
     pub events: broadcast::Sender<Arc<TaskEventRecord>>,
 }
 
+impl Shared {
+    /// What ingest checks alerts against at `now_ms`.
+    pub fn checks(&self, now_ms: i64) -> crate::normalize::Checks {
+        crate::normalize::Checks {
+            now_ms,
+            max_age_ms: i64::try_from(self.config.max_event_age.as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+}
+
 /// Wall-clock unix milliseconds; the core never reads a clock itself.
 pub fn now_ms() -> i64 {
     SystemTime::now()

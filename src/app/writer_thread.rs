@@ -207,7 +207,7 @@ impl WriterThread {
         let mut replies = Vec::with_capacity(group.len());
         for (batch, reply) in group {
             let (c, counts) = self.writer.apply_batch(&batch, &known, now);
-            known.extend(c.alerts.iter().map(|a| a.key.clone()));
+            known.extend(c.alerts.iter().map(|a| (a.key.clone(), Some(a.digest))));
             append(&mut merged, c);
             replies.push((reply, counts));
         }

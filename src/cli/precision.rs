@@ -110,7 +110,7 @@ pub fn evaluate(
     let mut stream = AlertStream::new(dir, &rules, opts)?;
     let mut seen_phones: HashSet<String> = HashSet::new();
     let mut paired: HashMap<String, Vec<String>> = HashMap::new(); // phone → rules
-    let mut known: HashSet<String> = HashSet::new();
+    let mut known = crate::store::KnownAlerts::new();
     let mut sent = 0u64;
     loop {
         let records: Vec<_> = stream.by_ref().take(batch.max(1)).collect();
@@ -123,7 +123,7 @@ pub fn evaluate(
                 alerts,
             },
             dir,
-            now,
+            crate::normalize::Checks::at(now),
         );
         let mut phone_of: HashMap<String, String> = HashMap::new();
         for p in &prepared.items {
@@ -132,7 +132,12 @@ pub fn evaluate(
             phone_of.insert(s.subject_key(), s.phone.clone());
         }
         let (commit, _) = writer.apply_batch(&prepared, &known, now);
-        known.extend(commit.alerts.iter().map(|a| a.key.clone()));
+        known.extend(
+            commit
+                .alerts
+                .iter()
+                .map(|a| (a.key.clone(), Some(a.digest))),
+        );
         for e in &commit.events {
             if e.kind != TaskEventKind::Created || e.task.role != Role::PoliceOfficer {
                 continue;

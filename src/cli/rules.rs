@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use super::record::AlertRecord;
 use crate::graph::{GraphLimits, LinkGraph};
-use crate::normalize::normalize;
+use crate::normalize::{Checks, normalize};
 use crate::rules::cases::run_cases;
 use crate::rules::source::read_dir;
 use crate::rules::window::WindowLimits;
@@ -79,8 +79,11 @@ pub fn explain(
         .with_context(|| format!("cannot read {}", alert_file.display()))?;
     let record: AlertRecord = serde_json::from_str(text.trim())
         .with_context(|| format!("{} is not an alert record", alert_file.display()))?;
-    let alert = normalize(&record.to_proto(), now_ms.max(record.occurred_at_ms))
-        .map_err(|r| anyhow::anyhow!(r.reason))?;
+    let alert = normalize(
+        &record.to_proto(),
+        Checks::at(now_ms.max(record.occurred_at_ms)),
+    )
+    .map_err(|r| anyhow::anyhow!(r.reason))?;
     let set = Arc::new(compile_set(&read_dir(dir)?)?);
     let mut graph = LinkGraph::new(GraphLimits::default());
     set.apply_lists(&mut graph);

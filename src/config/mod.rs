@@ -59,6 +59,10 @@ pub struct Config {
     pub queue_batches: usize,
     /// Largest number of alerts in one batch.
     pub max_batch: usize,
+    /// Oldest accepted event time, as an age (`occurred_at_ms` and
+    /// `links[].at_ms`); replay from the store is not bound by it.
+    #[serde(with = "humantime_serde")]
+    pub max_event_age: Duration,
     /// Task deadlines by level, with per-jurisdiction overrides.
     pub deadlines: Deadlines,
     /// Consoles allowed to read tasks, each bound to its jurisdiction. Empty:
@@ -199,6 +203,9 @@ impl Default for Config {
             utc_offset_hours: DEFAULT_UTC_OFFSET_HOURS,
             queue_batches: DEFAULT_QUEUE_BATCHES,
             max_batch: DEFAULT_MAX_BATCH,
+            max_event_age: Duration::from_millis(
+                crate::normalize::DEFAULT_MAX_EVENT_AGE_MS.unsigned_abs(),
+            ),
             deadlines: Deadlines::default(),
             consoles: Vec::new(),
             admin_token: None,
@@ -272,6 +279,13 @@ impl Config {
                 "max_batch",
                 self.max_batch.to_string(),
                 "must be 1..=100000",
+            ));
+        }
+        if self.max_event_age < Duration::from_secs(3600) {
+            return Err(invalid(
+                "max_event_age",
+                humantime::format_duration(self.max_event_age).to_string(),
+                "must be at least 1h (a centre's backlog is weeks)",
             ));
         }
         if !(-12..=14).contains(&self.utc_offset_hours) {

@@ -42,7 +42,7 @@ fn subject_mut(a: &mut proto::Alert) -> &mut proto::Subject {
 
 /// Normalizes `a` and returns the rejection, failing the test if it passed.
 fn rejected(a: &proto::Alert) -> Rejection {
-    match normalize(a, NOW_MS) {
+    match normalize(a, Checks::at(NOW_MS)) {
         Ok(ok) => panic!("expected a rejection, got {ok:?}"),
         Err(r) => r,
     }
@@ -62,7 +62,7 @@ fn assert_rejected_at(a: &proto::Alert, field: &str) -> Rejection {
 
 #[test]
 fn good_alert_passes_with_normalized_values() {
-    let a = normalize(&good_alert(), NOW_MS).unwrap();
+    let a = normalize(&good_alert(), Checks::at(NOW_MS)).unwrap();
     assert_eq!(a.key, AlertKey::new("gz-telecom-cmcc", "call-0001"));
     assert_eq!(a.source_kind, SourceKind::Telecom);
     assert_eq!(a.subject.phone, "13812345678");
@@ -101,7 +101,10 @@ fn phone_with_country_code_and_dashes_normalizes_to_eleven_digits() {
 fn empty_grid_id_is_none() {
     let mut a = good_alert();
     subject_mut(&mut a).grid_id = "  ".into();
-    assert_eq!(normalize(&a, NOW_MS).unwrap().subject.grid_id, None);
+    assert_eq!(
+        normalize(&a, Checks::at(NOW_MS)).unwrap().subject.grid_id,
+        None
+    );
 }
 
 #[test]
@@ -149,7 +152,7 @@ fn far_future_event_time_is_rejected_but_small_skew_passes() {
     a.occurred_at_ms = NOW_MS + 2 * MAX_FUTURE_MS;
     assert_rejected_at(&a, "occurred_at_ms");
     a.occurred_at_ms = NOW_MS + 60_000;
-    assert!(normalize(&a, NOW_MS).is_ok());
+    assert!(normalize(&a, Checks::at(NOW_MS)).is_ok());
 }
 
 #[test]

@@ -4,8 +4,9 @@
 
 use crate::directory::Directory;
 use crate::enrich::{Enriched, enrich};
-use crate::normalize::{Rejection, normalize};
+use crate::normalize::{Checks, Rejection, normalize};
 use crate::proto;
+use crate::store::{Digest, digest};
 
 /// One alert that passed normalize and enrich.
 #[derive(Clone, Debug)]
@@ -17,6 +18,9 @@ pub struct Prepared {
     /// The alert encoded for the store, made here because this side runs
     /// in parallel and the writer is serial.
     pub stored: Vec<u8>,
+    /// Content hash of `stored`: a true re-send hashes the same, an id
+    /// reused for another record does not.
+    pub digest: Digest,
 }
 
 /// A batch after the stateless stages.
@@ -31,25 +35,26 @@ pub struct PreparedBatch {
 }
 
 /// Runs the stateless stages over `batch`; a bad alert never affects the rest.
-pub fn prepare(batch: &proto::AlertBatch, directory: &Directory, now_ms: i64) -> PreparedBatch {
+pub fn prepare(batch: &proto::AlertBatch, directory: &Directory, checks: Checks) -> PreparedBatch {
     let mut out = PreparedBatch {
         sequence: batch.sequence,
         ..PreparedBatch::default()
     };
     for (i, wire) in batch.alerts.iter().enumerate() {
         let index = u32::try_from(i).unwrap_or(u32::MAX);
-        match normalize(wire, now_ms).and_then(|a| enrich(a, directory)) {
+        match normalize(wire, checks).and_then(|a| enrich(a, directory)) {
             Ok(item) => {
                 let stored = serde_json::to_vec(&item.alert).unwrap_or_default();
                 out.items.push(Prepared {
                     index,
                     item,
+                    digest: digest(&stored),
                     stored,
                 });
             }
             Err(Rejection { field, reason }) => out.rejections.push(proto::Rejection {
                 index,
-                source_id: wire.source_id.chars().take(128).collect(),
+                source_id: crate::model::mask::echo(&wire.source_id),
                 field,
                 reason,
             }),

@@ -3,13 +3,13 @@
 //! store must persist before anyone is told; if persisting fails the writer
 //! is rebuilt from the store, so memory never runs ahead of disk.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::config::Deadlines;
 use crate::decide::{Decision, OpenPairs, decide};
 use crate::dispatch::{self, PairSpec};
 use crate::model::{HistoryEntry, Outcome, Task, TaskEventKind, TaskEventRecord, TaskStatus};
-use crate::store::{Commit, StoredAlert, WriterState};
+use crate::store::{Commit, Digest, KnownAlerts, StoredAlert, WriterState};
 
 use super::{Prepared, PreparedBatch};
 use crate::graph::{GraphLimits, LinkGraph, secs};
@@ -40,10 +40,13 @@ pub enum WriteError {
 }
 
 /// What one batch did, for the ack.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BatchCounts {
     /// Alerts accepted (new and repeated).
     pub accepted: u32,
+    /// Alerts refused because their key was already used for a record
+    /// with other content: batch position and alert key.
+    pub reused: Vec<(u32, String)>,
     /// Accepted alerts seen before.
     pub duplicates: u32,
     /// Pairs made.
@@ -130,22 +133,37 @@ impl Writer {
     }
 
     /// Decides and dispatches every prepared alert of a batch. `known` holds
-    /// the keys the store already has: those count once.
+    /// the keys the store already has: a re-send of the same content counts
+    /// once, another record under a used key is refused.
     pub fn apply_batch(
         &mut self,
         batch: &PreparedBatch,
-        known: &HashSet<String>,
+        known: &KnownAlerts,
         now_ms: i64,
     ) -> (Commit, BatchCounts) {
         let mut step = self.step();
         let mut counts = BatchCounts::default();
-        let mut seen_here = HashSet::new();
+        let mut seen_here: HashMap<&str, Digest> = HashMap::new();
         for p in &batch.items {
-            counts.accepted += 1;
             let key = &p.item.alert.key.0;
-            if known.contains(key) || !seen_here.insert(key.clone()) {
-                counts.duplicates += 1;
-                continue;
+            let before = match known.get(key) {
+                Some(d) => Some(*d),
+                None => seen_here.get(key.as_str()).map(|d| Some(*d)),
+            };
+            match before {
+                Some(Some(d)) if d != p.digest => {
+                    counts.reused.push((p.index, key.clone()));
+                    continue;
+                }
+                Some(_) => {
+                    counts.accepted += 1;
+                    counts.duplicates += 1;
+                    continue;
+                }
+                None => {
+                    counts.accepted += 1;
+                    seen_here.insert(key, p.digest);
+                }
             }
             self.graph.observe(&p.item.alert);
             let hits = self.matcher.match_alert(&p.item.alert, &self.graph, now_ms);
@@ -158,6 +176,7 @@ impl Writer {
             step.commit.alerts.push(StoredAlert {
                 key: key.clone(),
                 json: p.stored.clone(),
+                digest: p.digest,
                 occurred_at_ms: p.item.alert.occurred_at_ms,
                 suspect,
             });

@@ -13,7 +13,7 @@ use super::window::WindowLimits;
 use super::{Matcher, RuleSet};
 use crate::cli::record::AlertRecord;
 use crate::graph::{GraphLimits, LinkGraph};
-use crate::normalize::normalize;
+use crate::normalize::{Checks, normalize};
 
 /// Where a case's clock starts unless it says: 2026-03-02 10:00 +08:00.
 pub const DEFAULT_START_MS: i64 = 1_772_416_800_000;
@@ -103,7 +103,7 @@ fn run_case(file: &str, case: Case, rules: &Arc<RuleSet>, utc_offset_hours: i32)
         };
         at += i64::try_from(step.as_millis()).unwrap_or(0);
         let wire = with_defaults(a.record, i, at).to_proto();
-        let alert = match normalize(&wire, at) {
+        let alert = match normalize(&wire, Checks::at(at)) {
             Ok(alert) => alert,
             Err(r) => {
                 failures.push(format!("alert {}: {}", i + 1, r.reason));

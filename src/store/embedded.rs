@@ -13,8 +13,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 
 use super::query::order_key;
 use super::{
-    Commit, GraphLogMarks, SeriesTasks, Store, StoreError, TaskPage, TaskQuery, WriterState,
-    graph_log, series,
+    Commit, Digest, GraphLogMarks, KnownAlerts, SeriesTasks, Store, StoreError, TaskPage,
+    TaskQuery, WriterState, graph_log, series,
 };
 use crate::model::{Task, TaskEventRecord};
 
@@ -22,6 +22,8 @@ use crate::model::{Task, TaskEventRecord};
 pub(super) const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
 /// Task id → task JSON.
 pub(super) const TASKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tasks");
+/// Alert key → content hash ([`Digest`]).
+const ALERT_DIGESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alert_digests");
 /// `division/task_id` → (), the stable list order and jurisdiction index.
 const TASK_ORDER: TableDefinition<&str, ()> = TableDefinition::new("task_order");
 /// Event sequence → 12-digit division followed by the event JSON.
@@ -80,6 +82,7 @@ impl EmbeddedStore {
             tx.open_table(OPEN).map_err(backend)?;
             tx.open_table(META).map_err(backend)?;
             tx.open_table(ALERTS_BY_TIME).map_err(backend)?;
+            tx.open_table(ALERT_DIGESTS).map_err(backend)?;
             series::create_tables(&tx)?;
             graph_log::create_tables(&tx)?;
         }
@@ -137,13 +140,18 @@ impl Store for EmbeddedStore {
         Ok(state)
     }
 
-    fn known_alerts(&self, keys: &[&str]) -> Result<HashSet<String>, StoreError> {
+    fn known_alerts(&self, keys: &[&str]) -> Result<KnownAlerts, StoreError> {
         let tx = self.db.begin_read().map_err(backend)?;
         let alerts = tx.open_table(ALERTS).map_err(backend)?;
-        let mut known = HashSet::new();
+        let digests = tx.open_table(ALERT_DIGESTS).map_err(backend)?;
+        let mut known = KnownAlerts::new();
         for k in keys {
             if alerts.get(*k).map_err(backend)?.is_some() {
-                known.insert((*k).to_string());
+                let d = digests
+                    .get(*k)
+                    .map_err(backend)?
+                    .and_then(|v| Digest::try_from(v.value()).ok());
+                known.insert((*k).to_string(), d);
             }
         }
         Ok(known)
@@ -154,9 +162,13 @@ impl Store for EmbeddedStore {
         {
             let mut alerts = tx.open_table(ALERTS).map_err(backend)?;
             let mut by_time = tx.open_table(ALERTS_BY_TIME).map_err(backend)?;
+            let mut digests = tx.open_table(ALERT_DIGESTS).map_err(backend)?;
             for a in &c.alerts {
                 alerts
                     .insert(a.key.as_str(), a.json.as_slice())
+                    .map_err(backend)?;
+                digests
+                    .insert(a.key.as_str(), a.digest.as_slice())
                     .map_err(backend)?;
                 by_time
                     .insert((a.occurred_at_ms, a.key.as_str()), ())
@@ -383,7 +395,7 @@ mod tests {
                 alerts,
             },
             &DIR,
-            NOW,
+            crate::normalize::Checks::at(NOW),
         );
         assert!(batch.rejections.is_empty(), "{:?}", batch.rejections);
         let keys: Vec<&str> = batch
@@ -470,10 +482,10 @@ mod tests {
         let known = store
             .known_alerts(&["test-src/r1", "test-src/r4", "test-src/r9"])
             .unwrap();
-        assert_eq!(
-            known,
-            HashSet::from(["test-src/r1".to_string(), "test-src/r4".to_string()])
-        );
+        let mut keys: Vec<_> = known.keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, ["test-src/r1", "test-src/r4"]);
+        assert!(known.values().all(Option::is_some), "{known:?}");
 
         // The last snapshot of each task is what the store holds.
         let mut latest: std::collections::HashMap<String, Task> = Default::default();

@@ -14,7 +14,9 @@ mod series;
 pub use embedded::EmbeddedStore;
 pub use query::{TaskPage, TaskQuery};
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+
+use sha2::{Digest as _, Sha256};
 
 use crate::model::{Task, TaskEventRecord};
 
@@ -37,6 +39,22 @@ pub enum StoreError {
     BadPageToken(String),
 }
 
+/// Content hash of an alert as stored (its normalized JSON, attributes in
+/// sorted order): the first 16 bytes of SHA-256.
+pub type Digest = [u8; 16];
+
+/// The content hash of `stored`.
+pub fn digest(stored: &[u8]) -> Digest {
+    let full = Sha256::digest(stored);
+    let mut d = [0u8; 16];
+    d.copy_from_slice(&full[..16]);
+    d
+}
+
+/// Alert keys the store already has, with their content hash (`None` for
+/// alerts kept before hashes were: they count as re-sends).
+pub type KnownAlerts = HashMap<String, Option<Digest>>;
+
 /// One accepted alert, ready to keep.
 #[derive(Clone, Debug)]
 pub struct StoredAlert {
@@ -44,6 +62,8 @@ pub struct StoredAlert {
     pub key: String,
     /// The checked alert, JSON.
     pub json: Vec<u8>,
+    /// Content hash of `json`.
+    pub digest: Digest,
     /// Event time, for the time index that warms windows after a restart.
     pub occurred_at_ms: i64,
     /// A rule matched it: its person is a suspected victim from here on.
@@ -127,8 +147,8 @@ pub struct SeriesTasks {
 pub trait Store: Send + Sync + 'static {
     /// Reads what the writer needs to resume.
     fn load_state(&self) -> Result<WriterState, StoreError>;
-    /// Which of `keys` were accepted before.
-    fn known_alerts(&self, keys: &[&str]) -> Result<HashSet<String>, StoreError>;
+    /// Which of `keys` were accepted before, with their content hash.
+    fn known_alerts(&self, keys: &[&str]) -> Result<KnownAlerts, StoreError>;
     /// Writes `commit` atomically and durably; returns after it is on disk.
     fn commit(&self, commit: &Commit) -> Result<(), StoreError>;
     /// One task by id.

@@ -270,6 +270,8 @@ struct Stream<'a> {
     victims: Vec<(Resident, usize)>,
     recent: VecDeque<AlertRecord>,
     seq: BTreeMap<&'static str, u64>,
+    /// Part of every id: two seeds never share an id.
+    seed: u64,
     clock_ms: i64,
     /// `--span`: (start, span, count) — record `i` falls in the `i`-th of
     /// `count` equal slots of the span, so the stream never runs past it.
@@ -311,6 +313,7 @@ impl<'a> Stream<'a> {
             victims: Vec::new(),
             recent: VecDeque::with_capacity(RESEND_WINDOW),
             seq: BTreeMap::new(),
+            seed: opts.seed,
             clock_ms: opts.start_ms,
             span,
             begun: 0,
@@ -487,7 +490,7 @@ impl<'a> Stream<'a> {
         let short = source.rsplit('-').next().unwrap_or(source);
         AlertRecord {
             source: source.into(),
-            source_id: format!("{short}-{seq:08}"),
+            source_id: format!("{short}-{:x}-{seq:08}", self.seed),
             source_kind: kind.into(),
             occurred_at_ms: self.clock_ms,
             subject: who.subject.clone(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::*;
 use crate::enrich::enrich;
 use crate::graph::{GraphLimits, LinkGraph};
-use crate::normalize::normalize;
+use crate::normalize::{Checks, normalize};
 
 /// 2025-01-01T00:00:00Z.
 const START_MS: i64 = 1_735_689_600_000;
@@ -111,9 +111,14 @@ fn records_behave_on_the_server_as_their_kind_says() {
     let mut stream = Stream::new(&dir, &rules, &opts(11, 3000)).unwrap();
     let mut seen: HashMap<(String, String), AlertRecord> = HashMap::new();
     let (mut faults, mut hit_rules) = (HashSet::new(), HashSet::new());
+    // The stream starts 30 days before NOW_MS.
+    let checks = Checks {
+        max_age_ms: 60 * 24 * 3600 * 1000,
+        ..Checks::at(NOW_MS)
+    };
     for _ in 0..3000 {
         let (kind, rec) = stream.next_record();
-        let checked = normalize(&rec.to_proto(), NOW_MS).and_then(|a| enrich(a, &dir));
+        let checked = normalize(&rec.to_proto(), checks).and_then(|a| enrich(a, &dir));
         if kind == Kind::Malformed {
             faults.insert(checked.expect_err("malformed record accepted").field);
             continue;
@@ -260,4 +265,25 @@ fn utility_payers_are_many_and_pay_small_sums_to_few_accounts() {
         "some are listed"
     );
     assert!(accounts.iter().any(|a| !listed.contains(a)), "some are not");
+}
+
+/// Two seeds never share an id: a second producer's stream is never taken
+/// for re-sends of the first.
+#[test]
+fn ids_are_unique_per_seed() {
+    let (dir, rules) = fixtures();
+    let ids = |seed| {
+        let mut stream = Stream::new(&dir, &rules, &opts(seed, 500)).unwrap();
+        (0..500)
+            .map(|_| {
+                let (_, r) = stream.next_record();
+                (r.source, r.source_id)
+            })
+            // Malformed records may carry an empty id on purpose.
+            .filter(|(_, id)| !id.is_empty())
+            .collect::<HashSet<_>>()
+    };
+    let (a, b) = (ids(7), ids(8));
+    assert!(a.len() > 400);
+    assert_eq!(a.intersection(&b).count(), 0);
 }

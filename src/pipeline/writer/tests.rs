@@ -1,3 +1,4 @@
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::LazyLock;
 
@@ -143,7 +144,7 @@ fn batch(alerts: Vec<proto::Alert>, now: i64) -> PreparedBatch {
             alerts,
         },
         &DIR,
-        now,
+        crate::normalize::Checks::at(now),
     );
     assert!(prepared.rejections.is_empty(), "{:?}", prepared.rejections);
     prepared
@@ -163,7 +164,7 @@ fn writer() -> Writer {
 
 /// Applies one batch with nothing known before.
 fn apply(w: &mut Writer, alerts: Vec<proto::Alert>, now: i64) -> (Commit, BatchCounts) {
-    w.apply_batch(&batch(alerts, now), &HashSet::new(), now)
+    w.apply_batch(&batch(alerts, now), &KnownAlerts::new(), now)
 }
 
 fn due(level: Level, now: i64) -> i64 {
@@ -202,7 +203,8 @@ fn matching_alert_creates_one_pair_of_two_tasks() {
             accepted: 1,
             duplicates: 0,
             pairs_created: 1,
-            merged: 0
+            merged: 0,
+            ..BatchCounts::default()
         }
     );
     assert_eq!(w.open_pairs(), 1);
@@ -288,7 +290,8 @@ fn duplicate_warning_joins_open_pair() {
             accepted: 1,
             duplicates: 0,
             pairs_created: 0,
-            merged: 1
+            merged: 1,
+            ..BatchCounts::default()
         }
     );
     assert_eq!(w.open_pairs(), 1);
@@ -381,7 +384,8 @@ fn same_alert_key_twice_in_one_batch_counts_as_duplicate() {
             accepted: 2,
             duplicates: 1,
             pairs_created: 1,
-            merged: 0
+            merged: 0,
+            ..BatchCounts::default()
         }
     );
     assert_eq!(c.alerts.len(), 1);
@@ -391,25 +395,53 @@ fn same_alert_key_twice_in_one_batch_counts_as_duplicate() {
 
 #[test]
 fn known_alert_key_counts_as_duplicate_and_creates_nothing() {
+    let b = batch(vec![alert("a1", &phone(1), Some(Level::High))], NOW);
+    // Kept with its content hash, and kept before hashes were.
+    for digest in [Some(b.items[0].digest), None] {
+        let mut w = writer();
+        let known = KnownAlerts::from([("test-src/a1".to_string(), digest)]);
+        let (c, counts) = w.apply_batch(&b, &known, NOW);
+        assert_eq!(
+            counts,
+            BatchCounts {
+                accepted: 1,
+                duplicates: 1,
+                ..BatchCounts::default()
+            }
+        );
+        assert!(c.is_empty(), "{c:?}");
+        assert_eq!(w.open_pairs(), 0);
+        assert_eq!(w.last_seq(), 0);
+    }
+}
+
+#[test]
+fn a_reused_key_with_other_content_is_refused_not_dropped() {
     let mut w = writer();
-    let known: HashSet<String> = ["test-src/a1".to_string()].into();
-    let (c, counts) = w.apply_batch(
-        &batch(vec![alert("a1", &phone(1), Some(Level::High))], NOW),
-        &known,
+    let first = batch(vec![alert("a1", &phone(1), Some(Level::High))], NOW);
+    let known = KnownAlerts::from([("test-src/a1".to_string(), Some(first.items[0].digest))]);
+    // Another person under the same id, and a reuse within one batch.
+    let other = batch(
+        vec![
+            alert("a1", &phone(2), Some(Level::High)),
+            alert("b1", &phone(3), Some(Level::High)),
+            alert("b1", &phone(4), Some(Level::High)),
+            alert("b1", &phone(3), Some(Level::High)),
+        ],
         NOW,
     );
+    let (c, counts) = w.apply_batch(&other, &known, NOW);
     assert_eq!(
         counts,
         BatchCounts {
-            accepted: 1,
+            accepted: 2,
             duplicates: 1,
-            pairs_created: 0,
-            merged: 0
+            pairs_created: 1,
+            reused: vec![(0, "test-src/a1".into()), (2, "test-src/b1".into())],
+            ..BatchCounts::default()
         }
     );
-    assert!(c.is_empty(), "{c:?}");
-    assert_eq!(w.open_pairs(), 0);
-    assert_eq!(w.last_seq(), 0);
+    assert_eq!(c.alerts.len(), 1);
 }
 
 #[test]
@@ -597,7 +629,7 @@ proptest! {
         let mut reload = reloads.iter().cycle();
         let mut use_b = false;
         // What the store would know: every key committed so far.
-        let mut known: HashSet<String> = HashSet::new();
+        let mut known = KnownAlerts::new();
         let mut totals = BatchCounts::default();
         let mut events = Vec::new();
         let mut tasks: HashMap<String, Task> = HashMap::new();
@@ -635,7 +667,7 @@ proptest! {
             for e in c.events.iter().filter(|e| e.kind == TaskEventKind::Created) {
                 prop_assert_eq!(&e.task.rule_set_version, &version, "a task records the set in force");
             }
-            known.extend(c.alerts.iter().map(|a| a.key.clone()));
+            known.extend(c.alerts.iter().map(|a| (a.key.clone(), Some(a.digest))));
             let mut ids: Vec<&str> = c.tasks.iter().map(|t| t.id.as_str()).collect();
             ids.sort_unstable();
             ids.dedup();

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::graph::{GraphLimits, LinkGraph};
-use crate::normalize::normalize;
+use crate::normalize::{Checks, normalize};
 use crate::proto;
 use crate::rules::source::SourceFile;
 use crate::rules::{RuleError, compile_set};
@@ -75,7 +75,7 @@ fn alert(
         amount_fen,
         ..Default::default()
     };
-    normalize(&wire, at).unwrap()
+    normalize(&wire, Checks::at(at)).unwrap()
 }
 
 fn run(set: &Arc<RuleSet>, alerts: &[Alert]) -> Vec<Vec<String>> {
