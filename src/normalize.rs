@@ -4,7 +4,7 @@
 
 use crate::directory::DivisionCode;
 use crate::model::{
-    Alert, AlertKey, Artefact, ArtefactKind, Link, LinkKind, SourceKind, Subject, mask,
+    Alert, AlertKey, Artefact, ArtefactKind, Link, LinkKind, PersonKeys, SourceKind, Subject, mask,
 };
 use crate::proto;
 
@@ -27,22 +27,28 @@ pub const DEFAULT_MAX_EVENT_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
 /// What an alert is checked against: the clock and the oldest event time
 /// accepted. Replay from the store does not pass through here.
 #[derive(Clone, Copy, Debug)]
-pub struct Checks {
+pub struct Checks<'k> {
     /// Now, unix ms.
     pub now_ms: i64,
     /// Oldest accepted event time, as an age in ms.
     pub max_age_ms: i64,
+    /// The installation's person keys.
+    pub keys: &'k PersonKeys,
 }
 
-impl Checks {
-    /// Checks at `now_ms` with the default maximum age.
-    pub fn at(now_ms: i64) -> Checks {
+impl Checks<'static> {
+    /// Checks at `now_ms` with the default maximum age and the fixed keys
+    /// of offline tools ([`PersonKeys::offline`]).
+    pub fn at(now_ms: i64) -> Checks<'static> {
         Checks {
             now_ms,
             max_age_ms: DEFAULT_MAX_EVENT_AGE_MS,
+            keys: PersonKeys::offline(),
         }
     }
+}
 
+impl Checks<'_> {
     /// Refuses an event time outside `[now - max age, now + skew]`.
     fn time(&self, field: &str, at_ms: i64) -> Result<(), Rejection> {
         let oldest = self.now_ms.saturating_sub(self.max_age_ms);
@@ -83,7 +89,7 @@ impl Rejection {
 }
 
 /// Checks and normalizes one wire alert.
-pub fn normalize(a: &proto::Alert, checks: Checks) -> Result<Alert, Rejection> {
+pub fn normalize(a: &proto::Alert, checks: Checks<'_>) -> Result<Alert, Rejection> {
     check_id("source", &a.source, MAX_SOURCE_LEN)?;
     if a.source.contains('/') {
         return Err(Rejection::new(
@@ -94,7 +100,7 @@ pub fn normalize(a: &proto::Alert, checks: Checks) -> Result<Alert, Rejection> {
     check_id("source_id", &a.source_id, MAX_SOURCE_ID_LEN)?;
     let source_kind = source_kind(a.source_kind)?;
     checks.time("occurred_at_ms", a.occurred_at_ms)?;
-    let subject = subject(a.subject.as_ref())?;
+    let subject = checks.keys.keyed(subject(a.subject.as_ref())?);
     if a.counterparts.len() > MAX_ARTEFACTS || a.links.len() > MAX_ARTEFACTS {
         return Err(Rejection::new(
             "counterparts",
@@ -239,6 +245,7 @@ fn subject(s: Option<&proto::Subject>) -> Result<Subject, Rejection> {
         grid_id,
         address: s.address.trim().to_string(),
         age: s.age,
+        keys: Default::default(),
     })
 }
 
@@ -274,7 +281,7 @@ fn artefact(path: PathOf<'_>, a: &proto::Artefact) -> Result<Artefact, Rejection
     Ok(Artefact { kind, value })
 }
 
-fn link(i: usize, l: &proto::Link, checks: Checks) -> Result<Link, Rejection> {
+fn link(i: usize, l: &proto::Link, checks: Checks<'_>) -> Result<Link, Rejection> {
     let f = format_args!("links[{i}]");
     let kind = match proto::LinkKind::try_from(l.kind) {
         Ok(proto::LinkKind::Call) => LinkKind::Call,

@@ -4,6 +4,7 @@
 //! (ingest, console, health, reflection) until shutdown.
 
 mod graph_state;
+mod keys;
 mod reload;
 mod writer_thread;
 
@@ -56,14 +57,17 @@ pub struct Shared {
     pub jobs: mpsc::Sender<Job>,
     /// Live task events.
     pub events: broadcast::Sender<Arc<TaskEventRecord>>,
+    /// The installation's person keys, for normalize.
+    pub person_keys: crate::model::PersonKeys,
 }
 
 impl Shared {
     /// What ingest checks alerts against at `now_ms`.
-    pub fn checks(&self, now_ms: i64) -> crate::normalize::Checks {
+    pub fn checks(&self, now_ms: i64) -> crate::normalize::Checks<'_> {
         crate::normalize::Checks {
             now_ms,
             max_age_ms: i64::try_from(self.config.max_event_age.as_millis()).unwrap_or(i64::MAX),
+            keys: &self.person_keys,
         }
     }
 }
@@ -84,6 +88,7 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
         tracing::warn!(warning = %w, "rule set");
     }
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&config.data_dir)?);
+    let person_keys = keys::load(&config, store.as_ref())?;
     let state = store.load_state()?;
     tracing::info!(
         directory = directory.version(),
@@ -135,6 +140,7 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
         store,
         jobs,
         events,
+        person_keys,
     }))
 }
 

@@ -282,7 +282,7 @@ fn probe_alert() -> anyhow::Result<Alert> {
         key: AlertKey::new("amlsim", "probe"),
         source_kind: SourceKind::Bank,
         occurred_at_ms: 0,
-        subject: Subject {
+        subject: crate::model::PersonKeys::offline().keyed(Subject {
             phone: PROBE_PHONE.into(),
             id_hash: String::new(),
             name: String::new(),
@@ -291,7 +291,8 @@ fn probe_alert() -> anyhow::Result<Alert> {
             grid_id: None,
             address: String::new(),
             age: 0,
-        },
+            keys: Default::default(),
+        }),
         counterparts: vec![Artefact {
             kind: ArtefactKind::BankCard,
             value: String::new(),

@@ -68,6 +68,10 @@ pub struct Config {
     /// Consoles allowed to read tasks, each bound to its jurisdiction. Empty:
     /// console calls are not authenticated (development only; logged at start).
     pub consoles: Vec<ConsoleAccess>,
+    /// File holding the person-key secret (hex, at least 32 digits), for
+    /// instances that share one store; none: the secret generated at first
+    /// start and kept in the store.
+    pub person_key_secret_file: Option<PathBuf>,
     /// Bearer token for `RuleAdmin`; none: not authenticated (development only).
     pub admin_token: Option<String>,
     /// Reload the rules when a file under `rules_dir` changes.
@@ -209,6 +213,7 @@ impl Default for Config {
             deadlines: Deadlines::default(),
             consoles: Vec::new(),
             admin_token: None,
+            person_key_secret_file: None,
             watch_rules: true,
             windows: WindowConfig::default(),
             graph: GraphConfig::default(),

@@ -149,28 +149,26 @@ pub struct Subject {
     pub address: String,
     /// Age in years, 0 when unknown.
     pub age: u32,
+    /// Keyed MACs of the person ([`super::PersonKeys`]), set by normalize;
+    /// empty in alerts kept by stores older than keyed MACs, until re-keyed.
+    #[serde(default)]
+    pub keys: super::PersonKey,
 }
 
 impl Subject {
     /// Identity keys under which an open task pair is found: the ID hash
-    /// when known, and the phone. Two alerts for one person may carry either.
+    /// when known, and the phone, each as a keyed MAC. Two alerts for one
+    /// person may carry either.
     pub fn identity_keys(&self) -> Vec<String> {
-        let mut keys = Vec::with_capacity(2);
-        if !self.id_hash.is_empty() {
-            keys.push(format!("id:{}", self.id_hash));
-        }
-        keys.push(format!("ph:{}", self.phone));
-        keys
+        debug_assert!(!self.keys.identity.is_empty(), "subject not keyed");
+        self.keys.identity.clone()
     }
 
-    /// A stable, non-reversible key for the person, shown on consoles.
+    /// A stable key for the person that nobody without the installation's
+    /// secret can reverse, shown on consoles.
     pub fn subject_key(&self) -> String {
-        let basis = if self.id_hash.is_empty() {
-            format!("ph:{}", self.phone)
-        } else {
-            format!("id:{}", self.id_hash)
-        };
-        format!("{:016x}", super::fnv1a(basis.as_bytes()))
+        debug_assert!(!self.keys.subject.is_empty(), "subject not keyed");
+        self.keys.subject.clone()
     }
 }
 

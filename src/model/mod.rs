@@ -8,9 +8,11 @@
 pub mod alert;
 pub mod calendar;
 pub mod mask;
+pub mod person_key;
 pub mod task;
 
 pub use alert::{Alert, AlertKey, Artefact, ArtefactKind, Link, LinkKind, SourceKind, Subject};
+pub use person_key::{MIN_SECRET_BYTES, PersonKey, PersonKeys, SECRET_BYTES};
 pub use task::{
     HistoryEntry, Level, Outcome, Reason, Role, Task, TaskEventKind, TaskEventRecord, TaskStatus,
 };

@@ -35,7 +35,11 @@ pub struct PreparedBatch {
 }
 
 /// Runs the stateless stages over `batch`; a bad alert never affects the rest.
-pub fn prepare(batch: &proto::AlertBatch, directory: &Directory, checks: Checks) -> PreparedBatch {
+pub fn prepare(
+    batch: &proto::AlertBatch,
+    directory: &Directory,
+    checks: Checks<'_>,
+) -> PreparedBatch {
     let mut out = PreparedBatch {
         sequence: batch.sequence,
         ..PreparedBatch::default()

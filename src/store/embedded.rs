@@ -11,25 +11,27 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
+use super::person_keys::KeyMigration;
 use super::query::order_key;
 use super::{
     Commit, Digest, GraphLogMarks, KnownAlerts, SeriesTasks, Store, StoreError, TaskPage,
     TaskQuery, WriterState, graph_log, series,
 };
-use crate::model::{Task, TaskEventRecord};
+use crate::model::{PersonKeys, Task, TaskEventRecord};
 
 /// Alert key → alert JSON.
 pub(super) const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
 /// Task id → task JSON.
 pub(super) const TASKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tasks");
 /// Alert key → content hash ([`Digest`]).
-const ALERT_DIGESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alert_digests");
+pub(super) const ALERT_DIGESTS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("alert_digests");
 /// `division/task_id` → (), the stable list order and jurisdiction index.
 const TASK_ORDER: TableDefinition<&str, ()> = TableDefinition::new("task_order");
 /// Event sequence → 12-digit division followed by the event JSON.
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 /// Identity key → open pair id.
-const OPEN: TableDefinition<&str, &str> = TableDefinition::new("open_pairs");
+pub(super) const OPEN: TableDefinition<&str, &str> = TableDefinition::new("open_pairs");
 /// (event time, alert key) → (): recent alerts, to warm windows at start.
 const ALERTS_BY_TIME: TableDefinition<(i64, &str), ()> = TableDefinition::new("alerts_by_time");
 /// Counters.
@@ -58,7 +60,7 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(
     })
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+pub(super) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(backend)
 }
 
@@ -138,6 +140,14 @@ impl Store for EmbeddedStore {
             .map_err(backend)?
             .map_or(0, |(k, _)| k.value());
         Ok(state)
+    }
+
+    fn person_secret(&self) -> Result<Vec<u8>, StoreError> {
+        self.stored_secret()
+    }
+
+    fn migrate_person_keys(&self, keys: &PersonKeys) -> Result<KeyMigration, StoreError> {
+        self.rekey(keys)
     }
 
     fn known_alerts(&self, keys: &[&str]) -> Result<KnownAlerts, StoreError> {
@@ -387,6 +397,72 @@ mod tests {
         }
     }
 
+    /// A store kept before keyed person MACs (raw `ph:` open keys, alerts
+    /// without keys, unkeyed task keys) is re-keyed once, whole.
+    #[test]
+    fn a_store_from_before_keyed_macs_is_rekeyed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let mut w = Writer::from_state(WriterState::default(), Deadlines::default(), matcher());
+        let batch = prepare(
+            &proto::AlertBatch {
+                sequence: 1,
+                alerts: vec![report("r1", 1, &villages()[0])],
+            },
+            &DIR,
+            crate::normalize::Checks::at(NOW),
+        );
+        let (mut c, _) = w.apply_batch(&batch, &KnownAlerts::new(), NOW);
+        // Make it look as an older build wrote it.
+        c.open_insert = vec![("ph:13900000001".into(), c.open_insert[0].1.clone())];
+        for a in &mut c.alerts {
+            let mut alert: crate::model::Alert = serde_json::from_slice(&a.json).unwrap();
+            alert.subject.keys = Default::default();
+            a.json = serde_json::to_vec(&alert).unwrap();
+        }
+        for t in &mut c.tasks {
+            t.subject_key = "0123456789abcdef".into();
+        }
+        store.commit(&c).unwrap();
+
+        let keys = PersonKeys::new(b"a test installation secret");
+        let done = store.migrate_person_keys(&keys).unwrap();
+        assert_eq!(
+            (done.open_keys, done.tasks, done.alerts, done.legacy),
+            (1, 2, 1, true)
+        );
+        let want = keys.key("13900000001", "");
+        let state = store.load_state().unwrap();
+        assert_eq!(state.open[0].0, want.identity[0]);
+        assert!(
+            state
+                .open_tasks
+                .iter()
+                .all(|t| t.subject_key == want.subject)
+        );
+        let alert = &store.alerts_since(0, 10).unwrap()[0];
+        assert_eq!(alert.subject.keys, want);
+        // A re-send, normalized under the same keys, is a duplicate.
+        let known = store.known_alerts(&["test-src/r1"]).unwrap();
+        let resend = prepare(
+            &proto::AlertBatch {
+                sequence: 2,
+                alerts: vec![report("r1", 1, &villages()[0])],
+            },
+            &DIR,
+            crate::normalize::Checks {
+                keys: &keys,
+                ..crate::normalize::Checks::at(NOW)
+            },
+        );
+        assert_eq!(known["test-src/r1"], Some(resend.items[0].digest));
+        // Once only.
+        assert_eq!(
+            store.migrate_person_keys(&keys).unwrap(),
+            KeyMigration::default()
+        );
+    }
+
     /// Applies one batch and commits it, as the writer thread does.
     fn apply(store: &EmbeddedStore, w: &mut Writer, alerts: Vec<proto::Alert>) -> Commit {
         let batch = prepare(
@@ -507,10 +583,13 @@ mod tests {
         assert_eq!(state.last_seq, 12);
         let mut open_keys: Vec<String> = state.open.iter().map(|(k, _)| k.clone()).collect();
         open_keys.sort();
-        assert_eq!(
-            open_keys,
-            ["ph:13900000002", "ph:13900000003", "ph:13900000004"]
-        );
+        let keys = crate::model::PersonKeys::offline();
+        let mut want: Vec<String> = ["ph:13900000002", "ph:13900000003", "ph:13900000004"]
+            .iter()
+            .map(|raw| keys.identity_of_raw(raw))
+            .collect();
+        want.sort();
+        assert_eq!(open_keys, want);
         assert!(state.open.iter().all(|(_, p)| *p != pair1));
         assert_eq!(state.open_tasks.len(), 6);
         for t in &state.open_tasks {

@@ -8,10 +8,12 @@
 
 mod embedded;
 mod graph_log;
+mod person_keys;
 mod query;
 mod series;
 
 pub use embedded::EmbeddedStore;
+pub use person_keys::KeyMigration;
 pub use query::{TaskPage, TaskQuery};
 
 use std::collections::HashMap;
@@ -147,6 +149,15 @@ pub struct SeriesTasks {
 pub trait Store: Send + Sync + 'static {
     /// Reads what the writer needs to resume.
     fn load_state(&self) -> Result<WriterState, StoreError>;
+    /// The installation's person-key secret, made and kept on first call
+    /// (instances that share a store share it).
+    fn person_secret(&self) -> Result<Vec<u8>, StoreError>;
+    /// Once: re-keys the open-pair index and task keys of a store kept
+    /// before keyed person MACs.
+    fn migrate_person_keys(
+        &self,
+        keys: &crate::model::PersonKeys,
+    ) -> Result<KeyMigration, StoreError>;
     /// Which of `keys` were accepted before, with their content hash.
     fn known_alerts(&self, keys: &[&str]) -> Result<KnownAlerts, StoreError>;
     /// Writes `commit` atomically and durably; returns after it is on disk.

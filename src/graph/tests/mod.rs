@@ -90,7 +90,7 @@ fn alert_in(
         key: AlertKey::new("test", &format!("{subject_phone}-{at_ms}")),
         source_kind: SourceKind::Bank,
         occurred_at_ms: at_ms,
-        subject: Subject {
+        subject: crate::model::PersonKeys::offline().keyed(Subject {
             phone: subject_phone.into(),
             id_hash: String::new(),
             name: String::new(),
@@ -98,7 +98,8 @@ fn alert_in(
             grid_id: None,
             address: String::new(),
             age: 0,
-        },
+            keys: Default::default(),
+        }),
         counterparts,
         links,
         amount_fen: 0,
