@@ -5,7 +5,9 @@
 
 use crate::config::Deadlines;
 use crate::enrich::Enriched;
-use crate::model::{HistoryEntry, Level, Reason, Role, Task, TaskEventKind, TaskStatus, mask};
+use crate::model::{
+    HistoryEntry, Level, Reason, Role, Task, TaskDelta, TaskEventKind, TaskStatus, mask,
+};
 use crate::rules::{Method, RuleHit};
 
 /// Actor recorded for changes the engine makes.
@@ -89,12 +91,16 @@ fn new_task(
             Method::Phone
         },
         series_id: spec.series_id.to_string(),
+        alert_keys_omitted: 0,
+        reasons_omitted: 0,
+        merges_omitted: 0,
     }
 }
 
 /// Joins a duplicate warning to an open task: appends the alert and its
-/// reasons, raises the level (never lowers it) and pulls the due time in
-/// when it rises. Returns the event, or `None` for a finished task.
+/// reasons (both ends kept, the middle counted), raises the level (never
+/// lowers it) and pulls the due time in when it rises. Returns the event
+/// and the change made, or `None` for a finished task.
 pub fn join(
     task: &mut Task,
     item: &Enriched,
@@ -102,47 +108,51 @@ pub fn join(
     level: Level,
     deadlines: &Deadlines,
     now_ms: i64,
-) -> Option<TaskEventKind> {
+) -> Option<(TaskEventKind, TaskDelta)> {
     if task.status == TaskStatus::Done {
         return None;
     }
     let key = &item.alert.key.0;
-    if !task.alert_keys.contains(key) {
-        task.alert_keys.push(key.clone());
-    }
-    for r in reasons(item, hits) {
-        if !task
-            .reasons
-            .iter()
-            .any(|x| x.rule_id == r.rule_id && x.alert_key == r.alert_key)
-        {
-            task.reasons.push(r);
-        }
-    }
-    if hits.iter().any(|h| h.method == Method::Visit) {
-        task.method = Method::Visit;
-    }
-    let kind = if level > task.level {
-        let division = task.division.to_string();
-        task.due_at_ms = task
-            .due_at_ms
-            .min(due_at(deadlines, level, &division, hits, now_ms));
+    let (kind, detail) = if level > task.level {
         let detail = format!(
             "duplicate warning {key} raised level {:?} -> {level:?}",
             task.level
         );
-        task.level = level;
         (TaskEventKind::Escalated, detail)
     } else {
         (TaskEventKind::Merged, format!("duplicate warning {key}"))
     };
-    task.history.push(HistoryEntry {
+    let mut delta = TaskDelta::new(HistoryEntry {
         at_ms: now_ms,
         actor: ENGINE_ACTOR.into(),
-        kind: kind.0,
-        detail: kind.1,
+        kind,
+        detail,
     });
-    Some(kind.0)
+    if !task.alert_keys.contains(key) {
+        delta.alert_key = Some(key.clone());
+    }
+    delta.reasons = reasons(item, hits)
+        .into_iter()
+        .filter(|r| {
+            !task
+                .reasons
+                .iter()
+                .any(|x| x.rule_id == r.rule_id && x.alert_key == r.alert_key)
+        })
+        .collect();
+    if task.method != Method::Visit && hits.iter().any(|h| h.method == Method::Visit) {
+        delta.method = Some(Method::Visit);
+    }
+    if level > task.level {
+        let division = task.division.to_string();
+        delta.level = Some(level);
+        delta.due_at_ms = Some(
+            task.due_at_ms
+                .min(due_at(deadlines, level, &division, hits, now_ms)),
+        );
+    }
+    delta.apply(task);
+    Some((kind, delta))
 }
 
 fn reasons(item: &Enriched, hits: &[RuleHit]) -> Vec<Reason> {

@@ -63,6 +63,7 @@ impl From<Error> for tonic::Status {
         let code = match &e {
             Error::InvalidArgument { .. } => Code::InvalidArgument,
             Error::Store(StoreError::BadPageToken(_)) => Code::InvalidArgument,
+            Error::Store(StoreError::Expired { .. }) => Code::OutOfRange,
             Error::PermissionDenied(_) => Code::PermissionDenied,
             Error::NotFound(_) => Code::NotFound,
             Error::Unauthenticated(_) => Code::Unauthenticated,

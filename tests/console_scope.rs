@@ -221,6 +221,9 @@ fn series_task(id: &str, division: &str, series: &str) -> Task {
         rule_set_version: "rs-1".into(),
         method: Default::default(),
         series_id: series.into(),
+        alert_keys_omitted: 0,
+        reasons_omitted: 0,
+        merges_omitted: 0,
     }
 }
 

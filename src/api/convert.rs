@@ -59,6 +59,9 @@ pub fn task_to_proto(t: &Task) -> proto::Task {
             crate::rules::Method::Visit => "visit".into(),
         },
         series_id: t.series_id.clone(),
+        alert_keys_omitted: t.alert_keys_omitted,
+        reasons_omitted: t.reasons_omitted,
+        merges_omitted: t.merges_omitted,
     }
 }
 

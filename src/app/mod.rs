@@ -6,6 +6,7 @@
 mod graph_state;
 mod keys;
 mod reload;
+mod retention;
 mod writer_thread;
 
 pub use graph_state::{SnapshotInfo, snapshot_path};
@@ -192,6 +193,7 @@ pub async fn serve(
     health
         .set_serving::<GraphAdminServer<GraphAdminService>>()
         .await;
+    let retention = retention::spawn(shared.store.clone(), shared.config.clone(), now_ms);
     // Kept alive until the server stops.
     let _watcher = if shared.config.watch_rules {
         watch_rules(shared.clone())?
@@ -221,6 +223,7 @@ pub async fn serve(
         )
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
+    retention.abort();
     final_snapshot(&shared).await;
     Ok(())
 }

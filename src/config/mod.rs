@@ -41,6 +41,11 @@ pub const DEFAULT_DUE_MEDIUM: Duration = Duration::from_secs(4 * 3600);
 /// Default deadline for a low-level warning.
 pub const DEFAULT_DUE_LOW: Duration = Duration::from_secs(24 * 3600);
 
+/// Default task event retention: a quarter, longer than any console stays away.
+pub const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+/// Default alert retention: half a year of dedupe and replay.
+pub const DEFAULT_ALERT_RETENTION: Duration = Duration::from_secs(180 * 24 * 3600);
+
 /// Everything `dualwarn serve` needs to run.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -63,6 +68,15 @@ pub struct Config {
     /// `links[].at_ms`); replay from the store is not bound by it.
     #[serde(with = "humantime_serde")]
     pub max_event_age: Duration,
+    /// Task events older than this are removed from the log; a watcher's
+    /// resume token from before gets OUT_OF_RANGE and where to resume.
+    #[serde(with = "humantime_serde")]
+    pub event_retention: Duration,
+    /// Alerts with an event time older than this are removed; must exceed
+    /// `max_event_age`, so that an alert ingest still accepts is still
+    /// known when it is sent again.
+    #[serde(with = "humantime_serde")]
+    pub alert_retention: Duration,
     /// Task deadlines by level, with per-jurisdiction overrides.
     pub deadlines: Deadlines,
     /// Consoles allowed to read tasks, each bound to its jurisdiction. Empty:
@@ -210,6 +224,8 @@ impl Default for Config {
             max_event_age: Duration::from_millis(
                 crate::normalize::DEFAULT_MAX_EVENT_AGE_MS.unsigned_abs(),
             ),
+            event_retention: DEFAULT_EVENT_RETENTION,
+            alert_retention: DEFAULT_ALERT_RETENTION,
             deadlines: Deadlines::default(),
             consoles: Vec::new(),
             admin_token: None,
@@ -291,6 +307,20 @@ impl Config {
                 "max_event_age",
                 humantime::format_duration(self.max_event_age).to_string(),
                 "must be at least 1h (a centre's backlog is weeks)",
+            ));
+        }
+        if self.event_retention < Duration::from_secs(3600) {
+            return Err(invalid(
+                "event_retention",
+                humantime::format_duration(self.event_retention).to_string(),
+                "must be at least 1h",
+            ));
+        }
+        if self.alert_retention <= self.max_event_age {
+            return Err(invalid(
+                "alert_retention",
+                humantime::format_duration(self.alert_retention).to_string(),
+                "must be longer than max_event_age, or a re-sent alert would make a second task",
             ));
         }
         if !(-12..=14).contains(&self.utc_offset_hours) {

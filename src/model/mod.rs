@@ -10,12 +10,15 @@ pub mod calendar;
 pub mod mask;
 pub mod person_key;
 pub mod task;
+pub mod task_delta;
 
 pub use alert::{Alert, AlertKey, Artefact, ArtefactKind, Link, LinkKind, SourceKind, Subject};
 pub use person_key::{MIN_SECRET_BYTES, PersonKey, PersonKeys, SECRET_BYTES};
 pub use task::{
     HistoryEntry, Level, Outcome, Reason, Role, Task, TaskEventKind, TaskEventRecord, TaskStatus,
+    WHOLE_EVERY,
 };
+pub use task_delta::{KEEP_EACH_END, TaskDelta};
 
 /// FNV-1a, 64 bit: a stable, dependency-free hash for ids and versions that
 /// must not change between builds (std's `DefaultHasher` may).

@@ -162,7 +162,8 @@ pub struct Task {
     pub level: Level,
     /// Fraud-type code.
     pub fraud_type: String,
-    /// Every rule match behind the task.
+    /// Rule matches behind the task: the first and the last
+    /// [`KEEP_EACH_END`](super::task_delta::KEEP_EACH_END).
     pub reasons: Vec<Reason>,
     /// Unix ms.
     pub created_at_ms: i64,
@@ -170,9 +171,9 @@ pub struct Task {
     pub due_at_ms: i64,
     /// Life-cycle state.
     pub status: TaskStatus,
-    /// Keys of every alert merged in, in arrival order.
+    /// Keys of the first and the last alerts merged in, in arrival order.
     pub alert_keys: Vec<String>,
-    /// Every change.
+    /// Every change, but only the first and last merge entries.
     pub history: Vec<HistoryEntry>,
     /// Set once reported.
     pub outcome: Option<Outcome>,
@@ -186,10 +187,19 @@ pub struct Task {
     /// series existed decode with it empty.
     #[serde(default)]
     pub series_id: String,
+    /// Alert keys left out between the first and the last kept.
+    #[serde(default)]
+    pub alert_keys_omitted: u64,
+    /// Reasons left out between the first and the last kept.
+    #[serde(default)]
+    pub reasons_omitted: u64,
+    /// Merge entries of the history left out between the first and the last kept.
+    #[serde(default)]
+    pub merges_omitted: u64,
 }
 
 /// One entry of the global task event log that consoles watch.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TaskEventRecord {
     /// Position in the log, from 1; the resume token.
     pub seq: u64,
@@ -197,4 +207,23 @@ pub struct TaskEventRecord {
     pub kind: TaskEventKind,
     /// The task after the event.
     pub task: Task,
+    /// How the store keeps the event: the change alone, or `None` for the
+    /// whole task (a creation, and every [`WHOLE_EVERY`]th event of a task,
+    /// so that a rebuild folds few deltas). Set by the writer; never on the
+    /// wire, and `None` on events read back.
+    #[serde(skip)]
+    pub delta: Option<super::task_delta::TaskDelta>,
 }
+
+/// Two records are the same event when they say the same; how the store
+/// keeps them (`delta`) does not count.
+impl PartialEq for TaskEventRecord {
+    fn eq(&self, other: &Self) -> bool {
+        (self.seq, self.kind, &self.task) == (other.seq, other.kind, &other.task)
+    }
+}
+
+impl Eq for TaskEventRecord {}
+
+/// A task's event is kept whole once in this many, counting from its creation.
+pub const WHOLE_EVERY: u64 = 32;

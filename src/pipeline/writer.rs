@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use crate::config::Deadlines;
 use crate::decide::{Decision, OpenPairs, decide};
 use crate::dispatch::{self, PairSpec};
-use crate::model::{HistoryEntry, Outcome, Task, TaskEventKind, TaskEventRecord, TaskStatus};
+use crate::model::{
+    HistoryEntry, Outcome, Task, TaskDelta, TaskEventKind, TaskEventRecord, TaskStatus, WHOLE_EVERY,
+};
 use crate::store::{Commit, Digest, KnownAlerts, StoredAlert, WriterState};
 
 use super::{Prepared, PreparedBatch};
@@ -230,7 +232,7 @@ impl Writer {
             step.commit.open_insert.push((k, pair_id.clone()));
         }
         for t in &tasks {
-            self.event(step, TaskEventKind::Created, t.clone());
+            self.event(step, TaskEventKind::Created, t.clone(), None);
         }
         self.pairs.insert(pair_id, tasks);
     }
@@ -250,8 +252,10 @@ impl Writer {
         };
         let mut joined = Vec::new();
         for t in tasks.iter_mut() {
-            if let Some(kind) = dispatch::join(t, &p.item, hits, level, &self.deadlines, now_ms) {
-                joined.push((kind, t.clone()));
+            if let Some((kind, delta)) =
+                dispatch::join(t, &p.item, hits, level, &self.deadlines, now_ms)
+            {
+                joined.push((kind, t.clone(), delta));
             }
         }
         // A person may reach the pair by a new key (e.g. an ID hash after a phone).
@@ -261,8 +265,8 @@ impl Writer {
         {
             step.commit.open_insert.push((k, pair_id.to_string()));
         }
-        for (kind, t) in joined {
-            self.event(step, kind, t);
+        for (kind, t, delta) in joined {
+            self.event(step, kind, t, Some(delta));
         }
         true
     }
@@ -315,16 +319,24 @@ impl Writer {
             }
             TaskStatus::Open => {}
         }
-        task.status = TaskStatus::Acknowledged;
-        task.history.push(HistoryEntry {
-            at_ms: now_ms,
-            actor: actor.into(),
-            kind: TaskEventKind::Acknowledged,
-            detail: String::new(),
-        });
+        let delta = TaskDelta {
+            status: Some(TaskStatus::Acknowledged),
+            ..TaskDelta::new(HistoryEntry {
+                at_ms: now_ms,
+                actor: actor.into(),
+                kind: TaskEventKind::Acknowledged,
+                detail: String::new(),
+            })
+        };
+        delta.apply(task);
         let snapshot = task.clone();
         let mut step = self.step();
-        self.event(&mut step, TaskEventKind::Acknowledged, snapshot.clone());
+        self.event(
+            &mut step,
+            TaskEventKind::Acknowledged,
+            snapshot.clone(),
+            Some(delta),
+        );
         Ok((self.finish(step), snapshot))
     }
 
@@ -345,18 +357,26 @@ impl Writer {
             "reached {}, defrauded {}, follow-up {}",
             outcome.reached, outcome.defrauded, outcome.follow_up_needed
         );
-        task.status = TaskStatus::Done;
-        task.outcome = Some(outcome);
-        task.history.push(HistoryEntry {
-            at_ms: now_ms,
-            actor: actor.into(),
-            kind: TaskEventKind::Outcome,
-            detail,
-        });
+        let delta = TaskDelta {
+            status: Some(TaskStatus::Done),
+            outcome: Some(outcome),
+            ..TaskDelta::new(HistoryEntry {
+                at_ms: now_ms,
+                actor: actor.into(),
+                kind: TaskEventKind::Outcome,
+                detail,
+            })
+        };
+        delta.apply(task);
         let snapshot = task.clone();
         let pair_id = snapshot.pair_id.clone();
         let mut step = self.step();
-        self.event(&mut step, TaskEventKind::Outcome, snapshot.clone());
+        self.event(
+            &mut step,
+            TaskEventKind::Outcome,
+            snapshot.clone(),
+            Some(delta),
+        );
         let pair_done = self
             .pairs
             .get(&pair_id)
@@ -386,15 +406,25 @@ impl Writer {
         }
     }
 
-    fn event(&mut self, step: &mut Step, kind: TaskEventKind, task: Task) {
+    /// Logs an event with the task as it now stands; the store keeps only
+    /// `delta`, except at a creation and every [`WHOLE_EVERY`]th event.
+    fn event(
+        &mut self,
+        step: &mut Step,
+        kind: TaskEventKind,
+        task: Task,
+        delta: Option<TaskDelta>,
+    ) {
         self.last_seq += 1;
         if !step.changed.contains(&task.id) {
             step.changed.push(task.id.clone());
         }
+        let delta = delta.filter(|_| task.event_count() % WHOLE_EVERY != 1);
         step.commit.events.push(TaskEventRecord {
             seq: self.last_seq,
             kind,
             task,
+            delta,
         });
     }
 

@@ -11,11 +11,12 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
+use super::events::{self, EVENTS};
 use super::person_keys::KeyMigration;
 use super::query::order_key;
 use super::{
-    Commit, Digest, GraphLogMarks, KnownAlerts, SeriesTasks, Store, StoreError, TaskPage,
-    TaskQuery, WriterState, graph_log, series,
+    Commit, Compacted, Digest, GraphLogMarks, KnownAlerts, RetentionCut, SeriesTasks, Store,
+    StoreError, TaskPage, TaskQuery, WriterState, graph_log, series,
 };
 use crate::model::{PersonKeys, Task, TaskEventRecord};
 
@@ -28,18 +29,17 @@ pub(super) const ALERT_DIGESTS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("alert_digests");
 /// `division/task_id` → (), the stable list order and jurisdiction index.
 const TASK_ORDER: TableDefinition<&str, ()> = TableDefinition::new("task_order");
-/// Event sequence → 12-digit division followed by the event JSON.
-const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 /// Identity key → open pair id.
 pub(super) const OPEN: TableDefinition<&str, &str> = TableDefinition::new("open_pairs");
 /// (event time, alert key) → (): recent alerts, to warm windows at start.
-const ALERTS_BY_TIME: TableDefinition<(i64, &str), ()> = TableDefinition::new("alerts_by_time");
+pub(super) const ALERTS_BY_TIME: TableDefinition<(i64, &str), ()> =
+    TableDefinition::new("alerts_by_time");
 /// Counters.
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Records removed per retention transaction: short write pauses.
+const COMPACT_STEP: usize = 4096;
 /// File name inside the data directory.
 const FILE_NAME: &str = "dualwarn.redb";
-/// Length of the division prefix on event values.
-const DIVISION_LEN: usize = 12;
 
 /// A redb file holding everything.
 pub struct EmbeddedStore {
@@ -80,7 +80,7 @@ impl EmbeddedStore {
             tx.open_table(ALERTS).map_err(backend)?;
             tx.open_table(TASKS).map_err(backend)?;
             tx.open_table(TASK_ORDER).map_err(backend)?;
-            tx.open_table(EVENTS).map_err(backend)?;
+            events::create_tables(&tx)?;
             tx.open_table(OPEN).map_err(backend)?;
             tx.open_table(META).map_err(backend)?;
             tx.open_table(ALERTS_BY_TIME).map_err(backend)?;
@@ -135,10 +135,16 @@ impl Store for EmbeddedStore {
             .get("next_pair")
             .map_err(backend)?
             .map_or(1, |v| v.value());
+        // Retention may have removed every event: numbering goes on.
         state.last_seq = events
             .last()
             .map_err(backend)?
-            .map_or(0, |(k, _)| k.value());
+            .map_or(0, |(k, _)| k.value())
+            .max(
+                meta.get(events::COMPACTED_THROUGH)
+                    .map_err(backend)?
+                    .map_or(0, |v| v.value()),
+            );
         Ok(state)
     }
 
@@ -192,12 +198,6 @@ impl Store for EmbeddedStore {
                     .map_err(backend)?;
                 order.insert(order_key(t).as_str(), ()).map_err(backend)?;
             }
-            let mut events = tx.open_table(EVENTS).map_err(backend)?;
-            for e in &c.events {
-                let mut value = e.task.division.to_string().into_bytes();
-                value.extend_from_slice(&encode(e)?);
-                events.insert(e.seq, value.as_slice()).map_err(backend)?;
-            }
             let mut open = tx.open_table(OPEN).map_err(backend)?;
             for k in &c.open_remove {
                 open.remove(k.as_str()).map_err(backend)?;
@@ -208,6 +208,7 @@ impl Store for EmbeddedStore {
             let mut meta = tx.open_table(META).map_err(backend)?;
             meta.insert("next_pair", c.next_pair).map_err(backend)?;
         }
+        events::write(&tx, c)?;
         series::write(&tx, c)?;
         graph_log::write(&tx, c)?;
         tx.commit().map_err(backend)
@@ -262,24 +263,26 @@ impl Store for EmbeddedStore {
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<TaskEventRecord>, StoreError> {
-        let tx = self.db.begin_read().map_err(backend)?;
-        let events = tx.open_table(EVENTS).map_err(backend)?;
-        let mut out = Vec::new();
-        let Some(from) = after.checked_add(1).filter(|_| limit > 0) else {
-            return Ok(out);
-        };
-        for row in events.range(from..).map_err(backend)? {
-            let (k, v) = row.map_err(backend)?;
-            let bytes = v.value();
-            if bytes.len() < DIVISION_LEN || !bytes[..DIVISION_LEN].starts_with(prefix.as_bytes()) {
-                continue;
-            }
-            out.push(decode(&k.value().to_string(), &bytes[DIVISION_LEN..])?);
-            if out.len() == limit {
+        self.read_events(after, prefix, limit)
+    }
+
+    fn compact(&self, cut: &RetentionCut) -> Result<Compacted, StoreError> {
+        let mut done = Compacted::default();
+        loop {
+            let n = self.compact_events(cut.events_before_ms, COMPACT_STEP)?;
+            done.events += n;
+            if n < COMPACT_STEP as u64 {
                 break;
             }
         }
-        Ok(out)
+        loop {
+            let n = self.compact_alerts(cut.alerts_before_ms, COMPACT_STEP)?;
+            done.alerts += n;
+            if n < COMPACT_STEP as u64 {
+                break;
+            }
+        }
+        Ok(done)
     }
 
     fn alerts_since(
@@ -338,64 +341,12 @@ impl Store for EmbeddedStore {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::LazyLock;
-
+    use super::super::testkit::{DIR, NOW, apply, matcher, report, villages};
     use super::*;
     use crate::config::Deadlines;
-    use crate::directory::Directory;
     use crate::model::{Outcome, Role, TaskStatus};
     use crate::pipeline::{Writer, prepare};
     use crate::proto;
-    use crate::rules::RuleSet;
-    use std::sync::Arc;
-
-    /// 2024-06-01T00:00:00Z.
-    const NOW: i64 = 1_717_200_000_000;
-
-    static DIR: LazyLock<Directory> = LazyLock::new(|| {
-        Directory::load(Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/directory/directory.json"
-        )))
-        .unwrap()
-    });
-    static RULES: LazyLock<Arc<RuleSet>> = LazyLock::new(|| {
-        let files = vec![crate::rules::source::SourceFile {
-            path: "test.toml".into(),
-            text: "[[rule]]\nid = \"reported\"\nname = \"n\"\ndescription = \"d\"\nlevel = \"high\"\ncondition = 'source_kind == \"police_report\"'\n".into(),
-        }];
-        Arc::new(crate::rules::compile_set(&files).unwrap())
-    });
-
-    fn matcher() -> crate::rules::Matcher {
-        crate::rules::Matcher::new(
-            RULES.clone(),
-            crate::rules::window::WindowLimits::default(),
-            8,
-        )
-    }
-
-    /// First and last village of the bundled directory: two prefectures.
-    fn villages() -> [String; 2] {
-        let v = DIR.villages();
-        [v[0].code.to_string(), v[v.len() - 1].code.to_string()]
-    }
-
-    /// A 110 report (high under the bundled rules) about person `n` living in `village`.
-    fn report(source_id: &str, n: usize, village: &str) -> proto::Alert {
-        proto::Alert {
-            source: "test-src".into(),
-            source_id: source_id.into(),
-            source_kind: proto::SourceKind::PoliceReport as i32,
-            occurred_at_ms: NOW - 60_000,
-            subject: Some(proto::Subject {
-                phone: format!("139{n:08}"),
-                division_code: village.into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    }
 
     /// A store kept before keyed person MACs (raw `ph:` open keys, alerts
     /// without keys, unkeyed task keys) is re-keyed once, whole.
@@ -461,28 +412,6 @@ mod tests {
             store.migrate_person_keys(&keys).unwrap(),
             KeyMigration::default()
         );
-    }
-
-    /// Applies one batch and commits it, as the writer thread does.
-    fn apply(store: &EmbeddedStore, w: &mut Writer, alerts: Vec<proto::Alert>) -> Commit {
-        let batch = prepare(
-            &proto::AlertBatch {
-                sequence: 1,
-                alerts,
-            },
-            &DIR,
-            crate::normalize::Checks::at(NOW),
-        );
-        assert!(batch.rejections.is_empty(), "{:?}", batch.rejections);
-        let keys: Vec<&str> = batch
-            .items
-            .iter()
-            .map(|p| p.item.alert.key.0.as_str())
-            .collect();
-        let known = store.known_alerts(&keys).unwrap();
-        let (commit, _) = w.apply_batch(&batch, &known, NOW);
-        store.commit(&commit).unwrap();
-        commit
     }
 
     /// Four persons, two per village, one pair each: 8 tasks, 8 events.

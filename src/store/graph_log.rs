@@ -52,6 +52,27 @@ pub(super) fn write(tx: &WriteTransaction, c: &Commit) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Drops up to `max` of the oldest log entries whose alert retention
+/// removed; stops at the first alert still kept.
+pub(super) fn prune(tx: &WriteTransaction, max: usize) -> Result<(), StoreError> {
+    let alerts = tx.open_table(ALERTS).map_err(backend)?;
+    let mut log = tx.open_table(ALERT_LOG).map_err(backend)?;
+    let mut suspects = tx.open_table(SUSPECT_LOG).map_err(backend)?;
+    let mut gone = Vec::new();
+    for row in log.iter().map_err(backend)?.take(max) {
+        let (seq, key) = row.map_err(backend)?;
+        if alerts.get(key.value()).map_err(backend)?.is_some() {
+            break;
+        }
+        gone.push(seq.value());
+    }
+    for seq in gone {
+        log.remove(seq).map_err(backend)?;
+        suspects.remove(seq).map_err(backend)?;
+    }
+    Ok(())
+}
+
 impl EmbeddedStore {
     pub(super) fn log_marks(&self) -> Result<GraphLogMarks, StoreError> {
         let tx = self.db.begin_read().map_err(backend)?;

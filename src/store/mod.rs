@@ -7,10 +7,14 @@
 //! backend implements the same trait.
 
 mod embedded;
+mod events;
 mod graph_log;
 mod person_keys;
 mod query;
+mod retention;
 mod series;
+#[cfg(test)]
+mod testkit;
 
 pub use embedded::EmbeddedStore;
 pub use person_keys::KeyMigration;
@@ -39,6 +43,34 @@ pub enum StoreError {
     /// A page token that this store did not hand out.
     #[error("page_token {0:?} is not valid for this query")]
     BadPageToken(String),
+    /// A resume token older than the event log keeps.
+    #[error(
+        "resume_token {token} is older than the event log keeps: retention removed the events up to {resume_from}; resume from {resume_from}, or from 0 for every event kept"
+    )]
+    Expired {
+        /// The token given.
+        token: u64,
+        /// The oldest token still valid.
+        resume_from: u64,
+    },
+}
+
+/// What retention removes: everything that happened before these times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetentionCut {
+    /// Task events before this unix ms go.
+    pub events_before_ms: i64,
+    /// Alerts whose event time is before this unix ms go.
+    pub alerts_before_ms: i64,
+}
+
+/// What one retention pass removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Compacted {
+    /// Task events removed.
+    pub events: u64,
+    /// Alerts removed.
+    pub alerts: u64,
 }
 
 /// Content hash of an alert as stored (its normalized JSON, attributes in
@@ -166,7 +198,9 @@ pub trait Store: Send + Sync + 'static {
     fn task(&self, id: &str) -> Result<Option<Task>, StoreError>;
     /// A page of tasks in stable order (division code, then task id).
     fn list_tasks(&self, query: &TaskQuery) -> Result<TaskPage, StoreError>;
-    /// Up to `limit` events after `after` whose task lies under `prefix`.
+    /// Up to `limit` events after `after` whose task lies under `prefix`,
+    /// each with its task as it stood after the event. A nonzero `after`
+    /// older than retention kept is [`StoreError::Expired`].
     fn events_after(
         &self,
         after: u64,
@@ -177,6 +211,9 @@ pub trait Store: Send + Sync + 'static {
     /// and of every series merged into it; an unknown id is its own root
     /// with no tasks.
     fn series_tasks(&self, series_id: &str) -> Result<SeriesTasks, StoreError>;
+    /// Removes task events and alerts older than `cut`. Event numbers are
+    /// never reused, and every event kept still rebuilds its task.
+    fn compact(&self, cut: &RetentionCut) -> Result<Compacted, StoreError>;
     /// Number of alerts kept.
     fn alert_count(&self) -> Result<u64, StoreError>;
 

@@ -182,6 +182,9 @@ mod tests {
             rule_set_version: "rs-1".into(),
             method: crate::rules::Method::Phone,
             series_id: series.into(),
+            alert_keys_omitted: 0,
+            reasons_omitted: 0,
+            merges_omitted: 0,
         }
     }
 
