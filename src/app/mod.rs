@@ -7,10 +7,12 @@ mod graph_state;
 mod keys;
 mod reload;
 mod retention;
+mod writer_status;
 mod writer_thread;
 
 pub use graph_state::{SnapshotInfo, snapshot_path};
 pub use reload::{RuleStatus, reload, watch_rules};
+pub use writer_status::WriterStatus;
 pub use writer_thread::{GraphFigures, Job};
 
 use std::future::Future;
@@ -60,6 +62,8 @@ pub struct Shared {
     pub events: broadcast::Sender<Arc<TaskEventRecord>>,
     /// The installation's person keys, for normalize.
     pub person_keys: crate::model::PersonKeys,
+    /// What the writer thread can do now, for health.
+    pub writer_status: tokio::sync::watch::Receiver<WriterStatus>,
 }
 
 impl Shared {
@@ -126,11 +130,12 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
         events: events.clone(),
         clock: now_ms,
         stopped: false,
+        failing: None,
+        last_revive: None,
     };
-    std::thread::Builder::new()
-        .name("dualwarn-writer".into())
-        .spawn(move || thread.run(jobs_rx))
-        .map_err(|e| Error::Unavailable(format!("cannot start writer thread: {e}")))?;
+    let writer_status =
+        writer_status::spawn("dualwarn-writer", move |report| thread.run(jobs_rx, report))
+            .map_err(|e| Error::Unavailable(format!("cannot start writer thread: {e}")))?;
     let rule_status = Mutex::new(RuleStatus::loaded(&rules, now_ms()));
     Ok(Arc::new(Shared {
         config,
@@ -142,6 +147,7 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
         jobs,
         events,
         person_keys,
+        writer_status,
     }))
 }
 
@@ -193,6 +199,26 @@ pub async fn serve(
     health
         .set_serving::<GraphAdminServer<GraphAdminService>>()
         .await;
+    let follower = tokio::spawn(writer_status::follow(
+        shared.writer_status.clone(),
+        health.clone(),
+        vec![
+            <AlertIngestServer<IngestService> as tonic::server::NamedService>::NAME,
+            <TaskConsoleServer<ConsoleService> as tonic::server::NamedService>::NAME,
+            <RuleAdminServer<RuleAdminService> as tonic::server::NamedService>::NAME,
+            <GraphAdminServer<GraphAdminService> as tonic::server::NamedService>::NAME,
+        ],
+    ));
+    // A dead writer: health turns first, then the server stops, and then
+    // `serve` fails even if a stream holds the graceful stop up.
+    let dead = writer_status::died(shared.writer_status.clone());
+    let stop_on_death = {
+        let status = shared.writer_status.clone();
+        async move {
+            writer_status::died(status).await;
+            tokio::time::sleep(writer_status::DEATH_GRACE).await;
+        }
+    };
     let retention = retention::spawn(shared.store.clone(), shared.config.clone(), now_ms);
     // Kept alive until the server stops.
     let _watcher = if shared.config.watch_rules {
@@ -205,7 +231,7 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let max_msg = 64 * 1024 * 1024;
-    tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
         .add_service(
@@ -221,9 +247,26 @@ pub async fn serve(
             GraphAdminServer::new(GraphAdminService::new(shared.clone()))
                 .max_decoding_message_size(max_msg),
         )
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            tokio::select! {
+                () = shutdown => {}
+                () = stop_on_death => {}
+            }
+        });
+    let served = tokio::select! {
+        r = server => r.map_err(anyhow::Error::from),
+        why = async {
+            let why = dead.await;
+            tokio::time::sleep(writer_status::DEATH_GRACE * 3).await;
+            why
+        } => Err(anyhow::anyhow!(why)),
+    };
     retention.abort();
+    follower.abort();
+    if let WriterStatus::Died(why) = &*shared.writer_status.borrow() {
+        anyhow::bail!("{why}; exiting so that a supervisor restarts the engine");
+    }
+    served?;
     final_snapshot(&shared).await;
     Ok(())
 }

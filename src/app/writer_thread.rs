@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::graph_state::{GraphKeeper, SnapshotInfo};
+use super::writer_status::{StatusReport, WriterStatus};
 use crate::config::Config;
 use crate::error::Error;
 use crate::graph::import::ImportRow;
@@ -19,6 +20,12 @@ use crate::store::{Commit, Store};
 
 /// Most batches folded into one transaction.
 const MAX_GROUP: usize = 32;
+/// Tries of one commit before the writer is rebuilt and the work refused.
+const COMMIT_ATTEMPTS: u32 = 4;
+/// First pause between commit tries; each next one is 4× longer (0.05, 0.2, 0.8 s).
+const COMMIT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50);
+/// How often a stopped writer tries to rebuild from the store.
+const REVIVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Work for the writer.
 pub enum Job {
@@ -110,15 +117,24 @@ pub struct WriterThread {
     pub events: broadcast::Sender<Arc<TaskEventRecord>>,
     /// Wall clock, unix ms (the only clock in the core's callers).
     pub clock: fn() -> i64,
-    /// Set when a failed commit could not be undone: every job is refused.
+    /// Set when a failed commit could not be undone: jobs are refused
+    /// until the store can be read again ([`WriterThread::revive`]).
     pub stopped: bool,
+    /// Set after a commit failed, until one succeeds.
+    pub failing: Option<String>,
+    /// Last time a stopped writer tried to come back.
+    pub last_revive: Option<std::time::Instant>,
 }
 
 impl WriterThread {
-    /// Runs until every job sender is gone.
-    pub fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
+    /// Runs until every job sender is gone, reporting whether it can commit.
+    pub fn run(mut self, mut jobs: mpsc::Receiver<Job>, report: &StatusReport) {
         let mut pending: Option<Job> = None;
         loop {
+            report.set(match &self.failing {
+                Some(why) => WriterStatus::Failing(why.clone()),
+                None => WriterStatus::Running,
+            });
             let job = match pending.take() {
                 Some(j) => j,
                 None => match jobs.blocking_recv() {
@@ -126,7 +142,7 @@ impl WriterThread {
                     None => return,
                 },
             };
-            if self.stopped {
+            if self.stopped && !self.revive() {
                 Self::refuse(job);
                 continue;
             }
@@ -298,19 +314,71 @@ impl WriterThread {
         }
     }
 
+    /// A stopped writer tries, at most once per [`REVIVE_EVERY`], to reopen
+    /// the store and rebuild; true when it is back.
+    fn revive(&mut self) -> bool {
+        if self.last_revive.is_some_and(|t| t.elapsed() < REVIVE_EVERY) {
+            return false;
+        }
+        self.last_revive = Some(std::time::Instant::now());
+        let back = self
+            .store
+            .recover()
+            .map_err(Error::from)
+            .and_then(|()| self.rebuild());
+        match back {
+            Ok(()) => {
+                tracing::info!("writer rebuilt from the store; taking work again");
+                self.stopped = false;
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "writer still cannot read the store");
+                false
+            }
+        }
+    }
+
+    /// Commits, retrying with backoff (and a store recovery between tries):
+    /// a transient failure costs a pause, not a rebuild.
+    fn commit_with_retry(&self, commit: &Commit) -> Result<(), crate::store::StoreError> {
+        let mut delay = COMMIT_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            match self.store.commit(commit) {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt == COMMIT_ATTEMPTS => return Err(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, retry_in_ms = delay.as_millis() as u64, "commit failed; retrying");
+                    std::thread::sleep(delay);
+                    delay *= 4;
+                    attempt += 1;
+                    if let Err(e) = self.store.recover() {
+                        tracing::warn!(error = %e, "store recovery failed");
+                    }
+                }
+            }
+        }
+    }
+
     fn persist(&mut self, commit: Commit) -> Result<(), Error> {
         if commit.is_empty() && commit.open_insert.is_empty() {
             return Ok(());
         }
-        if let Err(e) = self.store.commit(&commit) {
-            tracing::error!(error = %e, "commit failed; rebuilding writer from store");
+        if let Err(e) = self.commit_with_retry(&commit) {
+            tracing::error!(error = %e, attempts = COMMIT_ATTEMPTS, "commit failed; rebuilding writer from store");
+            self.failing = Some(e.to_string());
             if let Err(e2) = self.rebuild() {
-                // Memory may now be ahead of disk: stop taking work rather than
+                // Memory may now be ahead of disk: take no work rather than
                 // build on state that was never persisted.
-                tracing::error!(error = %e2, "cannot rebuild the writer from the store; refusing all work until restart");
+                tracing::error!(error = %e2, "cannot rebuild the writer from the store; refusing work until it can");
                 self.stopped = true;
+                self.last_revive = Some(std::time::Instant::now());
             }
             return Err(Error::Unavailable(e.to_string()));
+        }
+        if self.failing.take().is_some() {
+            tracing::info!("commits succeed again");
         }
         for e in commit.events {
             // No receiver is fine: nobody is watching.

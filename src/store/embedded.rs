@@ -7,9 +7,13 @@
 //! all-or-nothing; the series tables are in `series.rs`.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
 
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition, WriteTransaction,
+};
 
 use super::events::{self, EVENTS};
 use super::person_keys::KeyMigration;
@@ -43,7 +47,9 @@ const FILE_NAME: &str = "dualwarn.redb";
 
 /// A redb file holding everything.
 pub struct EmbeddedStore {
-    pub(super) db: Database,
+    /// The open database; `None` only while [`Store::recover`] reopens it.
+    db: RwLock<Option<Database>>,
+    path: PathBuf,
 }
 
 pub(super) fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -69,12 +75,18 @@ impl EmbeddedStore {
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| backend(format!("cannot create {}: {e}", dir.display())))?;
-        let db = Database::create(dir.join(FILE_NAME)).map_err(|e| {
-            backend(format!(
-                "cannot open {}: {e}",
-                dir.join(FILE_NAME).display()
-            ))
-        })?;
+        let path = dir.join(FILE_NAME);
+        let db = Self::open_file(&path)?;
+        Ok(EmbeddedStore {
+            db: RwLock::new(Some(db)),
+            path,
+        })
+    }
+
+    /// Opens the file and makes sure every table exists.
+    fn open_file(path: &Path) -> Result<Database, StoreError> {
+        let db = Database::create(path)
+            .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
         let tx = db.begin_write().map_err(backend)?;
         {
             tx.open_table(ALERTS).map_err(backend)?;
@@ -89,7 +101,52 @@ impl EmbeddedStore {
             graph_log::create_tables(&tx)?;
         }
         tx.commit().map_err(backend)?;
-        Ok(EmbeddedStore { db })
+        Ok(db)
+    }
+
+    fn db(&self) -> Result<std::sync::RwLockReadGuard<'_, Option<Database>>, StoreError> {
+        // A poisoned lock only means a panic elsewhere; the database is fine.
+        let guard = self.db.read().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            return Err(backend("the store is being reopened after an I/O failure"));
+        }
+        Ok(guard)
+    }
+
+    pub(super) fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
+        match self.db()?.as_ref() {
+            Some(db) => db.begin_read().map_err(backend),
+            None => Err(backend("store closed")),
+        }
+    }
+
+    pub(super) fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
+        match self.db()?.as_ref() {
+            Some(db) => db.begin_write().map_err(backend),
+            None => Err(backend("store closed")),
+        }
+    }
+
+    /// Closes and reopens the file: after an I/O error (a full disk) redb
+    /// refuses further work until it is reopened, and reopening is its
+    /// recovery. Retries for a while if readers still hold the old file.
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut guard = self.db.write().unwrap_or_else(|p| p.into_inner());
+        drop(guard.take());
+        let mut last = None;
+        for attempt in 0..20u32 {
+            match Self::open_file(&self.path) {
+                Ok(db) => {
+                    *guard = Some(db);
+                    return Ok(());
+                }
+                Err(e) => last = Some(e),
+            }
+            std::thread::sleep(std::time::Duration::from_millis(
+                10 * u64::from(attempt + 1),
+            ));
+        }
+        Err(last.unwrap_or_else(|| backend("cannot reopen the store")))
     }
 
     pub(super) fn read_task(
@@ -105,7 +162,7 @@ impl EmbeddedStore {
 
 impl Store for EmbeddedStore {
     fn load_state(&self) -> Result<WriterState, StoreError> {
-        let tx = self.db.begin_read().map_err(backend)?;
+        let tx = self.begin_read()?;
         let open_t = tx.open_table(OPEN).map_err(backend)?;
         let tasks = tx.open_table(TASKS).map_err(backend)?;
         let meta = tx.open_table(META).map_err(backend)?;
@@ -148,6 +205,10 @@ impl Store for EmbeddedStore {
         Ok(state)
     }
 
+    fn recover(&self) -> Result<(), StoreError> {
+        self.reopen()
+    }
+
     fn person_secret(&self) -> Result<Vec<u8>, StoreError> {
         self.stored_secret()
     }
@@ -157,7 +218,7 @@ impl Store for EmbeddedStore {
     }
 
     fn known_alerts(&self, keys: &[&str]) -> Result<KnownAlerts, StoreError> {
-        let tx = self.db.begin_read().map_err(backend)?;
+        let tx = self.begin_read()?;
         let alerts = tx.open_table(ALERTS).map_err(backend)?;
         let digests = tx.open_table(ALERT_DIGESTS).map_err(backend)?;
         let mut known = KnownAlerts::new();
@@ -174,7 +235,7 @@ impl Store for EmbeddedStore {
     }
 
     fn commit(&self, c: &Commit) -> Result<(), StoreError> {
-        let tx = self.db.begin_write().map_err(backend)?;
+        let tx = self.begin_write()?;
         {
             let mut alerts = tx.open_table(ALERTS).map_err(backend)?;
             let mut by_time = tx.open_table(ALERTS_BY_TIME).map_err(backend)?;
@@ -215,7 +276,7 @@ impl Store for EmbeddedStore {
     }
 
     fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
-        let tx = self.db.begin_read().map_err(backend)?;
+        let tx = self.begin_read()?;
         let tasks = tx.open_table(TASKS).map_err(backend)?;
         Self::read_task(&tasks, id)
     }
@@ -228,7 +289,7 @@ impl Store for EmbeddedStore {
             Some(t) => t.clone(),
             None => q.prefix.clone(),
         };
-        let tx = self.db.begin_read().map_err(backend)?;
+        let tx = self.begin_read()?;
         let order = tx.open_table(TASK_ORDER).map_err(backend)?;
         let tasks = tx.open_table(TASKS).map_err(backend)?;
         let mut page = TaskPage::default();
@@ -290,7 +351,7 @@ impl Store for EmbeddedStore {
         since_ms: i64,
         limit: usize,
     ) -> Result<Vec<crate::model::Alert>, StoreError> {
-        let tx = self.db.begin_read().map_err(backend)?;
+        let tx = self.begin_read()?;
         let by_time = tx.open_table(ALERTS_BY_TIME).map_err(backend)?;
         let alerts = tx.open_table(ALERTS).map_err(backend)?;
         let mut out = Vec::new();
@@ -308,12 +369,12 @@ impl Store for EmbeddedStore {
     }
 
     fn series_tasks(&self, series_id: &str) -> Result<SeriesTasks, StoreError> {
-        let tx = self.db.begin_read().map_err(backend)?;
+        let tx = self.begin_read()?;
         series::tasks(&tx, series_id)
     }
 
     fn alert_count(&self) -> Result<u64, StoreError> {
-        let tx = self.db.begin_read().map_err(backend)?;
+        let tx = self.begin_read()?;
         let alerts = tx.open_table(ALERTS).map_err(backend)?;
         alerts.len().map_err(backend)
     }

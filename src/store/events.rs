@@ -206,8 +206,7 @@ impl EmbeddedStore {
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<TaskEventRecord>, StoreError> {
-        use redb::ReadableDatabase;
-        let tx = self.db.begin_read().map_err(backend)?;
+        let tx = self.begin_read()?;
         let events = tx.open_table(EVENTS).map_err(backend)?;
         let by_task = tx.open_table(TASK_EVENTS).map_err(backend)?;
         let by_area = tx.open_table(AREA_EVENTS).map_err(backend)?;
@@ -277,7 +276,7 @@ impl EmbeddedStore {
     /// Removes up to `max` of the oldest events that happened before
     /// `before_ms`; returns how many went.
     pub(super) fn compact_events(&self, before_ms: i64, max: usize) -> Result<u64, StoreError> {
-        let tx = self.db.begin_write().map_err(backend)?;
+        let tx = self.begin_write()?;
         let removed = {
             let mut events = tx.open_table(EVENTS).map_err(backend)?;
             let mut by_task = tx.open_table(TASK_EVENTS).map_err(backend)?;

@@ -5,7 +5,7 @@
 //! snapshot plus everything logged after them, so nothing the graph learnt
 //! is lost between snapshots.
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
 use super::embedded::{ALERTS, EmbeddedStore, META, backend, decode};
 use super::{Commit, GraphLogMarks, LoggedAlert, StoreError};
@@ -75,7 +75,7 @@ pub(super) fn prune(tx: &WriteTransaction, max: usize) -> Result<(), StoreError>
 
 impl EmbeddedStore {
     pub(super) fn log_marks(&self) -> Result<GraphLogMarks, StoreError> {
-        let tx = self.db.begin_read().map_err(backend)?;
+        let tx = self.begin_read()?;
         let meta = tx.open_table(META).map_err(backend)?;
         let get = |k: &str| -> Result<u64, StoreError> {
             Ok(meta.get(k).map_err(backend)?.map_or(0, |v| v.value()))
@@ -87,7 +87,7 @@ impl EmbeddedStore {
     }
 
     pub(super) fn log_import_batch(&self, rows_json: &[u8]) -> Result<u64, StoreError> {
-        let tx = self.db.begin_write().map_err(backend)?;
+        let tx = self.begin_write()?;
         let seq = {
             let mut meta = tx.open_table(META).map_err(backend)?;
             let seq = meta
@@ -109,7 +109,7 @@ impl EmbeddedStore {
         after: u64,
         limit: usize,
     ) -> Result<Vec<LoggedAlert>, StoreError> {
-        let tx = self.db.begin_read().map_err(backend)?;
+        let tx = self.begin_read()?;
         let log = tx.open_table(ALERT_LOG).map_err(backend)?;
         let suspects = tx.open_table(SUSPECT_LOG).map_err(backend)?;
         let alerts = tx.open_table(ALERTS).map_err(backend)?;
@@ -136,7 +136,7 @@ impl EmbeddedStore {
         after: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let tx = self.db.begin_read().map_err(backend)?;
+        let tx = self.begin_read()?;
         let log = tx.open_table(IMPORT_LOG).map_err(backend)?;
         let mut out = Vec::new();
         for row in log.range(after.saturating_add(1)..).map_err(backend)? {

@@ -179,6 +179,9 @@ pub struct SeriesTasks {
 /// Durable storage for the pipeline and the consoles. Calls block; async
 /// callers use `spawn_blocking`.
 pub trait Store: Send + Sync + 'static {
+    /// Makes the backend usable again after a failed write (for the
+    /// embedded store, a reopen of its file); committed data is untouched.
+    fn recover(&self) -> Result<(), StoreError>;
     /// Reads what the writer needs to resume.
     fn load_state(&self) -> Result<WriterState, StoreError>;
     /// The installation's person-key secret, made and kept on first call

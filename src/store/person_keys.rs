@@ -36,7 +36,7 @@ impl EmbeddedStore {
     /// The secret kept in the store, made from the OS's random source on
     /// the first call.
     pub(super) fn stored_secret(&self) -> Result<Vec<u8>, StoreError> {
-        let tx = self.db.begin_write().map_err(backend)?;
+        let tx = self.begin_write()?;
         let secret = {
             let mut t = tx.open_table(SECRETS).map_err(backend)?;
             let found = t
@@ -59,7 +59,7 @@ impl EmbeddedStore {
 
     /// Re-keys a store from before keyed MACs, once, in one transaction.
     pub(super) fn rekey(&self, keys: &PersonKeys) -> Result<KeyMigration, StoreError> {
-        let tx = self.db.begin_write().map_err(backend)?;
+        let tx = self.begin_write()?;
         let mut done = KeyMigration::default();
         {
             let mut meta = tx.open_table(META).map_err(backend)?;

@@ -13,7 +13,7 @@ impl EmbeddedStore {
     /// Removes up to `max` alerts with event time before `before_ms`;
     /// returns how many went.
     pub(super) fn compact_alerts(&self, before_ms: i64, max: usize) -> Result<u64, StoreError> {
-        let tx = self.db.begin_write().map_err(backend)?;
+        let tx = self.begin_write()?;
         let n = remove_before(&tx, before_ms, max)?;
         graph_log::prune(&tx, max)?;
         tx.commit().map_err(backend)?;

@@ -148,7 +148,7 @@ fn events_kept_before_deltas_are_indexed_and_read() {
     let logged = repeats(&store, &mut w, "a", 3, NOW);
     // Rewrite the log as an older build kept it: whole records, no indexes.
     {
-        let tx = store.db.begin_write().unwrap();
+        let tx = store.begin_write().unwrap();
         {
             let mut events = tx.open_table(EVENTS).unwrap();
             for e in &logged {
@@ -177,4 +177,3 @@ fn events_kept_before_deltas_are_indexed_and_read() {
     all.extend(more.clone());
     assert_eq!(read_all(&store, 0, "", 3), all);
 }
-

@@ -1,0 +1,215 @@
+//! A full disk, for real: the real binary runs under a file-size limit
+//! (`RLIMIT_FSIZE`, with SIGXFSZ ignored so that writes fail with EFBIG).
+//! Batches that cannot be committed get UNAVAILABLE and health turns
+//! NOT_SERVING; every acked alert stays; once the limit is lifted (space
+//! returns) the engine commits again and health is SERVING, without a
+//! restart.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use dualwarn::proto;
+use dualwarn::proto::alert_ingest_client::AlertIngestClient;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// Starts `dualwarn serve`, with a soft file-size limit of `fsize` bytes
+/// when given; returns the child and its URL.
+fn spawn_server(data: &Path, fsize: Option<u64>) -> (Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dualwarn"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .arg("--rules")
+        .arg(rules_path())
+        .arg("--directory")
+        .arg(directory_path())
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null());
+    if let Some(limit) = fsize {
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let lim = libc::rlimit {
+                    rlim_cur: limit,
+                    rlim_max: libc::RLIM_INFINITY,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("server printed its address").unwrap();
+        if let Some(rest) = line
+            .split("addr=")
+            .nth(1)
+            .filter(|_| line.contains("serving"))
+        {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            if l.contains("commit failed") || l.contains("succeed again") {
+                eprintln!("server: {l}");
+            }
+        }
+    });
+    (child, format!("http://{addr}"))
+}
+
+/// Lifts the running child's file-size limit: space has come back.
+fn lift_limit(child: &Child) {
+    let lim = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: plain syscall on a live child we own.
+    let rc = unsafe {
+        libc::prlimit(
+            child.id() as libc::pid_t,
+            libc::RLIMIT_FSIZE,
+            &lim,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
+}
+
+async fn health(url: &str) -> ServingStatus {
+    let channel = tonic::transport::Endpoint::from_shared(url.to_string())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut h = HealthClient::new(channel);
+    let r = h
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "dualwarn.v1.AlertIngest".into(),
+        })
+        .await
+        .unwrap();
+    ServingStatus::try_from(r.into_inner().status).unwrap()
+}
+
+fn batch(people: &[Person], phone: &str, n: u64) -> proto::AlertBatch {
+    proto::AlertBatch {
+        sequence: n,
+        alerts: (0..50u64)
+            .map(|k| {
+                call_alert(
+                    &format!("full-{n}-{k}"),
+                    &people[((n * 50 + k) % people.len() as u64) as usize],
+                    phone,
+                )
+            })
+            .collect(),
+    }
+}
+
+fn store_size(data: &Path) -> u64 {
+    std::fs::metadata(data.join("dualwarn.redb")).unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_loses_no_acked_alert_and_the_engine_recovers() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = directory();
+    let people = persons(&dir, "52", 200, 21);
+    let phone = list("flagged_phones", 1).remove(0);
+    // Built once: a re-send must be the same record (its event time included).
+    let batches: Vec<proto::AlertBatch> = (0..400).map(|n| batch(&people, &phone, n)).collect();
+    let batch = |_: &[Person], _: &str, n: u64| batches[n as usize].clone();
+
+    // Make the store once without a limit, so that its size is known.
+    let (mut child, url) = spawn_server(data.path(), None);
+    let mut client = AlertIngestClient::connect(url).await.unwrap();
+    client.submit(batch(&people, &phone, 0)).await.unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Room for a little more, then the disk is "full".
+    let limit = store_size(data.path()) + 2 * 1024 * 1024;
+    let (mut child, url) = spawn_server(data.path(), Some(limit));
+    let mut client = AlertIngestClient::connect(url.clone()).await.unwrap();
+    let mut acked = vec![0u64];
+    let mut refused = Vec::new();
+    for n in 1..400u64 {
+        match client.submit(batch(&people, &phone, n)).await {
+            Ok(_) => acked.push(n),
+            Err(s) => {
+                assert_eq!(s.code(), tonic::Code::Unavailable, "{s:?}");
+                refused.push(n);
+                if refused.len() == 3 {
+                    break;
+                }
+            }
+        }
+    }
+    assert!(
+        !refused.is_empty(),
+        "the limit of {limit} bytes was never reached"
+    );
+    println!(
+        "file-size limit {limit} bytes: {} batches acked, then refused",
+        acked.len()
+    );
+    assert_eq!(health(&url).await, ServingStatus::NotServing);
+
+    lift_limit(&child);
+    // The next batch commits (the store is reopened), and health comes back.
+    let mut back = false;
+    for _ in 0..50 {
+        if client
+            .submit(batch(&people, &phone, refused[0]))
+            .await
+            .is_ok()
+        {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(back, "the engine did not recover once space returned");
+    assert_eq!(health(&url).await, ServingStatus::Serving);
+    acked.push(refused[0]);
+
+    // Every acked batch is stored: sent again, all of it is a duplicate.
+    for n in &acked {
+        let ack = client
+            .submit(batch(&people, &phone, *n))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((ack.accepted, ack.duplicates), (50, 50), "batch {n}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // And after a restart too.
+    let (mut child, url) = spawn_server(data.path(), None);
+    let mut client = AlertIngestClient::connect(url).await.unwrap();
+    for n in &acked {
+        let ack = client
+            .submit(batch(&people, &phone, *n))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(ack.duplicates, 50, "batch {n} after restart");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
