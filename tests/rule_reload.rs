@@ -170,7 +170,7 @@ async fn broken_file_keeps_the_old_set_and_reports_the_error() {
 
     std::fs::write(rules_dir.join("broken.toml"), "[[rule]]\nid = \"b\"\nname = \"n\"\ndescription = \"d\"\nlevel = \"high\"\ncondition = 'amount >= '\n").unwrap();
     let r = admin
-        .reload(proto::ReloadRequest {})
+        .reload(proto::ReloadRequest { force: false })
         .await
         .unwrap()
         .into_inner();
@@ -213,7 +213,7 @@ async fn broken_file_keeps_the_old_set_and_reports_the_error() {
     );
     std::fs::remove_file(rules_dir.join("broken.toml")).unwrap();
     let fixed = admin
-        .reload(proto::ReloadRequest {})
+        .reload(proto::ReloadRequest { force: false })
         .await
         .unwrap()
         .into_inner();
@@ -229,5 +229,122 @@ async fn broken_file_keeps_the_old_set_and_reports_the_error() {
         "a good reload clears the error: {}",
         s.last_error
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gutted_reload_is_refused_unless_forced_and_a_4000_term_rule_crashes_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let (server, mut admin, rules_dir, _) = start_on_rule_copy(data.path(), false).await;
+    // Without its test cases (which would catch the cut below first), the
+    // gutting check stands alone.
+    std::fs::remove_dir_all(rules_dir.join("tests")).unwrap();
+    let r = admin
+        .reload(proto::ReloadRequest { force: false })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.errors.is_empty(), "{r:?}");
+    let v1 = r.version;
+
+    // A list cut to its first 20 lines: refused, the old set keeps running.
+    let cards = rules_dir.join("lists").join("flagged_apps.txt");
+    let kept = std::fs::read_to_string(&cards).unwrap();
+    let cut: String = kept.lines().take(20).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&cards, cut).unwrap();
+    let r = admin
+        .reload(proto::ReloadRequest { force: false })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!r.applied, "{r:?}");
+    assert_eq!(r.version, v1);
+    assert!(
+        r.errors.iter().any(|e| e.contains("@flagged_apps")),
+        "{:?}",
+        r.errors
+    );
+    let s = admin
+        .status(proto::StatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(s.last_error.contains("gut"), "{}", s.last_error);
+    // Forced, it goes live.
+    let r = admin
+        .reload(proto::ReloadRequest { force: true })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.applied, "{r:?}");
+    std::fs::write(&cards, kept).unwrap();
+    let r = admin
+        .reload(proto::ReloadRequest { force: false })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.applied && r.version == v1, "{r:?}");
+
+    // A rule whose own test case fails is not put in force.
+    std::fs::create_dir_all(rules_dir.join("tests")).unwrap();
+    std::fs::write(
+        rules_dir.join("tests").join("zz_wrong.toml"),
+        "[[case]]\nname = \"an ordinary call expected to hit\"\n[[case.alert]]\nsource_kind = \"telecom\"\ncounterparts = [{ kind = \"phone\", value = \"13912345678\" }]\nexpect = [\"call-from-flagged-number\"]\n",
+    )
+    .unwrap();
+    let r = admin
+        .reload(proto::ReloadRequest { force: false })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!r.applied, "{r:?}");
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.starts_with("test case") || e.contains("zz_wrong")),
+        "{:?}",
+        r.errors
+    );
+    std::fs::remove_file(rules_dir.join("tests").join("zz_wrong.toml")).unwrap();
+
+    // 4,000 terms: Validate and a reload answer with a position; the server lives.
+    let chain: String = (0..4000)
+        .map(|i| {
+            if i == 0 {
+                "1".to_string()
+            } else {
+                format!("{}1", ["+", "-", "*"][i % 3])
+            }
+        })
+        .collect();
+    let text = format!(
+        "[[rule]]\nid = \"deep\"\nname = \"n\"\ndescription = \"d\"\nlevel = \"low\"\ncondition = 'amount > {chain}'\n"
+    );
+    let v = admin
+        .validate(proto::ValidateRequest {
+            files: vec![proto::RuleFile {
+                path: "deep.toml".into(),
+                text: text.clone(),
+            }],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!v.ok);
+    assert!(v.errors[0].starts_with("deep.toml:6:"), "{:?}", v.errors);
+    std::fs::write(rules_dir.join("deep.toml"), text).unwrap();
+    let r = admin
+        .reload(proto::ReloadRequest { force: false })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!r.applied);
+    assert!(r.errors[0].starts_with("deep.toml:6:"), "{:?}", r.errors);
+    let s = admin
+        .status(proto::StatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(s.version, v1, "still running the set in force");
     server.stop().await;
 }

@@ -93,7 +93,8 @@ impl RuleAdmin for RuleAdminService {
         request: Request<proto::ReloadRequest>,
     ) -> Result<Response<proto::ReloadResponse>, Status> {
         self.authorize(&request)?;
-        Ok(Response::new(reload(&self.shared).await))
+        let force = request.get_ref().force;
+        Ok(Response::new(reload(&self.shared, force).await))
     }
 
     async fn status(

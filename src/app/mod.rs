@@ -6,6 +6,7 @@
 mod graph_state;
 mod keys;
 mod reload;
+mod reload_guard;
 mod retention;
 mod writer_status;
 mod writer_thread;

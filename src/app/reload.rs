@@ -10,7 +10,7 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Job, Shared, now_ms};
+use super::{Job, Shared, now_ms, reload_guard};
 use crate::proto;
 use crate::rules::{self, RuleError, RuleSet};
 
@@ -55,25 +55,37 @@ fn errors_of(e: RuleError) -> Vec<String> {
     }
 }
 
-/// Reloads the server's rule directory.
-pub async fn reload(shared: &Arc<Shared>) -> proto::ReloadResponse {
+/// Reloads the server's rule directory: a consistent read, compiled and
+/// tested off the hot path; a set that guts the one in force is refused
+/// unless `force`.
+pub async fn reload(shared: &Arc<Shared>, force: bool) -> proto::ReloadResponse {
     let _one_at_a_time = shared.reload_lock.lock().await;
     let previous = shared.rules.load_full();
     let dir = shared.config.rules_dir.clone();
-    let compiled = tokio::task::spawn_blocking(move || rules::load_dir(&dir))
-        .await
-        .unwrap_or_else(|e| {
-            Err(RuleError::Invalid(vec![format!(
-                "compile task failed: {e}"
-            )]))
-        });
+    let offset = shared.config.utc_offset_hours;
+    let compiled = tokio::task::spawn_blocking(move || {
+        let files = reload_guard::read_stable(&dir)?;
+        let set = Arc::new(rules::compile_set(&files)?);
+        let failed = reload_guard::failed_cases(&files, &set, offset);
+        if failed.is_empty() {
+            Ok(set)
+        } else {
+            Err(RuleError::Invalid(failed))
+        }
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(RuleError::Invalid(vec![format!(
+            "compile task failed: {e}"
+        )]))
+    });
     let mut out = proto::ReloadResponse {
         version: previous.version.clone(),
         previous_version: previous.version.clone(),
         ..Default::default()
     };
     let set = match compiled {
-        Ok(set) => Arc::new(set),
+        Ok(set) => set,
         Err(e) => {
             out.errors = errors_of(e);
             record_failure(shared, &out.errors);
@@ -88,6 +100,19 @@ pub async fn reload(shared: &Arc<Shared>) -> proto::ReloadResponse {
             s.last_error_at_ms = 0;
         }
         return out;
+    }
+    let gutted = reload_guard::gutting(&previous, &set, shared.config.reload_max_drop);
+    if !gutted.is_empty() && !force {
+        out.errors = gutted;
+        out.errors.push(
+            "refused: this would gut the rule set in force; fix the files, or reload with force"
+                .into(),
+        );
+        record_failure(shared, &out.errors);
+        return out;
+    }
+    if !gutted.is_empty() {
+        tracing::warn!(why = %gutted.join("; "), "forced reload of a much smaller rule set");
     }
     let (tx, rx) = oneshot::channel();
     if shared
@@ -146,7 +171,7 @@ pub fn watch_rules(shared: Arc<Shared>) -> anyhow::Result<Option<notify::Recomme
             // Let the burst of events settle, then drain what came meanwhile.
             tokio::time::sleep(DEBOUNCE).await;
             while rx.try_recv().is_ok() {}
-            let r = reload(&shared).await;
+            let r = reload(&shared, false).await;
             if !r.applied && r.errors.is_empty() {
                 tracing::debug!("rule files changed but the set is the same");
             }

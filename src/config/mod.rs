@@ -77,6 +77,9 @@ pub struct Config {
     /// known when it is sent again.
     #[serde(with = "humantime_serde")]
     pub alert_retention: Duration,
+    /// Largest fraction of enabled rules, or of a list's values, a reload
+    /// may drop without `force`.
+    pub reload_max_drop: f64,
     /// Task deadlines by level, with per-jurisdiction overrides.
     pub deadlines: Deadlines,
     /// Consoles allowed to read tasks, each bound to its jurisdiction. Empty:
@@ -225,6 +228,7 @@ impl Default for Config {
                 crate::normalize::DEFAULT_MAX_EVENT_AGE_MS.unsigned_abs(),
             ),
             event_retention: DEFAULT_EVENT_RETENTION,
+            reload_max_drop: 0.25,
             alert_retention: DEFAULT_ALERT_RETENTION,
             deadlines: Deadlines::default(),
             consoles: Vec::new(),
@@ -307,6 +311,13 @@ impl Config {
                 "max_event_age",
                 humantime::format_duration(self.max_event_age).to_string(),
                 "must be at least 1h (a centre's backlog is weeks)",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.reload_max_drop) {
+            return Err(invalid(
+                "reload_max_drop",
+                self.reload_max_drop.to_string(),
+                "must be a fraction 0..=1",
             ));
         }
         if self.event_retention < Duration::from_secs(3600) {

@@ -58,7 +58,13 @@ pub struct Matcher {
     utc_offset_hours: i32,
     candidates: Vec<u32>,
     window_values: Vec<f64>,
+    /// Windows of rules a reload removed, newest last, by identity: a
+    /// reload that restores the rule gets its state back.
+    parked: Vec<(String, WindowStore)>,
 }
+
+/// Windows of removed rules kept for a later restore.
+const MAX_PARKED: usize = 64;
 
 /// Writes a 12-digit division code as text without allocating.
 fn division_text(code: u64, buf: &mut [u8; 12]) -> &str {
@@ -86,6 +92,7 @@ impl Matcher {
             utc_offset_hours,
             candidates: Vec::new(),
             window_values: vec![0.0; n],
+            parked: Vec::new(),
         }
     }
 
@@ -95,7 +102,9 @@ impl Matcher {
     }
 
     /// Swaps in a new rule set; windows whose definition is unchanged keep
-    /// their state, new ones start empty. Returns how many were kept.
+    /// their state, and so do windows a recent reload removed and this one
+    /// restores (the last [`MAX_PARKED`] removed are kept aside); new ones
+    /// start empty. Returns how many were kept.
     pub fn swap(&mut self, rules: Arc<RuleSet>) -> usize {
         let mut old: Vec<(String, WindowStore)> = self
             .rules
@@ -106,9 +115,17 @@ impl Matcher {
             .collect();
         let mut kept = 0;
         for w in &rules.windows {
-            match old.iter().position(|(id, _)| *id == w.identity) {
-                Some(i) => {
-                    self.stores.push(old.swap_remove(i).1);
+            let found = match old.iter().position(|(id, _)| *id == w.identity) {
+                Some(i) => Some(old.swap_remove(i).1),
+                None => self
+                    .parked
+                    .iter()
+                    .rposition(|(id, _)| *id == w.identity)
+                    .map(|i| self.parked.remove(i).1),
+            };
+            match found {
+                Some(store) => {
+                    self.stores.push(store);
                     kept += 1;
                 }
                 None => self
@@ -116,6 +133,9 @@ impl Matcher {
                     .push(WindowStore::new(w.agg, w.duration_ms, self.limits)),
             }
         }
+        self.parked.extend(old);
+        let extra = self.parked.len().saturating_sub(MAX_PARKED);
+        self.parked.drain(..extra);
         self.window_values = vec![0.0; rules.windows.len()];
         self.rules = rules;
         kept

@@ -355,6 +355,34 @@ fn unchanged_window_keeps_its_state_across_a_swap() {
 }
 
 #[test]
+fn a_window_survives_a_reload_that_removes_its_rule_and_one_that_restores_it() {
+    let windowed = set(
+        "[[rule]]\nid = \"r\"\nname = \"n\"\ndescription = \"d\"\nlevel = \"low\"\ncondition = 'window.c >= 2'\n[[rule.window]]\nname = \"c\"\nkey = \"subject.phone\"\nagg = \"count\"\nduration = \"1h\"\n",
+    );
+    let without = set(
+        "[[rule]]\nid = \"other\"\nname = \"n\"\ndescription = \"d\"\nlevel = \"low\"\ncondition = 'amount > 1'\n",
+    );
+    let mut m = Matcher::new(windowed.clone(), WindowLimits::default(), 8);
+    let g = LinkGraph::new(GraphLimits::default());
+    assert!(
+        m.match_alert(&alert(proto::SourceKind::Telecom, T0, &[], 0), &g, T0)
+            .is_empty()
+    );
+    assert_eq!(m.swap(without), 0, "the window's rule is gone");
+    assert_eq!(m.swap(windowed), 1, "restored with its state");
+    let hits = m.match_alert(
+        &alert(proto::SourceKind::Telecom, T0 + 60_000, &[], 0),
+        &g,
+        T0,
+    );
+    assert_eq!(
+        hits.len(),
+        1,
+        "the count from before the removal carried over"
+    );
+}
+
+#[test]
 fn index_skips_rules_whose_list_was_not_hit() {
     let s = set(RULE);
     let miss = alert(
