@@ -4,46 +4,12 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use common::*;
 use dualwarn::proto;
 use dualwarn::proto::alert_ingest_client::AlertIngestClient;
 use dualwarn::proto::task_console_client::TaskConsoleClient;
 use tokio_stream::StreamExt;
-
-/// Starts `dualwarn serve` on a free port; returns the child and its URL.
-fn spawn_server(data: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dualwarn"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .arg("--rules")
-        .arg(rules_path())
-        .arg("--directory")
-        .arg(directory_path())
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("server printed its address").unwrap();
-        if let Some(rest) = line
-            .split("addr=")
-            .nth(1)
-            .filter(|_| line.contains("serving"))
-        {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, format!("http://{addr}"))
-}
 
 fn batches(people: &[Person], phone: &str) -> Vec<proto::AlertBatch> {
     (0..40u64)

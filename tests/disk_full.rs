@@ -7,10 +7,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use common::*;
@@ -20,19 +19,10 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 /// Starts `dualwarn serve`, with a soft file-size limit of `fsize` bytes
-/// when given; returns the child and its URL.
-fn spawn_server(data: &Path, fsize: Option<u64>) -> (Child, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dualwarn"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .arg("--rules")
-        .arg(rules_path())
-        .arg("--directory")
-        .arg(directory_path())
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null());
-    if let Some(limit) = fsize {
+/// when given.
+fn spawn_limited(data: &Path, fsize: Option<u64>) -> (Child, String) {
+    spawn_server_with(data, |cmd| {
+        let Some(limit) = fsize else { return };
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
@@ -47,28 +37,7 @@ fn spawn_server(data: &Path, fsize: Option<u64>) -> (Child, String) {
                 Ok(())
             });
         }
-    }
-    let mut child = cmd.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("server printed its address").unwrap();
-        if let Some(rest) = line
-            .split("addr=")
-            .nth(1)
-            .filter(|_| line.contains("serving"))
-        {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || {
-        for l in lines.map_while(Result::ok) {
-            if l.contains("commit failed") || l.contains("succeed again") {
-                eprintln!("server: {l}");
-            }
-        }
-    });
-    (child, format!("http://{addr}"))
+    })
 }
 
 /// Lifts the running child's file-size limit: space has come back.
@@ -135,7 +104,7 @@ async fn a_full_disk_loses_no_acked_alert_and_the_engine_recovers() {
     let batch = |_: &[Person], _: &str, n: u64| batches[n as usize].clone();
 
     // Make the store once without a limit, so that its size is known.
-    let (mut child, url) = spawn_server(data.path(), None);
+    let (mut child, url) = spawn_limited(data.path(), None);
     let mut client = AlertIngestClient::connect(url).await.unwrap();
     client.submit(batch(&people, &phone, 0)).await.unwrap();
     child.kill().unwrap();
@@ -143,7 +112,7 @@ async fn a_full_disk_loses_no_acked_alert_and_the_engine_recovers() {
 
     // Room for a little more, then the disk is "full".
     let limit = store_size(data.path()) + 2 * 1024 * 1024;
-    let (mut child, url) = spawn_server(data.path(), Some(limit));
+    let (mut child, url) = spawn_limited(data.path(), Some(limit));
     let mut client = AlertIngestClient::connect(url.clone()).await.unwrap();
     let mut acked = vec![0u64];
     let mut refused = Vec::new();
@@ -200,7 +169,7 @@ async fn a_full_disk_loses_no_acked_alert_and_the_engine_recovers() {
     child.wait().unwrap();
 
     // And after a restart too.
-    let (mut child, url) = spawn_server(data.path(), None);
+    let (mut child, url) = spawn_limited(data.path(), None);
     let mut client = AlertIngestClient::connect(url).await.unwrap();
     for n in &acked {
         let ack = client

@@ -213,3 +213,44 @@ pub async fn all_tasks(console: &mut TaskConsoleClient<Channel>, prefix: &str) -
         token = page.next_page_token;
     }
 }
+
+/// Starts the real `dualwarn serve` binary on a free port over `data`,
+/// after `configure` had its say on the command; returns the child and its
+/// URL once it is serving. Its stderr is drained so it never blocks.
+pub fn spawn_server_with(
+    data: &Path,
+    configure: impl FnOnce(&mut std::process::Command),
+) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dualwarn"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .arg("--rules")
+        .arg(rules_path())
+        .arg("--directory")
+        .arg(directory_path())
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null());
+    configure(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("server printed its address").unwrap();
+        if let Some(rest) = line
+            .split("addr=")
+            .nth(1)
+            .filter(|_| line.contains("serving"))
+        {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, format!("http://{addr}"))
+}
+
+/// [`spawn_server_with`] as it is.
+pub fn spawn_server(data: &Path) -> (std::process::Child, String) {
+    spawn_server_with(data, |_| {})
+}
