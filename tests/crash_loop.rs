@@ -142,6 +142,8 @@ async fn twenty_sigkills_lose_no_acked_alert_make_no_second_pair_and_leave_no_ga
                 BATCHES * PER_BATCH,
                 "every alert, acked once or re-sent after a kill, is in a task once"
             );
+            // Every alert matched: two events each (created or merged, per role).
+            assert_eq!(total, 2 * stored, "the log holds every event");
             assert_eq!(events_seen, total, "the watcher saw every event once");
             child.kill().unwrap();
             child.wait().unwrap();

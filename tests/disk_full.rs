@@ -89,6 +89,23 @@ fn batch(people: &[Person], phone: &str, n: u64) -> proto::AlertBatch {
     }
 }
 
+/// Sends the `acked` batches again: each is accepted whole, as duplicates.
+async fn all_duplicates(
+    client: &mut AlertIngestClient<tonic::transport::Channel>,
+    batches: &[proto::AlertBatch],
+    acked: &[u64],
+    when: &str,
+) {
+    for n in acked {
+        let ack = client
+            .submit(batches[*n as usize].clone())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((ack.accepted, ack.duplicates), (50, 50), "batch {n}{when}");
+    }
+}
+
 fn store_size(data: &Path) -> u64 {
     std::fs::metadata(data.join("dualwarn.redb")).unwrap().len()
 }
@@ -101,12 +118,11 @@ async fn a_full_disk_loses_no_acked_alert_and_the_engine_recovers() {
     let phone = list("flagged_phones", 1).remove(0);
     // Built once: a re-send must be the same record (its event time included).
     let batches: Vec<proto::AlertBatch> = (0..400).map(|n| batch(&people, &phone, n)).collect();
-    let batch = |_: &[Person], _: &str, n: u64| batches[n as usize].clone();
 
     // Make the store once without a limit, so that its size is known.
     let (mut child, url) = spawn_limited(data.path(), None);
     let mut client = AlertIngestClient::connect(url).await.unwrap();
-    client.submit(batch(&people, &phone, 0)).await.unwrap();
+    client.submit(batches[0].clone()).await.unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -117,7 +133,7 @@ async fn a_full_disk_loses_no_acked_alert_and_the_engine_recovers() {
     let mut acked = vec![0u64];
     let mut refused = Vec::new();
     for n in 1..400u64 {
-        match client.submit(batch(&people, &phone, n)).await {
+        match client.submit(batches[n as usize].clone()).await {
             Ok(_) => acked.push(n),
             Err(s) => {
                 assert_eq!(s.code(), tonic::Code::Unavailable, "{s:?}");
@@ -143,7 +159,7 @@ async fn a_full_disk_loses_no_acked_alert_and_the_engine_recovers() {
     let mut back = false;
     for _ in 0..50 {
         if client
-            .submit(batch(&people, &phone, refused[0]))
+            .submit(batches[refused[0] as usize].clone())
             .await
             .is_ok()
         {
@@ -157,28 +173,14 @@ async fn a_full_disk_loses_no_acked_alert_and_the_engine_recovers() {
     acked.push(refused[0]);
 
     // Every acked batch is stored: sent again, all of it is a duplicate.
-    for n in &acked {
-        let ack = client
-            .submit(batch(&people, &phone, *n))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!((ack.accepted, ack.duplicates), (50, 50), "batch {n}");
-    }
+    all_duplicates(&mut client, &batches, &acked, "").await;
     child.kill().unwrap();
     child.wait().unwrap();
 
     // And after a restart too.
     let (mut child, url) = spawn_limited(data.path(), None);
     let mut client = AlertIngestClient::connect(url).await.unwrap();
-    for n in &acked {
-        let ack = client
-            .submit(batch(&people, &phone, *n))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(ack.duplicates, 50, "batch {n} after restart");
-    }
+    all_duplicates(&mut client, &batches, &acked, " after restart").await;
     child.kill().unwrap();
     child.wait().unwrap();
 }

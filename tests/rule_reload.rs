@@ -44,6 +44,17 @@ async fn wait_for_version_change(
     panic!("the rule set never changed from {old}");
 }
 
+async fn reload(
+    admin: &mut RuleAdminClient<tonic::transport::Channel>,
+    force: bool,
+) -> proto::ReloadResponse {
+    admin
+        .reload(proto::ReloadRequest { force })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 /// A server over a copy of the shipped rules in `root/rules`; returns it, a
 /// RuleAdmin client, the rule directory and the version in force.
 async fn start_on_rule_copy(
@@ -169,11 +180,7 @@ async fn broken_file_keeps_the_old_set_and_reports_the_error() {
     let (server, mut admin, rules_dir, v1) = start_on_rule_copy(data.path(), false).await;
 
     std::fs::write(rules_dir.join("broken.toml"), "[[rule]]\nid = \"b\"\nname = \"n\"\ndescription = \"d\"\nlevel = \"high\"\ncondition = 'amount >= '\n").unwrap();
-    let r = admin
-        .reload(proto::ReloadRequest { force: false })
-        .await
-        .unwrap()
-        .into_inner();
+    let r = reload(&mut admin, false).await;
     assert!(!r.applied);
     assert_eq!(r.version, v1);
     assert!(r.errors[0].starts_with("broken.toml:6:"), "{:?}", r.errors);
@@ -212,11 +219,7 @@ async fn broken_file_keeps_the_old_set_and_reports_the_error() {
         v.errors
     );
     std::fs::remove_file(rules_dir.join("broken.toml")).unwrap();
-    let fixed = admin
-        .reload(proto::ReloadRequest { force: false })
-        .await
-        .unwrap()
-        .into_inner();
+    let fixed = reload(&mut admin, false).await;
     assert!(fixed.errors.is_empty(), "{:?}", fixed.errors);
     assert_eq!(fixed.version, v1, "back to the same files, same version");
     let s = admin
@@ -239,11 +242,7 @@ async fn a_gutted_reload_is_refused_unless_forced_and_a_4000_term_rule_crashes_n
     // Without its test cases (which would catch the cut below first), the
     // gutting check stands alone.
     std::fs::remove_dir_all(rules_dir.join("tests")).unwrap();
-    let r = admin
-        .reload(proto::ReloadRequest { force: false })
-        .await
-        .unwrap()
-        .into_inner();
+    let r = reload(&mut admin, false).await;
     assert!(r.errors.is_empty(), "{r:?}");
     let v1 = r.version;
 
@@ -252,11 +251,7 @@ async fn a_gutted_reload_is_refused_unless_forced_and_a_4000_term_rule_crashes_n
     let kept = std::fs::read_to_string(&cards).unwrap();
     let cut: String = kept.lines().take(20).map(|l| format!("{l}\n")).collect();
     std::fs::write(&cards, cut).unwrap();
-    let r = admin
-        .reload(proto::ReloadRequest { force: false })
-        .await
-        .unwrap()
-        .into_inner();
+    let r = reload(&mut admin, false).await;
     assert!(!r.applied, "{r:?}");
     assert_eq!(r.version, v1);
     assert!(
@@ -271,18 +266,10 @@ async fn a_gutted_reload_is_refused_unless_forced_and_a_4000_term_rule_crashes_n
         .into_inner();
     assert!(s.last_error.contains("gut"), "{}", s.last_error);
     // Forced, it goes live.
-    let r = admin
-        .reload(proto::ReloadRequest { force: true })
-        .await
-        .unwrap()
-        .into_inner();
+    let r = reload(&mut admin, true).await;
     assert!(r.applied, "{r:?}");
     std::fs::write(&cards, kept).unwrap();
-    let r = admin
-        .reload(proto::ReloadRequest { force: false })
-        .await
-        .unwrap()
-        .into_inner();
+    let r = reload(&mut admin, false).await;
     assert!(r.applied && r.version == v1, "{r:?}");
 
     // A rule whose own test case fails is not put in force.
@@ -292,11 +279,7 @@ async fn a_gutted_reload_is_refused_unless_forced_and_a_4000_term_rule_crashes_n
         "[[case]]\nname = \"an ordinary call expected to hit\"\n[[case.alert]]\nsource_kind = \"telecom\"\ncounterparts = [{ kind = \"phone\", value = \"13912345678\" }]\nexpect = [\"call-from-flagged-number\"]\n",
     )
     .unwrap();
-    let r = admin
-        .reload(proto::ReloadRequest { force: false })
-        .await
-        .unwrap()
-        .into_inner();
+    let r = reload(&mut admin, false).await;
     assert!(!r.applied, "{r:?}");
     assert!(
         r.errors
@@ -333,11 +316,7 @@ async fn a_gutted_reload_is_refused_unless_forced_and_a_4000_term_rule_crashes_n
     assert!(!v.ok);
     assert!(v.errors[0].starts_with("deep.toml:6:"), "{:?}", v.errors);
     std::fs::write(rules_dir.join("deep.toml"), text).unwrap();
-    let r = admin
-        .reload(proto::ReloadRequest { force: false })
-        .await
-        .unwrap()
-        .into_inner();
+    let r = reload(&mut admin, false).await;
     assert!(!r.applied);
     assert!(r.errors[0].starts_with("deep.toml:6:"), "{:?}", r.errors);
     let s = admin

@@ -328,22 +328,21 @@ impl Store for EmbeddedStore {
     }
 
     fn compact(&self, cut: &RetentionCut) -> Result<Compacted, StoreError> {
-        let mut done = Compacted::default();
-        loop {
-            let n = self.compact_events(cut.events_before_ms, COMPACT_STEP)?;
-            done.events += n;
-            if n < COMPACT_STEP as u64 {
-                break;
+        // Short transactions until a step removes less than a full one.
+        let drain = |step: &dyn Fn() -> Result<u64, StoreError>| {
+            let mut total = 0;
+            loop {
+                let n = step()?;
+                total += n;
+                if n < COMPACT_STEP as u64 {
+                    return Ok::<u64, StoreError>(total);
+                }
             }
-        }
-        loop {
-            let n = self.compact_alerts(cut.alerts_before_ms, COMPACT_STEP)?;
-            done.alerts += n;
-            if n < COMPACT_STEP as u64 {
-                break;
-            }
-        }
-        Ok(done)
+        };
+        Ok(Compacted {
+            events: drain(&|| self.compact_events(cut.events_before_ms, COMPACT_STEP))?,
+            alerts: drain(&|| self.compact_alerts(cut.alerts_before_ms, COMPACT_STEP))?,
+        })
     }
 
     fn alerts_since(
