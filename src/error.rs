@@ -7,6 +7,9 @@ use crate::pipeline::WriteError;
 use crate::rules::RuleError;
 use crate::store::StoreError;
 
+/// Status metadata key of a retry hint, in milliseconds.
+pub const RETRY_AFTER_MS: &str = "retry-after-ms";
+
 /// Anything that can go wrong inside dualwarn.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -42,6 +45,14 @@ pub enum Error {
     /// The caller is not authenticated.
     #[error("{0}")]
     Unauthenticated(String),
+    /// A limit is spent for now; the caller may retry after a while.
+    #[error("{what}; retry after {} ms", retry_after.as_millis())]
+    Exhausted {
+        /// Which limit, with its figures.
+        what: String,
+        /// When a retry can succeed.
+        retry_after: std::time::Duration,
+    },
     /// The engine is shutting down or its writer has stopped.
     #[error("engine unavailable: {0}")]
     Unavailable(String),
@@ -71,10 +82,19 @@ impl From<Error> for tonic::Status {
                 Code::FailedPrecondition
             }
             Error::Unavailable(_) => Code::Unavailable,
+            Error::Exhausted { .. } => Code::ResourceExhausted,
             Error::Config(_) | Error::Directory(_) | Error::Rules(_) | Error::Store(_) => {
                 Code::Internal
             }
         };
-        tonic::Status::new(code, e.to_string())
+        let mut status = tonic::Status::new(code, e.to_string());
+        if let Error::Exhausted { retry_after, .. } = &e {
+            // A machine-readable hint beside the message.
+            let ms = retry_after.as_millis().max(1).to_string();
+            if let Ok(v) = ms.parse() {
+                status.metadata_mut().insert(RETRY_AFTER_MS, v);
+            }
+        }
+        status
     }
 }

@@ -99,6 +99,34 @@ struct ServeArgs {
     /// Jurisdiction directory file [default: ./directory/directory.json].
     #[arg(long)]
     directory: Option<PathBuf>,
+    /// Allow a non-loopback listen address while consoles, administration
+    /// or ingest answer without a token (a trusted test network only).
+    #[arg(long)]
+    insecure_dev: bool,
+}
+
+/// TLS of a client connection; use an `https://` address with these.
+#[derive(Args, Clone)]
+struct TlsArgs {
+    /// CA certificate (PEM) that signed the server's certificate.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Client certificate (PEM), for a server that asks for one (mTLS).
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+    /// Client private key (PEM).
+    #[arg(long, requires = "cert")]
+    key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    fn client(&self) -> dualwarn::cli::ClientTls {
+        dualwarn::cli::ClientTls {
+            ca: self.ca.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -161,6 +189,11 @@ struct SendArgs {
     /// Rejections to print in full.
     #[arg(long, default_value_t = 20)]
     show_rejections: usize,
+    /// Publisher token (or env DUALWARN_PUBLISH_TOKEN).
+    #[arg(long, env = "DUALWARN_PUBLISH_TOKEN")]
+    token: Option<String>,
+    #[command(flatten)]
+    tls: TlsArgs,
     /// JSON-lines file; `-` or nothing for stdin.
     file: Option<PathBuf>,
 }
@@ -176,6 +209,8 @@ struct ConnArgs {
     /// Print JSON lines instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 #[derive(Subcommand)]
@@ -341,6 +376,17 @@ async fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     config.data_dir = a.data_dir.unwrap_or(config.data_dir);
     config.rules_dir = a.rules.unwrap_or(config.rules_dir);
     config.directory = a.directory.unwrap_or(config.directory);
+    if let Err(e) = config.check_exposure(a.insecure_dev) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(EXIT_CONFIG));
+    }
+    if a.insecure_dev && !config.unauthenticated().is_empty() {
+        tracing::warn!(
+            open = config.unauthenticated().join(", "),
+            listen = %config.listen,
+            "--insecure-dev: serving without tokens"
+        );
+    }
     let listen = config.listen;
     let shared = match app::build(config) {
         Ok(s) => s,
@@ -471,6 +517,8 @@ async fn send_file(a: SendArgs) -> anyhow::Result<ExitCode> {
         batch: a.batch,
         show_rejections: a.show_rejections,
         progress: true,
+        token: a.token,
+        tls: a.tls.client(),
     };
     let summary = match a.file.as_deref() {
         Some(p) if p.as_os_str() != "-" => {
@@ -648,5 +696,6 @@ fn conn_of(c: &ConnArgs) -> ConsoleConn {
     ConsoleConn {
         addr: c.addr.clone(),
         token: c.token.clone(),
+        tls: c.tls.client(),
     }
 }

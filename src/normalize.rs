@@ -34,6 +34,8 @@ pub struct Checks<'k> {
     pub max_age_ms: i64,
     /// The installation's person keys.
     pub keys: &'k PersonKeys,
+    /// The `source` values the publisher may send; `None`: any.
+    pub sources: Option<&'k std::collections::HashSet<String>>,
 }
 
 impl Checks<'static> {
@@ -44,6 +46,7 @@ impl Checks<'static> {
             now_ms,
             max_age_ms: DEFAULT_MAX_EVENT_AGE_MS,
             keys: PersonKeys::offline(),
+            sources: None,
         }
     }
 }
@@ -95,6 +98,17 @@ pub fn normalize(a: &proto::Alert, checks: Checks<'_>) -> Result<Alert, Rejectio
         return Err(Rejection::new(
             "source",
             format!("{:?} must not contain '/'", mask::echo(&a.source)),
+        ));
+    }
+    if let Some(allowed) = checks.sources
+        && !allowed.contains(&a.source)
+    {
+        return Err(Rejection::new(
+            "source",
+            format!(
+                "{:?} is not a source this publisher token may send",
+                mask::echo(&a.source)
+            ),
         ));
     }
     check_id("source_id", &a.source_id, MAX_SOURCE_ID_LEN)?;

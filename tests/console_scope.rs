@@ -28,6 +28,7 @@ async fn console_sees_and_acts_only_in_its_own_jurisdiction() {
         console("南明区反诈中心", NANMING, "520102"),
         console("六盘水市反诈中心", LIUPANSHUI, "5202"),
     ];
+    cfg.admin_token = Some(ADMIN.into());
     let server = Server::start_with(cfg).await;
     let dir = directory();
     let a = persons(&dir, "520102", 2, 7);
@@ -276,6 +277,7 @@ async fn series_shows_own_tasks_and_only_counts_of_other_counties() {
         console("南明区反诈中心", NANMING, "520102"),
         console("六盘水市反诈中心", LIUPANSHUI, "5202"),
     ];
+    cfg.admin_token = Some(ADMIN.into());
     let server = Server::start_with(cfg).await;
     let mut console = server.console().await;
 

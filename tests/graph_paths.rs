@@ -88,6 +88,7 @@ async fn victims_in_two_counties_through_one_card_share_a_series() {
     let data = tempfile::tempdir().unwrap();
     let mut cfg = config(data.path());
     cfg.consoles = vec![console("南明区反诈中心", NANMING, "520102")];
+    cfg.admin_token = Some(ADMIN.into());
     let s = Server::start_with(cfg).await;
     let dir = directory();
     let a = &persons(&dir, "520102", 1, 42)[0];

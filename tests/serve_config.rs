@@ -10,8 +10,11 @@ use common::*;
 fn serve_with(args: &[&str], config: Option<&str>) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dualwarn"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"));
+    cmd.arg("serve");
+    if !args.contains(&"--listen") {
+        cmd.args(["--listen", "127.0.0.1:0"]);
+    }
+    cmd.arg("--data-dir").arg(dir.path().join("data"));
     if !args.contains(&"--rules") {
         cmd.arg("--rules").arg(rules_path());
     }
@@ -74,4 +77,67 @@ fn readme_configuration_example_is_a_valid_config() {
     cfg.validate().unwrap();
     assert_eq!(cfg.consoles.len(), 1);
     assert!(cfg.admin_token.is_some() && cfg.watch_rules);
+}
+
+#[test]
+fn an_open_non_loopback_start_is_refused_naming_what_is_open() {
+    let (code, err) = serve_with(&["--listen", "0.0.0.0:0"], None);
+    assert_eq!(code, Some(64), "{err}");
+    assert!(
+        err.contains("0.0.0.0:0") && err.contains("consoles, admin, ingest"),
+        "{err}"
+    );
+    assert!(err.contains("--insecure-dev"), "{err}");
+    // With every token configured, only what is still open is named.
+    let cfg = "admin_token = \"test-admin-token-0000\"\n\
+               [[consoles]]\nname = \"c\"\ntoken = \"console-token-00001\"\njurisdiction = \"5201\"\n";
+    let (code, err) = serve_with(&["--listen", "0.0.0.0:0"], Some(cfg));
+    assert_eq!(code, Some(64), "{err}");
+    assert!(err.contains("no tokens for: ingest"), "{err}");
+}
+
+#[test]
+fn insecure_dev_starts_on_a_public_address_and_says_what_is_open() {
+    use std::io::{BufRead, BufReader};
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dualwarn"))
+        .args([
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--insecure-dev",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .arg("--rules")
+        .arg(rules_path())
+        .arg("--directory")
+        .arg(directory_path())
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("serving") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(log.contains("serving"), "{log}");
+    assert!(log.contains("--insecure-dev"), "{log}");
+    assert!(log.contains("consoles, admin, ingest"), "{log}");
+}
+
+#[test]
+fn consoles_without_an_admin_token_exit_64() {
+    let cfg =
+        "[[consoles]]\nname = \"c\"\ntoken = \"console-token-00001\"\njurisdiction = \"5201\"\n";
+    let (code, err) = serve_with(&[], Some(cfg));
+    assert_eq!(code, Some(64), "{err}");
+    assert!(err.contains("admin_token"), "{err}");
 }

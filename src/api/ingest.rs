@@ -1,8 +1,11 @@
-//! `AlertIngest`: the ingest edge. Each batch is prepared (normalize →
-//! enrich → match) on a blocking worker, queued to the writer through the
-//! bounded job queue (a full queue slows the publisher), and acked only
-//! once the writer reports it durable. A stream keeps a few batches in
-//! flight and acks them in order.
+//! `AlertIngest`: the ingest edge, behind the gate (publisher, budget). Each
+//! batch is checked against its source's rate limit, prepared (normalize →
+//! enrich → match) on a blocking worker with the publisher's sources,
+//! queued to the writer through the bounded job queue (a full queue slows
+//! the publisher), and acked only once the writer reports it durable. Its
+//! share of the byte budget is held until then. A stream keeps a few
+//! batches in flight and acks them in order, and reads the next batch only
+//! when the budget has room for it.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,6 +15,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
+use super::budget::{Held, SUBMIT_WAIT, footprint};
+use super::gate::{Publisher, Reserved};
 use crate::app::{Job, Shared, now_ms};
 use crate::error::Error;
 use crate::pipeline::{BatchCounts, prepare};
@@ -38,10 +43,30 @@ struct Pending {
     sequence: u64,
     rejections: Vec<proto::Rejection>,
     reply: oneshot::Receiver<Result<BatchCounts, Error>>,
+    /// The batch's share of the byte budget, returned after the ack.
+    _held: Held,
+}
+
+/// Alerts per source in `batch`, when any source is limited.
+fn per_source<'b>(shared: &Shared, batch: &'b proto::AlertBatch) -> Vec<(&'b str, u32)> {
+    if shared.ingest.limiter.is_empty() {
+        return Vec::new();
+    }
+    let mut counts: rustc_hash::FxHashMap<&str, u32> = Default::default();
+    for a in &batch.alerts {
+        *counts.entry(a.source.as_str()).or_default() += 1;
+    }
+    counts.into_iter().collect()
 }
 
 /// Prepares a batch off the async threads and queues it; returns when queued.
-async fn submit(shared: &Arc<Shared>, batch: proto::AlertBatch) -> Result<Pending, Error> {
+async fn submit(
+    shared: &Arc<Shared>,
+    batch: proto::AlertBatch,
+    publisher: Option<Arc<Publisher>>,
+    mut held: Held,
+) -> Result<Pending, Error> {
+    shared.ingest.budget.settle(&mut held, footprint(&batch));
     let max = shared.config.max_batch;
     if batch.alerts.len() > max {
         return Err(Error::invalid(
@@ -53,11 +78,27 @@ async fn submit(shared: &Arc<Shared>, batch: proto::AlertBatch) -> Result<Pendin
             ),
         ));
     }
+    shared
+        .ingest
+        .limiter
+        .take(&per_source(shared, &batch), now_ms())
+        .map_err(|e| match e {
+            Error::Exhausted { what, retry_after } => Error::Exhausted {
+                what: format!("batch {}: {what}", batch.sequence),
+                retry_after,
+            },
+            other => other,
+        })?;
     let s = shared.clone();
-    let mut prepared =
-        tokio::task::spawn_blocking(move || prepare(&batch, &s.directory, s.checks(now_ms())))
-            .await
-            .map_err(|e| Error::Unavailable(format!("prepare task failed: {e}")))?;
+    let mut prepared = tokio::task::spawn_blocking(move || {
+        let checks = crate::normalize::Checks {
+            sources: publisher.as_deref().map(|p| &p.sources),
+            ..s.checks(now_ms())
+        };
+        prepare(&batch, &s.directory, checks)
+    })
+    .await
+    .map_err(|e| Error::Unavailable(format!("prepare task failed: {e}")))?;
     // The writer needs the items only; rejections stay here for the ack.
     let rejections = std::mem::take(&mut prepared.rejections);
     let sequence = prepared.sequence;
@@ -75,6 +116,7 @@ async fn submit(shared: &Arc<Shared>, batch: proto::AlertBatch) -> Result<Pendin
         sequence,
         rejections,
         reply,
+        _held: held,
     })
 }
 
@@ -116,6 +158,7 @@ impl AlertIngest for IngestService {
         &self,
         request: Request<Streaming<proto::AlertBatch>>,
     ) -> Result<Response<AckStream>, Status> {
+        let publisher = request.extensions().get::<Arc<Publisher>>().cloned();
         let mut inbound = request.into_inner();
         let (pending_tx, mut pending_rx) =
             mpsc::channel::<Result<Pending, Error>>(IN_FLIGHT_PER_STREAM);
@@ -125,11 +168,16 @@ impl AlertIngest for IngestService {
         tokio::spawn(async move {
             // The last batch that decoded, to name where a broken stream broke.
             let mut last: Option<u64> = None;
-            while let Some(next) = inbound.next().await {
+            loop {
+                // Room for the largest message before it is decoded.
+                let held = shared.ingest.budget.reserve().await;
+                let Some(next) = inbound.next().await else {
+                    break;
+                };
                 let item = match next {
                     Ok(batch) => {
                         last = Some(batch.sequence);
-                        submit(&shared, batch).await
+                        submit(&shared, batch, publisher.clone(), held).await
                     }
                     Err(status) => {
                         tracing::warn!(code = ?status.code(), "publish stream broke; ending it with an error");
@@ -173,7 +221,22 @@ impl AlertIngest for IngestService {
         &self,
         request: Request<proto::AlertBatch>,
     ) -> Result<Response<proto::PublishAck>, Status> {
-        let pending = submit(&self.shared, request.into_inner()).await?;
+        let reserved = request
+            .extensions()
+            .get::<Reserved>()
+            .and_then(Reserved::take);
+        let publisher = request.extensions().get::<Arc<Publisher>>().cloned();
+        let held = match reserved {
+            Some(h) => h,
+            None => {
+                self.shared
+                    .ingest
+                    .budget
+                    .reserve_within(SUBMIT_WAIT)
+                    .await?
+            }
+        };
+        let pending = submit(&self.shared, request.into_inner(), publisher, held).await?;
         Ok(Response::new(ack(pending).await?))
     }
 }

@@ -5,6 +5,7 @@
 
 mod graph_state;
 mod keys;
+mod listen;
 mod reload;
 mod reload_guard;
 mod retention;
@@ -24,10 +25,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
-use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::api::{ConsoleService, GraphAdminService, IngestService, RuleAdminService};
-use crate::config::Config;
+use crate::api::{
+    ConsoleService, Gated, GraphAdminService, IngestGate, IngestService, RuleAdminService,
+};
+use crate::config::{Config, ConfigError};
 use crate::directory::Directory;
 use crate::error::Error;
 use crate::model::TaskEventRecord;
@@ -65,6 +67,10 @@ pub struct Shared {
     pub person_keys: crate::model::PersonKeys,
     /// What the writer thread can do now, for health.
     pub writer_status: tokio::sync::watch::Receiver<WriterStatus>,
+    /// Publisher tokens, byte budget and rate limits of ingest.
+    pub ingest: Arc<IngestGate>,
+    /// The TLS identity `[tls]` names, checked at build.
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 impl Shared {
@@ -74,6 +80,7 @@ impl Shared {
             now_ms,
             max_age_ms: i64::try_from(self.config.max_event_age.as_millis()).unwrap_or(i64::MAX),
             keys: &self.person_keys,
+            sources: None,
         }
     }
 }
@@ -106,11 +113,31 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
         last_event = state.last_seq,
         "engine loaded"
     );
-    if config.consoles.is_empty() {
+    let open = config.unauthenticated();
+    if !open.is_empty() {
         tracing::warn!(
-            "no [[consoles]] configured: console calls are not authenticated (development mode)"
+            open = open.join(", "),
+            "answering without a token (development mode): configure [[consoles]], admin_token and [[ingest.publishers]]"
         );
     }
+    let tls = config.tls.as_ref().map(listen::tls_config).transpose()?;
+    if let Some(t) = &tls {
+        // Bad PEM content fails here, before any port is bound.
+        tonic::transport::Server::builder()
+            .tls_config(t.clone())
+            .map_err(|e| ConfigError::Invalid {
+                field: "tls".into(),
+                value: format!("{e}"),
+                why: "the certificate, key or client CA is not valid PEM",
+            })?;
+    }
+    tracing::info!(
+        tls = tls.is_some(),
+        client_certs = config.tls.as_ref().is_some_and(|t| t.client_ca.is_some()),
+        publishers = config.ingest.publishers.len(),
+        consoles = config.consoles.len(),
+        "access"
+    );
     let (limits, offset) = (config.windows.limits(), config.utc_offset_hours);
     let new_matcher = move |r: Arc<RuleSet>| Matcher::new(r, limits, offset);
     let (graph, loaded) = graph_state::load_graph(&config, store.as_ref(), now_ms())?;
@@ -138,7 +165,10 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
         writer_status::spawn("dualwarn-writer", move |report| thread.run(jobs_rx, report))
             .map_err(|e| Error::Unavailable(format!("cannot start writer thread: {e}")))?;
     let rule_status = Mutex::new(RuleStatus::loaded(&rules, now_ms()));
+    let ingest = Arc::new(IngestGate::new(&config, now_ms()));
     Ok(Arc::new(Shared {
+        ingest,
+        tls,
         config,
         directory,
         rules: ArcSwap::new(rules),
@@ -231,14 +261,22 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let max_msg = 64 * 1024 * 1024;
-    let server = tonic::transport::Server::builder()
+    let ingest = &shared.config.ingest;
+    let max_msg = ingest.max_message_bytes;
+    let mut builder = tonic::transport::Server::builder()
+        .max_concurrent_streams(ingest.max_streams_per_connection);
+    if let Some(tls) = &shared.tls {
+        builder = builder.tls_config(tls.clone())?;
+    }
+    let (incoming, acceptor) = listen::incoming(listener, ingest.max_connections);
+    let server = builder
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(
+        .add_service(Gated::new(
             AlertIngestServer::new(IngestService::new(shared.clone()))
                 .max_decoding_message_size(max_msg),
-        )
+            shared.ingest.clone(),
+        ))
         .add_service(TaskConsoleServer::new(ConsoleService::new(shared.clone())))
         .add_service(
             RuleAdminServer::new(RuleAdminService::new(shared.clone()))
@@ -248,7 +286,7 @@ pub async fn serve(
             GraphAdminServer::new(GraphAdminService::new(shared.clone()))
                 .max_decoding_message_size(max_msg),
         )
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+        .serve_with_incoming_shutdown(incoming, async {
             tokio::select! {
                 () = shutdown => {}
                 () = stop_on_death => {}
@@ -264,6 +302,7 @@ pub async fn serve(
     };
     retention.abort();
     follower.abort();
+    acceptor.abort();
     if let WriterStatus::Died(why) = &*shared.writer_status.borrow() {
         anyhow::bail!("{why}; exiting so that a supervisor restarts the engine");
     }

@@ -13,6 +13,46 @@ pub mod rules;
 pub mod send;
 pub mod tasks;
 
+/// TLS for a client: the CA that signed the server's certificate, and a
+/// client certificate for servers that ask for one (mTLS). All empty:
+/// plain text.
+#[derive(Clone, Debug, Default)]
+pub struct ClientTls {
+    /// CA certificate (PEM) that signed the server's certificate.
+    pub ca: Option<std::path::PathBuf>,
+    /// Client certificate chain (PEM).
+    pub cert: Option<std::path::PathBuf>,
+    /// Client private key (PEM).
+    pub key: Option<std::path::PathBuf>,
+}
+
+/// A channel to `addr` (`http://` or, with TLS, `https://host:port`).
+pub async fn channel(addr: &str, tls: &ClientTls) -> anyhow::Result<tonic::transport::Channel> {
+    use anyhow::Context;
+    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    let mut endpoint = Endpoint::from_shared(addr.to_string())
+        .with_context(|| format!("{addr:?} is not a server address"))?;
+    if tls.ca.is_some() || tls.cert.is_some() {
+        let mut config = ClientTlsConfig::new();
+        if let Some(ca) = &tls.ca {
+            config = config.ca_certificate(Certificate::from_pem(read(ca)?));
+        }
+        match (&tls.cert, &tls.key) {
+            (Some(c), Some(k)) => config = config.identity(Identity::from_pem(read(c)?, read(k)?)),
+            (None, None) => {}
+            _ => anyhow::bail!("--cert and --key go together"),
+        }
+        endpoint = endpoint.tls_config(config).context("TLS configuration")?;
+    }
+    endpoint
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to {addr}"))
+}
+
 /// A request carrying `authorization: Bearer <token>` when a token is given.
 pub fn with_bearer<T>(msg: T, token: Option<&str>) -> anyhow::Result<tonic::Request<T>> {
     let mut r = tonic::Request::new(msg);

@@ -27,6 +27,10 @@ pub struct SendOptions {
     pub show_rejections: usize,
     /// Print progress every second to stderr.
     pub progress: bool,
+    /// Publisher token, when the server has publishers configured.
+    pub token: Option<String>,
+    /// TLS, when the server has it.
+    pub tls: super::ClientTls,
 }
 
 /// What a send did.
@@ -66,13 +70,12 @@ pub async fn send(
     opts: &SendOptions,
     input: impl AsyncBufRead + Unpin + Send + 'static,
 ) -> anyhow::Result<SendSummary> {
-    let mut client = AlertIngestClient::connect(opts.addr.clone())
-        .await
-        .with_context(|| format!("cannot connect to {}", opts.addr))?
+    let mut client = AlertIngestClient::new(super::channel(&opts.addr, &opts.tls).await?)
         .max_encoding_message_size(64 * 1024 * 1024);
     let (tx, rx) = mpsc::channel(SEND_AHEAD);
+    let request = super::with_bearer(ReceiverStream::new(rx), opts.token.as_deref())?;
     let mut acks = client
-        .publish(ReceiverStream::new(rx))
+        .publish(request)
         .await
         .context("publish refused")?
         .into_inner();

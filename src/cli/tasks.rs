@@ -2,7 +2,6 @@
 //! case series (串并案), acknowledge and report outcomes over `TaskConsole`, with the console token in the
 //! `authorization` metadata.
 
-use anyhow::Context;
 use tonic::Request;
 use tonic::transport::Channel;
 
@@ -17,14 +16,16 @@ pub struct ConsoleConn {
     pub addr: String,
     /// Bearer token, when the server has consoles configured.
     pub token: Option<String>,
+    /// TLS, when the server has it.
+    pub tls: super::ClientTls,
 }
 
 impl ConsoleConn {
     /// Connects.
     pub async fn client(&self) -> anyhow::Result<TaskConsoleClient<Channel>> {
-        TaskConsoleClient::connect(self.addr.clone())
-            .await
-            .with_context(|| format!("cannot connect to {}", self.addr))
+        Ok(TaskConsoleClient::new(
+            super::channel(&self.addr, &self.tls).await?,
+        ))
     }
 
     /// Wraps a message with the token.

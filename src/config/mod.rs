@@ -11,8 +11,10 @@ use crate::directory;
 use crate::model::Level;
 
 mod graph;
+mod ingest;
 
 pub use graph::{DEFAULT_SNAPSHOT_EVERY, GraphConfig};
+pub use ingest::{IngestConfig, PublisherAccess, RateLimit, TlsConfig};
 
 /// Default gRPC listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -97,6 +99,10 @@ pub struct Config {
     pub windows: WindowConfig,
     /// Account-link graph bounds and snapshots.
     pub graph: GraphConfig,
+    /// Publisher tokens, rate limits and ingest resource bounds.
+    pub ingest: IngestConfig,
+    /// TLS for gRPC; none: plain text (loopback or a trusted network only).
+    pub tls: Option<TlsConfig>,
 }
 
 /// Bounds of the rule windows.
@@ -199,6 +205,16 @@ pub enum ConfigError {
         /// Parser message, with line and column.
         message: String,
     },
+    /// A non-loopback address with services open to anyone.
+    #[error(
+        "refusing to listen on {listen} with no tokens for: {open}; configure [[consoles]], admin_token and [[ingest.publishers]], or pass --insecure-dev for a trusted test network"
+    )]
+    Exposed {
+        /// The address asked for.
+        listen: SocketAddr,
+        /// What would answer without a token.
+        open: String,
+    },
     /// A value is out of range.
     #[error("invalid config: {field} = {value}: {why}")]
     Invalid {
@@ -237,6 +253,8 @@ impl Default for Config {
             watch_rules: true,
             windows: WindowConfig::default(),
             graph: GraphConfig::default(),
+            ingest: IngestConfig::default(),
+            tls: None,
         }
     }
 }
@@ -356,8 +374,45 @@ impl Config {
             ));
         }
         self.graph.validate()?;
+        self.ingest.validate()?;
         self.validate_deadlines()?;
-        self.validate_consoles()
+        self.validate_consoles()?;
+        if !self.consoles.is_empty() && self.admin_token.is_none() {
+            return Err(invalid(
+                "admin_token",
+                "(none)".into(),
+                "consoles are configured but rule and graph administration is open: set admin_token",
+            ));
+        }
+        Ok(())
+    }
+
+    /// What answers without a token: `consoles`, `admin`, `ingest`.
+    pub fn unauthenticated(&self) -> Vec<&'static str> {
+        let mut open = Vec::new();
+        if self.consoles.is_empty() {
+            open.push("consoles");
+        }
+        if self.admin_token.is_none() {
+            open.push("admin");
+        }
+        if self.ingest.publishers.is_empty() {
+            open.push("ingest");
+        }
+        open
+    }
+
+    /// Refuses a non-loopback `listen` while anything answers without a
+    /// token, unless `insecure_dev`.
+    pub fn check_exposure(&self, insecure_dev: bool) -> Result<(), ConfigError> {
+        let open = self.unauthenticated();
+        if open.is_empty() || insecure_dev || self.listen.ip().is_loopback() {
+            return Ok(());
+        }
+        Err(ConfigError::Exposed {
+            listen: self.listen,
+            open: open.join(", "),
+        })
     }
 
     fn validate_deadlines(&self) -> Result<(), ConfigError> {
@@ -464,6 +519,36 @@ mod tests {
             Duration::from_secs(1800)
         );
         assert_eq!(d.due_within(Level::Low, "520102016001"), DEFAULT_DUE_LOW);
+    }
+
+    #[test]
+    fn consoles_without_an_admin_token_are_refused() {
+        let mut cfg = Config::default();
+        cfg.consoles.push(ConsoleAccess {
+            name: "c".into(),
+            token: "0123456789abcdef".into(),
+            jurisdiction: "5201".into(),
+        });
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(err.contains("admin_token"), "{err}");
+        cfg.admin_token = Some("fedcba9876543210".into());
+        cfg.validate().unwrap();
+    }
+
+    #[test]
+    fn an_open_public_listen_is_refused_unless_insecure_dev() {
+        let mut cfg = Config {
+            listen: "0.0.0.0:50051".parse().unwrap(),
+            ..Config::default()
+        };
+        let err = cfg.check_exposure(false).unwrap_err().to_string();
+        assert!(
+            err.contains("0.0.0.0:50051") && err.contains("consoles, admin, ingest"),
+            "{err}"
+        );
+        cfg.check_exposure(true).unwrap();
+        cfg.listen = "127.0.0.1:50051".parse().unwrap();
+        cfg.check_exposure(false).unwrap();
     }
 
     #[test]

@@ -16,6 +16,9 @@ use tonic::transport::Channel;
 
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// The admin token of test configs that have consoles.
+pub const ADMIN: &str = "test-admin-token-0000";
+
 pub fn directory_path() -> PathBuf {
     Path::new(ROOT).join("directory/directory.json")
 }

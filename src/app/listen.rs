@@ -1,0 +1,144 @@
+//! The listening edge: accepts at most `ingest.max_connections` connections
+//! at once (more wait in the kernel's backlog until one closes), and loads
+//! the TLS identity and client CA named in `[tls]`.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::server::{Connected, TcpConnectInfo};
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+
+use crate::config::{ConfigError, TlsConfig};
+
+/// A connection holding one of the connection permits until it closes.
+pub struct Limited {
+    io: TcpStream,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl AsyncRead for Limited {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Limited {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+impl Connected for Limited {
+    type ConnectInfo = TcpConnectInfo;
+
+    fn connect_info(&self) -> TcpConnectInfo {
+        self.io.connect_info()
+    }
+}
+
+/// Connections accepted from `listener`, at most `max` open at once. The
+/// accept task ends when the stream is dropped (or is aborted with the
+/// returned handle).
+pub fn incoming(
+    listener: TcpListener,
+    max: usize,
+) -> (
+    ReceiverStream<io::Result<Limited>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, rx) = mpsc::channel(1);
+    let permits = Arc::new(Semaphore::new(max));
+    let task = tokio::spawn(async move {
+        let mut warned = false;
+        loop {
+            let permit = match permits.clone().try_acquire_owned() {
+                Ok(p) => p,
+                Err(_) => {
+                    if !warned {
+                        tracing::warn!(max, "connection limit reached; new connections wait");
+                        warned = true;
+                    }
+                    match permits.clone().acquire_owned().await {
+                        Ok(p) => p,
+                        Err(_) => return,
+                    }
+                }
+            };
+            let item = match listener.accept().await {
+                Ok((io, _)) => {
+                    let _ = io.set_nodelay(true);
+                    warned = false;
+                    Ok(Limited {
+                        io,
+                        _permit: permit,
+                    })
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    // Out of descriptors, for instance: give it a moment.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            if tx.send(item).await.is_err() {
+                return;
+            }
+        }
+    });
+    (ReceiverStream::new(rx), task)
+}
+
+fn read(field: &'static str, path: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|e| ConfigError::Invalid {
+        field: field.into(),
+        value: format!("{}: {e}", path.display()),
+        why: "cannot read the PEM file",
+    })
+}
+
+/// The rustls server config `[tls]` names; client certificates are asked
+/// for but optional at the TLS layer, and required by the ingest gate.
+pub fn tls_config(tls: &TlsConfig) -> Result<ServerTlsConfig, ConfigError> {
+    let identity = Identity::from_pem(read("tls.cert", &tls.cert)?, read("tls.key", &tls.key)?);
+    let mut config = ServerTlsConfig::new().identity(identity);
+    if let Some(ca) = &tls.client_ca {
+        config = config
+            .client_ca_root(Certificate::from_pem(read("tls.client_ca", ca)?))
+            .client_auth_optional(true);
+    }
+    Ok(config)
+}
