@@ -1,21 +1,24 @@
 //! The ingest gate: runs in front of `AlertIngest` before any message is
 //! decoded. It authenticates the publisher (bearer token, and a client
-//! certificate when mTLS is on), and for `Submit` reserves room in the byte
-//! budget, so that neither an unknown caller nor a burst of large requests
-//! makes the server decode anything it has no memory for. What it learns
-//! travels to the handler in the request's extensions.
+//! certificate when mTLS is on), and takes one of the `max_ingest_calls`
+//! call slots for the whole call, so that neither an unknown caller nor a
+//! crowd of publishers makes the server decode more than it has memory
+//! for. What it learns travels to the handler in the request's extensions.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use tonic::codegen::{Context, Poll, Service, http};
 use tonic::server::NamedService;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
-use super::budget::{ByteBudget, Held, SUBMIT_WAIT};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::budget::ByteBudget;
 use super::rate_limit::RateLimiter;
 use crate::config::Config;
 use crate::error::Error;
@@ -34,22 +37,18 @@ pub struct Publisher {
 pub struct IngestGate {
     publishers: Vec<(String, Arc<Publisher>)>,
     require_client_cert: bool,
-    /// Memory of requests between decode and ack.
+    /// Memory of batches between decode and ack.
     pub budget: ByteBudget,
+    calls: Arc<Semaphore>,
+    max_calls: usize,
     /// Per-source rate limits.
     pub limiter: RateLimiter,
 }
 
-/// Budget reserved by the gate for a `Submit`, taken by its handler.
+/// One ingest call's slot; a stream's handler keeps a clone until the
+/// stream ends.
 #[derive(Clone, Debug)]
-pub struct Reserved(Arc<Mutex<Option<Held>>>);
-
-impl Reserved {
-    /// Takes the reservation, once.
-    pub fn take(&self) -> Option<Held> {
-        self.0.lock().ok().and_then(|mut h| h.take())
-    }
-}
+pub struct CallSlot(#[allow(dead_code)] Arc<OwnedSemaphorePermit>);
 
 impl IngestGate {
     /// The gate `config` describes, with full rate buckets at `now_ms`.
@@ -68,7 +67,9 @@ impl IngestGate {
                 })
                 .collect(),
             require_client_cert: config.tls.as_ref().is_some_and(|t| t.client_ca.is_some()),
-            budget: ByteBudget::new(ingest.max_inflight_bytes, ingest.max_message_bytes),
+            budget: ByteBudget::new(ingest.max_inflight_bytes),
+            calls: Arc::new(Semaphore::new(ingest.max_ingest_calls)),
+            max_calls: ingest.max_ingest_calls,
             limiter: RateLimiter::new(&ingest.rate_limits, now_ms),
         }
     }
@@ -160,16 +161,17 @@ where
             if let Some(p) = publisher {
                 req.extensions_mut().insert(p);
             }
-            if req.uri().path().ends_with("/Submit") {
-                match gate.budget.reserve_within(SUBMIT_WAIT).await {
-                    Ok(held) => {
-                        req.extensions_mut()
-                            .insert(Reserved(Arc::new(Mutex::new(Some(held)))));
-                    }
-                    Err(e) => return Ok(refuse(e)),
-                }
-            }
-            inner.call(req).await
+            let Ok(slot) = gate.calls.clone().try_acquire_owned() else {
+                return Ok(refuse(Error::Exhausted {
+                    what: format!("all {} ingest calls are open", gate.max_calls),
+                    retry_after: Duration::from_secs(1),
+                }));
+            };
+            let slot = CallSlot(Arc::new(slot));
+            req.extensions_mut().insert(slot.clone());
+            let reply = inner.call(req).await;
+            drop(slot);
+            reply
         })
     }
 }

@@ -16,7 +16,7 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::budget::{Held, SUBMIT_WAIT, footprint};
-use super::gate::{Publisher, Reserved};
+use super::gate::{CallSlot, Publisher};
 use crate::app::{Job, Shared, now_ms};
 use crate::error::Error;
 use crate::pipeline::{BatchCounts, prepare};
@@ -64,9 +64,8 @@ async fn submit(
     shared: &Arc<Shared>,
     batch: proto::AlertBatch,
     publisher: Option<Arc<Publisher>>,
-    mut held: Held,
+    wait: Option<std::time::Duration>,
 ) -> Result<Pending, Error> {
-    shared.ingest.budget.settle(&mut held, footprint(&batch));
     let max = shared.config.max_batch;
     if batch.alerts.len() > max {
         return Err(Error::invalid(
@@ -89,6 +88,13 @@ async fn submit(
             },
             other => other,
         })?;
+    // Room in the byte budget for all that is made from the batch.
+    let budget = &shared.ingest.budget;
+    let bytes = footprint(&batch);
+    let held = match wait {
+        None => budget.take(bytes).await,
+        Some(w) => budget.take_within(bytes, w).await?,
+    };
     let s = shared.clone();
     let mut prepared = tokio::task::spawn_blocking(move || {
         let checks = crate::normalize::Checks {
@@ -159,6 +165,7 @@ impl AlertIngest for IngestService {
         request: Request<Streaming<proto::AlertBatch>>,
     ) -> Result<Response<AckStream>, Status> {
         let publisher = request.extensions().get::<Arc<Publisher>>().cloned();
+        let slot = request.extensions().get::<CallSlot>().cloned();
         let mut inbound = request.into_inner();
         let (pending_tx, mut pending_rx) =
             mpsc::channel::<Result<Pending, Error>>(IN_FLIGHT_PER_STREAM);
@@ -168,16 +175,15 @@ impl AlertIngest for IngestService {
         tokio::spawn(async move {
             // The last batch that decoded, to name where a broken stream broke.
             let mut last: Option<u64> = None;
-            loop {
-                // Room for the largest message before it is decoded.
-                let held = shared.ingest.budget.reserve().await;
-                let Some(next) = inbound.next().await else {
-                    break;
-                };
+            // The call's slot lives as long as the stream is read.
+            let _slot = slot;
+            while let Some(next) = inbound.next().await {
                 let item = match next {
                     Ok(batch) => {
                         last = Some(batch.sequence);
-                        submit(&shared, batch, publisher.clone(), held).await
+                        // A spent budget waits here: the stream is not read
+                        // on until the batch has room (backpressure).
+                        submit(&shared, batch, publisher.clone(), None).await
                     }
                     Err(status) => {
                         tracing::warn!(code = ?status.code(), "publish stream broke; ending it with an error");
@@ -221,22 +227,14 @@ impl AlertIngest for IngestService {
         &self,
         request: Request<proto::AlertBatch>,
     ) -> Result<Response<proto::PublishAck>, Status> {
-        let reserved = request
-            .extensions()
-            .get::<Reserved>()
-            .and_then(Reserved::take);
         let publisher = request.extensions().get::<Arc<Publisher>>().cloned();
-        let held = match reserved {
-            Some(h) => h,
-            None => {
-                self.shared
-                    .ingest
-                    .budget
-                    .reserve_within(SUBMIT_WAIT)
-                    .await?
-            }
-        };
-        let pending = submit(&self.shared, request.into_inner(), publisher, held).await?;
+        let pending = submit(
+            &self.shared,
+            request.into_inner(),
+            publisher,
+            Some(SUBMIT_WAIT),
+        )
+        .await?;
         Ok(Response::new(ack(pending).await?))
     }
 }

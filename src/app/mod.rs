@@ -100,7 +100,10 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
     for w in &rules.warnings {
         tracing::warn!(warning = %w, "rule set");
     }
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&config.data_dir)?);
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_with_cache(
+        &config.data_dir,
+        config.store_cache_bytes,
+    )?);
     let person_keys = keys::load(&config, store.as_ref())?;
     let state = store.load_state()?;
     tracing::info!(

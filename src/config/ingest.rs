@@ -10,9 +10,11 @@ use super::ConfigError;
 
 /// Default largest gRPC message a publisher may send (a batch of 10,000
 /// typical alerts is about 5 MiB).
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 /// Default budget of decoded request bytes in flight, from decode to ack.
 pub const DEFAULT_MAX_INFLIGHT_BYTES: usize = 256 * 1024 * 1024;
+/// Default most ingest calls (streams and `Submit`s) open at once.
+pub const DEFAULT_MAX_INGEST_CALLS: usize = 32;
 /// Default most open connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 /// Default most concurrent streams (calls) on one connection.
@@ -27,6 +29,9 @@ pub struct IngestConfig {
     /// Budget of decoded request bytes from decode to ack; a spent budget
     /// slows streams and answers RESOURCE_EXHAUSTED to a waiting `Submit`.
     pub max_inflight_bytes: usize,
+    /// Most ingest calls open at once; more get RESOURCE_EXHAUSTED. Each
+    /// may hold one decoded batch that waits for the budget.
+    pub max_ingest_calls: usize,
     /// Most open connections; more wait in the listen backlog.
     pub max_connections: usize,
     /// Most concurrent calls on one connection (HTTP/2 streams).
@@ -43,6 +48,7 @@ impl Default for IngestConfig {
         IngestConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
+            max_ingest_calls: DEFAULT_MAX_INGEST_CALLS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_streams_per_connection: DEFAULT_MAX_STREAMS_PER_CONNECTION,
             publishers: Vec::new(),
@@ -127,6 +133,13 @@ impl IngestConfig {
                 "ingest.max_inflight_bytes",
                 self.max_inflight_bytes.to_string(),
                 "must be at most 64 GiB",
+            ));
+        }
+        if self.max_ingest_calls == 0 || self.max_ingest_calls > 100_000 {
+            return Err(invalid(
+                "ingest.max_ingest_calls",
+                self.max_ingest_calls.to_string(),
+                "must be 1..=100000",
             ));
         }
         if self.max_connections == 0 {

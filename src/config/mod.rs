@@ -56,6 +56,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where the embedded store keeps its file.
     pub data_dir: PathBuf,
+    /// Page cache of the embedded store, bytes.
+    pub store_cache_bytes: usize,
     /// Directory of rule files and lists.
     pub rules_dir: PathBuf,
     /// Jurisdiction directory file (JSON).
@@ -235,6 +237,7 @@ impl Default for Config {
                 .parse()
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 50051))),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            store_cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
             rules_dir: PathBuf::from(DEFAULT_RULES_DIR),
             directory: PathBuf::from(DEFAULT_DIRECTORY),
             utc_offset_hours: DEFAULT_UTC_OFFSET_HOURS,
@@ -314,6 +317,13 @@ impl Config {
             value,
             why,
         };
+        if self.store_cache_bytes < 1024 * 1024 {
+            return Err(invalid(
+                "store_cache_bytes",
+                self.store_cache_bytes.to_string(),
+                "must be at least 1 MiB",
+            ));
+        }
         if self.queue_batches == 0 {
             return Err(invalid("queue_batches", "0".into(), "must be at least 1"));
         }

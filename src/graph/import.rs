@@ -6,7 +6,7 @@
 //! the server logs each batch durably, then applies it with
 //! [`LinkGraph::apply`].
 
-use std::io::Read;
+use std::io::{self, BufRead, BufReader, Read};
 
 use serde::{Deserialize, Serialize};
 
@@ -146,6 +146,10 @@ pub fn read_rows(
     mut row: impl FnMut(u64, ImportRow),
     mut bad: impl FnMut(RowError),
 ) -> Result<u64, ImportError> {
+    let input = CrlfAsLf {
+        inner: BufReader::new(input),
+        cr: false,
+    };
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let header = rdr.headers()?.clone();
     let cols = match format {
@@ -187,6 +191,45 @@ pub fn read_rows(
         }
     }
     Ok(n)
+}
+
+/// `input` with the `\r` of every `\r\n` dropped: the csv crate numbers
+/// each record after a CRLF one line short (BurntSushi/rust-csv#395), and
+/// spreadsheets write CRLF. A lone `\r` is kept and still ends a record.
+struct CrlfAsLf<R> {
+    inner: BufReader<R>,
+    /// A `\r` was read and not yet given out.
+    cr: bool,
+}
+
+impl<R: Read> Read for CrlfAsLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut n = 0;
+        // Stop at the end of what is buffered: a pipe may not have more yet.
+        while n < out.len() && (n == 0 || !self.inner.buffer().is_empty()) {
+            let Some(&b) = self.inner.fill_buf()?.first() else {
+                if std::mem::take(&mut self.cr) {
+                    out[n] = b'\r';
+                    n += 1;
+                }
+                break;
+            };
+            if std::mem::take(&mut self.cr) && b != b'\n' {
+                // Not a CRLF: give the `\r` out, read `b` next time round.
+                out[n] = b'\r';
+                n += 1;
+                continue;
+            }
+            self.inner.consume(1);
+            if b == b'\r' {
+                self.cr = true;
+            } else {
+                out[n] = b;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
 }
 
 fn row_error(line: u64, field: &str, value: &str, why: impl Into<String>) -> RowError {

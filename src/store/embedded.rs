@@ -50,7 +50,11 @@ pub struct EmbeddedStore {
     /// The open database; `None` only while [`Store::recover`] reopens it.
     db: RwLock<Option<Database>>,
     path: PathBuf,
+    cache_bytes: usize,
 }
+
+/// Default page cache of the embedded store (redb's own default is 1 GiB).
+pub const DEFAULT_CACHE_BYTES: usize = 128 * 1024 * 1024;
 
 pub(super) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -73,19 +77,27 @@ pub(super) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreErr
 impl EmbeddedStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
+        Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`EmbeddedStore::open`] with a page cache of `cache_bytes`.
+    pub fn open_with_cache(dir: &Path, cache_bytes: usize) -> Result<EmbeddedStore, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| backend(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join(FILE_NAME);
-        let db = Self::open_file(&path)?;
+        let db = Self::open_file(&path, cache_bytes)?;
         Ok(EmbeddedStore {
             db: RwLock::new(Some(db)),
             path,
+            cache_bytes,
         })
     }
 
     /// Opens the file and makes sure every table exists.
-    fn open_file(path: &Path) -> Result<Database, StoreError> {
-        let db = Database::create(path)
+    fn open_file(path: &Path, cache_bytes: usize) -> Result<Database, StoreError> {
+        let db = redb::Builder::new()
+            .set_cache_size(cache_bytes)
+            .create(path)
             .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
         let tx = db.begin_write().map_err(backend)?;
         {
@@ -135,7 +147,7 @@ impl EmbeddedStore {
         drop(guard.take());
         let mut last = None;
         for attempt in 0..20u32 {
-            match Self::open_file(&self.path) {
+            match Self::open_file(&self.path, self.cache_bytes) {
                 Ok(db) => {
                     *guard = Some(db);
                     return Ok(());

@@ -16,7 +16,7 @@ mod series;
 #[cfg(test)]
 mod testkit;
 
-pub use embedded::EmbeddedStore;
+pub use embedded::{DEFAULT_CACHE_BYTES, EmbeddedStore};
 pub use person_keys::KeyMigration;
 pub use query::{TaskPage, TaskQuery};
 

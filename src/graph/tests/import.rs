@@ -221,6 +221,42 @@ fn bad_row_after_a_multi_line_field_names_its_own_line() {
     assert_eq!(n, 2);
 }
 
+/// Gives one byte per read, so that a CRLF is split across reads.
+struct Trickle<'a>(&'a [u8]);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let Some((&b, rest)) = self.0.split_first() else {
+            return Ok(0);
+        };
+        out[0] = b;
+        self.0 = rest;
+        Ok(1)
+    }
+}
+
+#[test]
+fn crlf_and_lone_cr_files_name_the_same_lines_as_lf_files() {
+    let lf = "kind,value\nphone,13812345678\npager,1\npager,2\n";
+    let lines = |text: &str| {
+        let mut bad = Vec::new();
+        let list = ImportFormat::List(FlagSource::Flagged);
+        let n = read_rows(
+            Trickle(text.as_bytes()),
+            list,
+            |_, _| {},
+            |e| bad.push(e.line),
+        )
+        .unwrap();
+        (bad, n)
+    };
+    assert_eq!(lines(lf), (vec![3, 4], 3));
+    assert_eq!(lines(&lf.replace('\n', "\r\n")), (vec![3, 4], 3));
+    // A lone CR still ends a record (the csv crate counts no line for it).
+    let (bad, n) = lines(&lf.replace('\n', "\r"));
+    assert_eq!((bad.len(), n), (2, 3));
+}
+
 #[test]
 fn header_without_a_needed_column_is_refused() {
     let refused = |format, text: &str| match read_rows(text.as_bytes(), format, |_, _| {}, |_| {}) {
