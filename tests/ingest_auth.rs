@@ -130,12 +130,7 @@ async fn a_source_over_its_rate_gets_resource_exhausted_and_a_retry_hint() {
     let over = batch(2, alerts("s", 5, 4));
     let e = ingest.submit(over.clone()).await.unwrap_err();
     assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
-    let hint: u64 = e
-        .metadata()
-        .get("retry-after-ms")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .expect("a retry-after-ms hint");
+    let hint = retry_after_ms(&e).expect("a retry-after-ms hint");
     // 5 alerts at 1 per second, minus what refilled meanwhile.
     assert!((3_000..=5_000).contains(&hint), "{hint}");
     assert!(e.message().contains("batch 2") && e.message().contains("test-telecom"));

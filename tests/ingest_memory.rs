@@ -110,12 +110,7 @@ async fn unary_publisher(url: String, publisher: usize) -> (u64, u32) {
                 }
                 Err(e) => {
                     assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
-                    let hint: u64 = e
-                        .metadata()
-                        .get("retry-after-ms")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse().ok())
-                        .expect("a retry hint");
+                    let hint = retry_after_ms(&e).expect("a retry hint");
                     exhausted += 1;
                     tokio::time::sleep(Duration::from_millis(hint)).await;
                 }

@@ -98,37 +98,12 @@ fn an_open_non_loopback_start_is_refused_naming_what_is_open() {
 
 #[test]
 fn insecure_dev_starts_on_a_public_address_and_says_what_is_open() {
-    use std::io::{BufRead, BufReader};
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dualwarn"))
-        .args([
-            "serve",
-            "--listen",
-            "0.0.0.0:0",
-            "--insecure-dev",
-            "--data-dir",
-        ])
-        .arg(data.path())
-        .arg("--rules")
-        .arg(rules_path())
-        .arg("--directory")
-        .arg(directory_path())
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut log = String::new();
-    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
-        let line = line.unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains("serving") {
-            break;
-        }
-    }
+    let (mut child, _, log) = spawn_server_at(data.path(), "0.0.0.0:0", |cmd| {
+        cmd.arg("--insecure-dev");
+    });
     let _ = child.kill();
     let _ = child.wait();
-    assert!(log.contains("serving"), "{log}");
     assert!(log.contains("--insecure-dev"), "{log}");
     assert!(log.contains("consoles, admin, ingest"), "{log}");
 }

@@ -142,3 +142,29 @@ pub fn tls_config(tls: &TlsConfig) -> Result<ServerTlsConfig, ConfigError> {
     }
     Ok(config)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio_stream::StreamExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_connection_over_the_limit_waits_until_one_closes() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (mut accepted, task) = incoming(listener, 1);
+        let _a = TcpStream::connect(addr).await.unwrap();
+        let first = accepted.next().await.unwrap().unwrap();
+        // The second connects (the kernel's backlog) but is not accepted.
+        let _b = TcpStream::connect(addr).await.unwrap();
+        let waited = tokio::time::timeout(Duration::from_millis(200), accepted.next()).await;
+        assert!(waited.is_err(), "a second connection was accepted");
+        drop(first);
+        let second = tokio::time::timeout(Duration::from_secs(5), accepted.next()).await;
+        assert!(matches!(second, Ok(Some(Ok(_)))));
+        task.abort();
+    }
+}

@@ -224,9 +224,20 @@ pub fn spawn_server_with(
     data: &Path,
     configure: impl FnOnce(&mut std::process::Command),
 ) -> (std::process::Child, String) {
+    let (child, url, _) = spawn_server_at(data, "127.0.0.1:0", configure);
+    (child, url)
+}
+
+/// The real binary listening on `listen`, once it serves: the child, its
+/// URL and what it logged until then.
+pub fn spawn_server_at(
+    data: &Path,
+    listen: &str,
+    configure: impl FnOnce(&mut std::process::Command),
+) -> (std::process::Child, String, String) {
     use std::io::{BufRead, BufReader};
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dualwarn"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+    cmd.args(["serve", "--listen", listen, "--data-dir"])
         .arg(data)
         .arg("--rules")
         .arg(rules_path())
@@ -239,8 +250,11 @@ pub fn spawn_server_with(
     let mut child = cmd.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
+    let mut log = String::new();
     let addr = loop {
         let line = lines.next().expect("server printed its address").unwrap();
+        log.push_str(&line);
+        log.push('\n');
         if let Some(rest) = line
             .split("addr=")
             .nth(1)
@@ -250,7 +264,16 @@ pub fn spawn_server_with(
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    (child, format!("http://{addr}"))
+    (child, format!("http://{addr}"), log)
+}
+
+/// The `retry-after-ms` hint of a RESOURCE_EXHAUSTED status.
+pub fn retry_after_ms(status: &tonic::Status) -> Option<u64> {
+    status
+        .metadata()
+        .get("retry-after-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 /// [`spawn_server_with`] as it is.
