@@ -47,11 +47,17 @@ fn invalid_deadline_exits_64_naming_the_field() {
 }
 
 #[test]
-fn short_console_token_exits_64() {
-    let cfg = "[[consoles]]\nname = \"x\"\ntoken = \"short\"\njurisdiction = \"5201\"\n";
+fn plain_console_token_exits_64_asking_for_its_digest() {
+    let cfg = "[[consoles]]\nname = \"x\"\ntoken_sha256 = \"console-token-00001\"\njurisdiction = \"5201\"\n";
     let (code, err) = serve_with(&[], Some(cfg));
     assert_eq!(code, Some(64), "{err}");
-    assert!(err.contains("consoles.token"), "{err}");
+    assert!(err.contains("consoles.token_sha256"), "{err}");
+    // The old plain `token` key is unknown now, and named.
+    let cfg =
+        "[[consoles]]\nname = \"x\"\ntoken = \"console-token-00001\"\njurisdiction = \"5201\"\n";
+    let (code, err) = serve_with(&[], Some(cfg));
+    assert_eq!(code, Some(64), "{err}");
+    assert!(err.contains("token"), "{err}");
 }
 
 #[test]
@@ -90,7 +96,7 @@ fn an_open_non_loopback_start_is_refused_naming_what_is_open() {
     assert!(err.contains("--insecure-dev"), "{err}");
     // With every token configured, only what is still open is named.
     let cfg = "admin_token = \"test-admin-token-0000\"\n\
-               [[consoles]]\nname = \"c\"\ntoken = \"console-token-00001\"\njurisdiction = \"5201\"\n";
+               [[consoles]]\nname = \"c\"\ntoken_sha256 = \"bee4a33452be60718ce8ff81dbc4d1f748c011698823a62f396e46a5a9bb6146\"\njurisdiction = \"5201\"\n";
     let (code, err) = serve_with(&["--listen", "0.0.0.0:0"], Some(cfg));
     assert_eq!(code, Some(64), "{err}");
     assert!(err.contains("no tokens for: ingest"), "{err}");
@@ -110,8 +116,7 @@ fn insecure_dev_starts_on_a_public_address_and_says_what_is_open() {
 
 #[test]
 fn consoles_without_an_admin_token_exit_64() {
-    let cfg =
-        "[[consoles]]\nname = \"c\"\ntoken = \"console-token-00001\"\njurisdiction = \"5201\"\n";
+    let cfg = "[[consoles]]\nname = \"c\"\ntoken_sha256 = \"bee4a33452be60718ce8ff81dbc4d1f748c011698823a62f396e46a5a9bb6146\"\njurisdiction = \"5201\"\n";
     let (code, err) = serve_with(&[], Some(cfg));
     assert_eq!(code, Some(64), "{err}");
     assert!(err.contains("admin_token"), "{err}");

@@ -1,11 +1,26 @@
-//! Console access: maps a bearer token to the jurisdiction the console may
-//! see. Nobody sees another jurisdiction's people.
+//! Console access: maps a bearer token (by its SHA-256) to who is calling
+//! and what they may see. A centre sees its jurisdiction, a station the
+//! tasks of its police areas, a person the tasks assigned to them. Nobody
+//! sees another jurisdiction's people.
 
+use sha2::{Digest, Sha256};
 use tonic::metadata::MetadataMap;
 
-use crate::config::Config;
+use crate::config::{Config, ConsoleKind};
 use crate::directory::code::is_valid_prefix;
 use crate::error::Error;
+use crate::model::Task;
+
+/// Who a console token stands for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Identity {
+    /// A city or county centre: everything under its prefix; supervises.
+    Centre,
+    /// A police station, by id: its tasks; supervises them.
+    Station(String),
+    /// An officer or grid worker, by id: their own tasks.
+    Person(String),
+}
 
 /// Who is calling and what they may see.
 #[derive(Clone, Debug)]
@@ -14,6 +29,8 @@ pub struct Scope {
     pub actor: String,
     /// Division-code prefix the caller may see ("" = everything, dev mode only).
     pub jurisdiction: String,
+    /// What the token stands for.
+    pub identity: Identity,
 }
 
 /// Checks the admin bearer token of an administration call to `service`;
@@ -43,6 +60,7 @@ impl Scope {
             return Ok(Scope {
                 actor: "console".into(),
                 jurisdiction: String::new(),
+                identity: Identity::Centre,
             });
         }
         let header = md
@@ -52,15 +70,48 @@ impl Scope {
                 Error::Unauthenticated("missing authorization metadata (Bearer token)".into())
             })?;
         let token = header.strip_prefix("Bearer ").unwrap_or(header).trim();
-        config
-            .consoles
-            .iter()
-            .find(|c| constant_time_eq(c.token.as_bytes(), token.as_bytes()))
-            .map(|c| Scope {
-                actor: c.name.clone(),
-                jurisdiction: c.jurisdiction.clone(),
-            })
-            .ok_or_else(|| Error::Unauthenticated("unknown console token".into()))
+        let digest = hex(&Sha256::digest(token.as_bytes()));
+        // Every digest is compared, so the time does not tell which matched.
+        let mut found = None;
+        for c in &config.consoles {
+            let expected = c.token_sha256.to_ascii_lowercase();
+            if constant_time_eq(expected.as_bytes(), digest.as_bytes()) {
+                found = Some(c);
+            }
+        }
+        let c = found.ok_or_else(|| Error::Unauthenticated("unknown console token".into()))?;
+        let identity = match c.kind {
+            ConsoleKind::Centre => Identity::Centre,
+            ConsoleKind::Station => Identity::Station(c.station.clone().unwrap_or_default()),
+            ConsoleKind::Person => Identity::Person(c.person.clone().unwrap_or_default()),
+        };
+        Ok(Scope {
+            actor: c.name.clone(),
+            jurisdiction: c.jurisdiction.clone(),
+            identity,
+        })
+    }
+
+    /// True when the caller may see `task`.
+    pub fn sees_task(&self, task: &Task) -> bool {
+        self.sees(&task.division.to_string())
+            && match &self.identity {
+                Identity::Centre => true,
+                Identity::Station(id) => task.police_station == *id,
+                Identity::Person(id) => task.assignee.id == *id,
+            }
+    }
+
+    /// True when the caller may reveal the contact of `task`: its assignee,
+    /// or a unit that supervises it.
+    pub fn may_reveal(&self, task: &Task) -> bool {
+        self.sees_task(task)
+    }
+
+    /// True when the caller supervises a whole jurisdiction (a centre): it
+    /// may read the audit log of its prefix.
+    pub fn supervises_area(&self) -> bool {
+        self.identity == Identity::Centre
     }
 
     /// The prefix a request may use: the requested one if inside the
@@ -90,6 +141,10 @@ impl Scope {
     }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Equal bytes, in a time that depends on the length only.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -103,6 +158,7 @@ mod tests {
         Scope {
             actor: "c".into(),
             jurisdiction: j.into(),
+            identity: Identity::Centre,
         }
     }
 

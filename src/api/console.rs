@@ -12,12 +12,12 @@ use tokio::sync::oneshot;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::auth::Scope;
+use super::auth::{Identity, Scope};
 use super::convert::{self, task_to_proto};
 use super::watch;
-use crate::app::{Job, Shared};
+use crate::app::{Job, Shared, now_ms};
 use crate::error::Error;
-use crate::model::Task;
+use crate::model::{AuditEntry, Task};
 use crate::proto;
 use crate::proto::task_console_server::TaskConsole;
 use crate::store::{SeriesTasks, TaskQuery};
@@ -30,6 +30,8 @@ const MAX_PAGE: usize = 1000;
 const SERIES_PREFIX: &str = "S-";
 /// Hex digits after the series prefix.
 const SERIES_HEX_DIGITS: usize = 16;
+/// Shortest and longest reason for a reveal, in characters.
+const REASON_CHARS: std::ops::RangeInclusive<usize> = 2..=200;
 
 /// The console service.
 pub struct ConsoleService {
@@ -56,8 +58,8 @@ impl ConsoleService {
             .map_err(|e| Error::Unavailable(format!("store task failed: {e}")))?
     }
 
-    /// Checks the task exists and is visible; an invisible task is "not found".
-    async fn visible_task(&self, scope: &Scope, task_id: &str) -> Result<(), Error> {
+    /// The task, if it exists and is visible; an invisible task is "not found".
+    async fn visible_task(&self, scope: &Scope, task_id: &str) -> Result<Task, Error> {
         if task_id.is_empty() || task_id.len() > 64 {
             return Err(Error::invalid(
                 "task_id",
@@ -67,7 +69,7 @@ impl ConsoleService {
         let id = task_id.to_string();
         let task = self.blocking(move |s| Ok(s.store.task(&id)?)).await?;
         match task {
-            Some(t) if scope.sees(&t.division.to_string()) => Ok(()),
+            Some(t) if scope.sees_task(&t) => Ok(t),
             _ => Err(Error::NotFound(format!("task {task_id} not found"))),
         }
     }
@@ -128,7 +130,13 @@ impl TaskConsole for ConsoleService {
             .blocking(move |s| Ok(s.store.list_tasks(&query)?))
             .await?;
         Ok(Response::new(proto::ListTasksResponse {
-            tasks: page.tasks.iter().map(task_to_proto).collect(),
+            // A station or a person sees part of its prefix.
+            tasks: page
+                .tasks
+                .iter()
+                .filter(|t| scope.sees_task(t))
+                .map(task_to_proto)
+                .collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
     }
@@ -149,7 +157,7 @@ impl TaskConsole for ConsoleService {
                 )
             })?,
         };
-        let stream = watch::spawn(self.shared.clone(), prefix, after);
+        let stream = watch::spawn(self.shared.clone(), scope, prefix, after);
         Ok(Response::new(Box::pin(stream)))
     }
 
@@ -172,7 +180,7 @@ impl TaskConsole for ConsoleService {
     ) -> Result<Response<proto::Task>, Status> {
         let scope = self.scope(&request)?;
         let r = request.into_inner();
-        self.visible_task(&scope, &r.task_id).await?;
+        let _ = self.visible_task(&scope, &r.task_id).await?;
         let (tx, rx) = oneshot::channel();
         let actor = actor(&scope, &r.actor);
         let job = Job::Acknowledge {
@@ -190,7 +198,7 @@ impl TaskConsole for ConsoleService {
         let scope = self.scope(&request)?;
         let r = request.into_inner();
         let outcome = convert::outcome_from_proto(r.outcome.as_ref())?;
-        self.visible_task(&scope, &r.task_id).await?;
+        let _ = self.visible_task(&scope, &r.task_id).await?;
         let (tx, rx) = oneshot::channel();
         let actor = actor(&scope, &r.actor);
         let job = Job::Outcome {
@@ -200,6 +208,133 @@ impl TaskConsole for ConsoleService {
             reply: tx,
         };
         Ok(Response::new(self.send_job(job, rx).await?))
+    }
+
+    async fn reveal_contact(
+        &self,
+        request: Request<proto::RevealContactRequest>,
+    ) -> Result<Response<proto::Contact>, Status> {
+        let scope = self.scope(&request)?;
+        let r = request.into_inner();
+        let reason = r.reason.trim();
+        if !REASON_CHARS.contains(&reason.chars().count()) {
+            return Err(Error::invalid(
+                "reason",
+                format!(
+                    "a reveal needs a reason of {} to {} characters; got {}",
+                    REASON_CHARS.start(),
+                    REASON_CHARS.end(),
+                    reason.chars().count()
+                ),
+            )
+            .into());
+        }
+        let task = self.visible_task(&scope, &r.task_id).await?;
+        if !scope.may_reveal(&task) {
+            return Err(Error::NotFound(format!("task {} not found", task.id)).into());
+        }
+        let entry = AuditEntry {
+            seq: 0,
+            at_ms: now_ms(),
+            actor: scope.actor.clone(),
+            identity: identity_name(&scope.identity),
+            task_id: task.id.clone(),
+            division: task.division.to_string(),
+            reason: crate::model::mask::bounded(reason, *REASON_CHARS.end()),
+        };
+        // The audit entry is durable before anything is shown.
+        let (contact, seq) = self
+            .blocking(move |s| {
+                let alert = task
+                    .alert_keys
+                    .iter()
+                    .rev()
+                    .find_map(|k| s.store.alert(k).transpose())
+                    .transpose()?
+                    .ok_or_else(|| {
+                        Error::NotFound(format!(
+                            "the alerts of task {} are past their retention; no contact is kept",
+                            task.id
+                        ))
+                    })?;
+                let seq = s.store.append_audit(&entry)?;
+                Ok((alert.subject, seq))
+            })
+            .await?;
+        tracing::info!(task = %r.task_id, actor = %scope.actor, audit = seq, "contact revealed");
+        Ok(Response::new(proto::Contact {
+            task_id: r.task_id,
+            phone: contact.phone,
+            name: contact.name,
+            address: contact.address,
+            division_code: contact.division.to_string(),
+            audit_seq: seq,
+        }))
+    }
+
+    async fn list_audit(
+        &self,
+        request: Request<proto::ListAuditRequest>,
+    ) -> Result<Response<proto::ListAuditResponse>, Status> {
+        let scope = self.scope(&request)?;
+        if !scope.supervises_area() {
+            return Err(Error::PermissionDenied(
+                "the audit log is for city and county centres".into(),
+            )
+            .into());
+        }
+        let r = request.into_inner();
+        let prefix = scope.narrow(&r.jurisdiction)?;
+        let page_size = match r.page_size as usize {
+            0 => DEFAULT_PAGE,
+            n if n > MAX_PAGE => {
+                return Err(Error::invalid("page_size", format!("{n} is above {MAX_PAGE}")).into());
+            }
+            n => n,
+        };
+        let after = match r.page_token.as_str() {
+            "" => 0,
+            t => t.parse::<u64>().map_err(|_| {
+                Error::invalid(
+                    "page_token",
+                    format!(
+                        "{:?} is not a token this server issued",
+                        crate::model::mask::echo(t)
+                    ),
+                )
+            })?,
+        };
+        let entries = self
+            .blocking(move |s| Ok(s.store.audit(&prefix, after, page_size)?))
+            .await?;
+        let next_page_token = match entries.last() {
+            Some(e) if entries.len() == page_size => e.seq.to_string(),
+            _ => String::new(),
+        };
+        Ok(Response::new(proto::ListAuditResponse {
+            entries: entries
+                .into_iter()
+                .map(|e| proto::AuditEntry {
+                    seq: e.seq,
+                    at_ms: e.at_ms,
+                    actor: e.actor,
+                    identity: e.identity,
+                    task_id: e.task_id,
+                    division_code: e.division,
+                    reason: e.reason,
+                })
+                .collect(),
+            next_page_token,
+        }))
+    }
+}
+
+/// How the audit log names an identity.
+fn identity_name(identity: &Identity) -> String {
+    match identity {
+        Identity::Centre => "centre".into(),
+        Identity::Station(id) => format!("station:{id}"),
+        Identity::Person(id) => format!("person:{id}"),
     }
 }
 
@@ -229,7 +364,7 @@ fn series_view(scope: &Scope, series: SeriesTasks) -> proto::ListSeriesResponse 
     let mut tasks = Vec::new();
     let mut elsewhere: BTreeMap<u64, u32> = BTreeMap::new();
     for t in &series.tasks {
-        if scope.sees(&t.division.to_string()) {
+        if scope.sees_task(t) {
             tasks.push(task_to_proto(t));
         } else {
             let n = elsewhere.entry(t.division.county()).or_default();

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
+use super::auth::Scope;
 use super::convert::event_to_proto;
 use crate::app::Shared;
 use crate::error::Error;
@@ -24,12 +25,13 @@ const WATCH_BUFFER: usize = 256;
 /// Starts a watcher task; the stream ends when the client leaves.
 pub fn spawn(
     shared: Arc<Shared>,
+    scope: Scope,
     prefix: String,
     after: u64,
 ) -> ReceiverStream<Result<proto::TaskEvent, Status>> {
     let (tx, rx) = mpsc::channel(WATCH_BUFFER);
     tokio::spawn(async move {
-        if let Err(status) = run(&shared, &prefix, after, &tx).await {
+        if let Err(status) = run(&shared, &scope, &prefix, after, &tx).await {
             let _ = tx.send(Err(status)).await;
         }
     });
@@ -39,7 +41,13 @@ pub fn spawn(
 type Out = mpsc::Sender<Result<proto::TaskEvent, Status>>;
 
 /// Returns Ok when the client left, Err on a server-side failure.
-async fn run(shared: &Arc<Shared>, prefix: &str, mut last: u64, tx: &Out) -> Result<(), Status> {
+async fn run(
+    shared: &Arc<Shared>,
+    scope: &Scope,
+    prefix: &str,
+    mut last: u64,
+    tx: &Out,
+) -> Result<(), Status> {
     loop {
         let mut live = shared.events.subscribe();
         // Catch up from the store.
@@ -54,6 +62,9 @@ async fn run(shared: &Arc<Shared>, prefix: &str, mut last: u64, tx: &Out) -> Res
             let done = page.len() < CATCH_UP_PAGE;
             for e in page {
                 last = e.seq;
+                if !scope.sees_task(&e.task) {
+                    continue;
+                }
                 if tx.send(Ok(event_to_proto(&e))).await.is_err() {
                     return Ok(());
                 }
@@ -73,7 +84,8 @@ async fn run(shared: &Arc<Shared>, prefix: &str, mut last: u64, tx: &Out) -> Res
                 Ok(e) if e.seq <= last => {}
                 Ok(e) => {
                     last = e.seq;
-                    if !e.task.division.to_string().starts_with(prefix) {
+                    if !e.task.division.to_string().starts_with(prefix) || !scope.sees_task(&e.task)
+                    {
                         continue;
                     }
                     if tx.send(Ok(event_to_proto(&e))).await.is_err() {

@@ -10,9 +10,11 @@ use serde::Deserialize;
 use crate::directory;
 use crate::model::Level;
 
+mod consoles;
 mod graph;
 mod ingest;
 
+pub use consoles::{ConsoleAccess, ConsoleKind, token_digest};
 pub use graph::{DEFAULT_SNAPSHOT_EVERY, GraphConfig};
 pub use ingest::{IngestConfig, PublisherAccess, RateLimit, TlsConfig};
 
@@ -174,18 +176,6 @@ pub struct DeadlineOverride {
     /// 低.
     #[serde(default, with = "humantime_serde")]
     pub low: Option<Duration>,
-}
-
-/// A console's bearer token and the jurisdiction it may see.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConsoleAccess {
-    /// Name used as the actor in task history.
-    pub name: String,
-    /// Bearer token sent in the `authorization` metadata.
-    pub token: String,
-    /// Division-code prefix the console may see.
-    pub jurisdiction: String,
 }
 
 /// A configuration that cannot run, with the field at fault.
@@ -464,31 +454,7 @@ impl Config {
     }
 
     fn validate_consoles(&self) -> Result<(), ConfigError> {
-        let mut tokens = std::collections::HashSet::new();
-        for c in &self.consoles {
-            if c.token.len() < 16 {
-                return Err(ConfigError::Invalid {
-                    field: "consoles.token".into(),
-                    value: c.name.clone(),
-                    why: "a token must have at least 16 characters",
-                });
-            }
-            if !tokens.insert(c.token.as_str()) {
-                return Err(ConfigError::Invalid {
-                    field: "consoles.token".into(),
-                    value: c.name.clone(),
-                    why: "two consoles share a token",
-                });
-            }
-            if !directory::code::is_valid_prefix(&c.jurisdiction) {
-                return Err(ConfigError::Invalid {
-                    field: "consoles.jurisdiction".into(),
-                    value: c.jurisdiction.clone(),
-                    why: "must be 2, 4, 6, 9 or 12 digits",
-                });
-            }
-        }
-        Ok(())
+        consoles::validate(&self.consoles)
     }
 }
 
@@ -536,8 +502,11 @@ mod tests {
         let mut cfg = Config::default();
         cfg.consoles.push(ConsoleAccess {
             name: "c".into(),
-            token: "0123456789abcdef".into(),
+            token_sha256: token_digest("0123456789abcdef"),
             jurisdiction: "5201".into(),
+            kind: ConsoleKind::Centre,
+            station: None,
+            person: None,
         });
         let err = cfg.validate().unwrap_err().to_string();
         assert!(err.contains("admin_token"), "{err}");

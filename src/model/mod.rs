@@ -6,6 +6,7 @@
 //! and from them only at the edges.
 
 pub mod alert;
+pub mod audit;
 pub mod calendar;
 pub mod mask;
 pub mod person_key;
@@ -13,6 +14,7 @@ pub mod task;
 pub mod task_delta;
 
 pub use alert::{Alert, AlertKey, Artefact, ArtefactKind, Link, LinkKind, SourceKind, Subject};
+pub use audit::AuditEntry;
 pub use person_key::{MIN_SECRET_BYTES, PersonKey, PersonKeys, SECRET_BYTES};
 pub use task::{
     HistoryEntry, Level, Outcome, Reason, Role, Task, TaskEventKind, TaskEventRecord, TaskStatus,

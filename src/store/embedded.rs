@@ -110,6 +110,7 @@ impl EmbeddedStore {
             tx.open_table(ALERTS_BY_TIME).map_err(backend)?;
             tx.open_table(ALERT_DIGESTS).map_err(backend)?;
             series::create_tables(&tx)?;
+            super::audit::create_tables(&tx)?;
             graph_log::create_tables(&tx)?;
         }
         tx.commit().map_err(backend)?;
@@ -382,6 +383,28 @@ impl Store for EmbeddedStore {
     fn series_tasks(&self, series_id: &str) -> Result<SeriesTasks, StoreError> {
         let tx = self.begin_read()?;
         series::tasks(&tx, series_id)
+    }
+
+    fn alert(&self, key: &str) -> Result<Option<crate::model::Alert>, StoreError> {
+        let tx = self.begin_read()?;
+        let alerts = tx.open_table(ALERTS).map_err(backend)?;
+        match alerts.get(key).map_err(backend)? {
+            Some(v) => Ok(Some(decode(key, v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn append_audit(&self, entry: &crate::model::AuditEntry) -> Result<u64, StoreError> {
+        self.append_audit_entry(entry)
+    }
+
+    fn audit(
+        &self,
+        prefix: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::model::AuditEntry>, StoreError> {
+        self.audit_entries(prefix, after, limit)
     }
 
     fn alert_count(&self) -> Result<u64, StoreError> {

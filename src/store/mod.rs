@@ -6,6 +6,7 @@
 //! [`EmbeddedStore`] (redb, a crash-safe file) runs by default; a server
 //! backend implements the same trait.
 
+mod audit;
 mod embedded;
 mod events;
 mod graph_log;
@@ -239,4 +240,18 @@ pub trait Store: Send + Sync + 'static {
         since_ms: i64,
         limit: usize,
     ) -> Result<Vec<crate::model::Alert>, StoreError>;
+
+    /// The stored alert of `key` (`source/source_id`), while retention keeps it.
+    fn alert(&self, key: &str) -> Result<Option<crate::model::Alert>, StoreError>;
+
+    /// Appends a reveal to the audit log, durably; returns its number.
+    fn append_audit(&self, entry: &crate::model::AuditEntry) -> Result<u64, StoreError>;
+
+    /// Up to `limit` reveals numbered after `after` in tasks under `prefix`.
+    fn audit(
+        &self,
+        prefix: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::model::AuditEntry>, StoreError>;
 }

@@ -41,11 +41,38 @@ pub fn config(data_dir: &Path) -> Config {
     }
 }
 
+/// A centre console of `jurisdiction` whose bearer token is `token`.
 pub fn console(name: &str, token: &str, jurisdiction: &str) -> ConsoleAccess {
     ConsoleAccess {
         name: name.into(),
-        token: token.into(),
+        token_sha256: dualwarn::config::token_digest(token),
         jurisdiction: jurisdiction.into(),
+        kind: dualwarn::config::ConsoleKind::Centre,
+        station: None,
+        person: None,
+    }
+}
+
+/// A person console (an officer or grid worker of the directory).
+pub fn person_console(name: &str, token: &str, jurisdiction: &str, person: &str) -> ConsoleAccess {
+    ConsoleAccess {
+        kind: dualwarn::config::ConsoleKind::Person,
+        person: Some(person.into()),
+        ..console(name, token, jurisdiction)
+    }
+}
+
+/// A police station console.
+pub fn station_console(
+    name: &str,
+    token: &str,
+    jurisdiction: &str,
+    station: &str,
+) -> ConsoleAccess {
+    ConsoleAccess {
+        kind: dualwarn::config::ConsoleKind::Station,
+        station: Some(station.into()),
+        ..console(name, token, jurisdiction)
     }
 }
 
