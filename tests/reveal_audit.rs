@@ -180,3 +180,19 @@ async fn assignee_and_supervisors_reveal_audited_everyone_else_not_found() {
 fn list_value(name: &str) -> String {
     list(name, 1).remove(0)
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_console_the_directory_does_not_know_is_refused_at_start() {
+    let data = tempfile::tempdir().unwrap();
+    let mut cfg = config(data.path());
+    cfg.admin_token = Some(ADMIN.into());
+    cfg.consoles = vec![person_console("谁", WORKER, "520102", "no-such-worker")];
+    let e = dualwarn::app::build(cfg)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("consoles.person") && e.contains("no-such-worker"),
+        "{e}"
+    );
+}

@@ -96,6 +96,7 @@ pub fn now_ms() -> i64 {
 pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
     config.validate()?;
     let directory = Directory::load(&config.directory)?;
+    check_console_ids(&config, &directory)?;
     let rules = Arc::new(rules::load_dir(&config.rules_dir)?);
     for w in &rules.warnings {
         tracing::warn!(warning = %w, "rule set");
@@ -183,6 +184,25 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
         person_keys,
         writer_status,
     }))
+}
+
+/// Refuses a station or person console whose id the directory does not know.
+fn check_console_ids(config: &Config, directory: &Directory) -> Result<(), ConfigError> {
+    for c in &config.consoles {
+        let unknown = match (&c.station, &c.person) {
+            (Some(s), _) if !directory.has_station(s) => Some(("consoles.station", s)),
+            (_, Some(p)) if !directory.has_person(p) => Some(("consoles.person", p)),
+            _ => None,
+        };
+        if let Some((field, id)) = unknown {
+            return Err(ConfigError::Invalid {
+                field: field.into(),
+                value: crate::model::mask::echo(id),
+                why: "not in the jurisdiction directory",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Most stored alerts replayed into windows at start.

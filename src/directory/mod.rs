@@ -173,6 +173,17 @@ impl Directory {
     pub fn grid_count(&self) -> usize {
         self.grids.len()
     }
+
+    /// True when some police area belongs to station `id`.
+    pub fn has_station(&self, id: &str) -> bool {
+        self.areas.iter().any(|a| a.station == id)
+    }
+
+    /// True when `id` is an officer or a grid worker of this directory.
+    pub fn has_person(&self, id: &str) -> bool {
+        self.areas.iter().any(|a| a.officer.id == id)
+            || self.grids.iter().any(|g| g.worker.id == id)
+    }
 }
 
 /// The edition a code left in, looking at the code, its township and its county.
