@@ -8,8 +8,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::conn::{Admin, ConnArgs};
 use super::graph_eval::{EvalOptions, RULES_FILE, evaluate};
-use super::graph_import::{AdminConn, import, snapshot, stats};
+use super::graph_import::{import, snapshot, stats};
 use crate::graph::FlagSource;
 use crate::graph::import::ImportFormat;
 
@@ -32,16 +33,8 @@ pub enum GraphCommand {
     EvalAmlsim(EvalAmlsimArgs),
 }
 
-/// How to reach a server's `GraphAdmin`.
-#[derive(Args, Clone)]
-pub struct AdminArgs {
-    /// Server address.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
-    pub addr: String,
-    /// Admin bearer token (or env DUALWARN_ADMIN_TOKEN).
-    #[arg(long, env = "DUALWARN_ADMIN_TOKEN")]
-    pub token: Option<String>,
-}
+/// How to reach a server's `GraphAdmin`: address, admin token and TLS.
+pub type AdminArgs = ConnArgs<Admin>;
 
 /// What kind of file `graph import` reads.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -122,10 +115,6 @@ pub struct EvalAmlsimArgs {
 
 /// Runs one `graph` subcommand.
 pub async fn run(cmd: GraphCommand) -> anyhow::Result<ExitCode> {
-    let conn = |a: AdminArgs| AdminConn {
-        addr: a.addr,
-        token: a.token,
-    };
     match cmd {
         GraphCommand::Import(a) => {
             let format = match a.kind {
@@ -136,10 +125,10 @@ pub async fn run(cmd: GraphCommand) -> anyhow::Result<ExitCode> {
                 ImportKind::Allow => ImportFormat::Allow,
                 ImportKind::Transactions => ImportFormat::Transactions,
             };
-            import(&conn(a.conn), &a.file, format, a.batch).await
+            import(&a.conn.conn(), &a.file, format, a.batch).await
         }
-        GraphCommand::Stats(a) => stats(&conn(a)).await,
-        GraphCommand::Snapshot(a) => snapshot(&conn(a)).await,
+        GraphCommand::Stats(a) => stats(&a.conn()).await,
+        GraphCommand::Snapshot(a) => snapshot(&a.conn()).await,
         GraphCommand::Measure(a) => {
             let opts = MeasureOptions {
                 nodes: a.nodes,

@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
-use tonic::Request;
 use tonic::transport::Channel;
 
+use super::conn::Conn;
 use crate::api::{MAX_IMPORT_ROWS, import_row_to_proto};
 use crate::graph::import::{ImportFormat, ImportRow, RowError, read_rows};
 use crate::proto;
@@ -27,26 +27,9 @@ const SHOWN_BAD_ROWS: usize = 20;
 /// Exit code when some rows were bad (the good ones were imported): EX_DATAERR.
 const EXIT_BAD_ROWS: u8 = 65;
 
-/// How to reach `GraphAdmin`.
-#[derive(Clone, Debug)]
-pub struct AdminConn {
-    /// Server address.
-    pub addr: String,
-    /// Admin bearer token, when the server has one configured.
-    pub token: Option<String>,
-}
-
-impl AdminConn {
-    async fn client(&self) -> anyhow::Result<GraphAdminClient<Channel>> {
-        let c = GraphAdminClient::connect(self.addr.clone())
-            .await
-            .with_context(|| format!("cannot connect to {}", self.addr))?;
-        Ok(c.max_decoding_message_size(64 << 20))
-    }
-
-    fn request<T>(&self, msg: T) -> anyhow::Result<Request<T>> {
-        super::with_bearer(msg, self.token.as_deref())
-    }
+/// A `GraphAdmin` client over `conn`.
+async fn admin_client(conn: &Conn) -> anyhow::Result<GraphAdminClient<Channel>> {
+    Ok(GraphAdminClient::new(conn.channel().await?).max_decoding_message_size(64 << 20))
 }
 
 /// Counts bytes read, for the progress bar.
@@ -71,7 +54,7 @@ struct Batch {
 
 /// Imports `path` in `format`, `batch` rows per call.
 pub async fn import(
-    conn: &AdminConn,
+    conn: &Conn,
     path: &Path,
     format: ImportFormat,
     batch: usize,
@@ -79,7 +62,7 @@ pub async fn import(
     let batch = batch.clamp(1, MAX_IMPORT_ROWS);
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut client = conn.client().await?;
+    let mut client = admin_client(conn).await?;
     let bar = ProgressBar::new(size).with_style(
         ProgressStyle::with_template(
             "{spinner} {bytes}/{total_bytes} [{bar:30}] {percent}% {msg} ({eta} left)",
@@ -163,9 +146,8 @@ fn parse(
 }
 
 /// Prints the graph's figures.
-pub async fn stats(conn: &AdminConn) -> anyhow::Result<ExitCode> {
-    let s = conn
-        .client()
+pub async fn stats(conn: &Conn) -> anyhow::Result<ExitCode> {
+    let s = admin_client(conn)
         .await?
         .stats(conn.request(proto::GraphStatsRequest {})?)
         .await
@@ -195,9 +177,8 @@ pub async fn stats(conn: &AdminConn) -> anyhow::Result<ExitCode> {
 }
 
 /// Asks for a snapshot now.
-pub async fn snapshot(conn: &AdminConn) -> anyhow::Result<ExitCode> {
-    let r = conn
-        .client()
+pub async fn snapshot(conn: &Conn) -> anyhow::Result<ExitCode> {
+    let r = admin_client(conn)
         .await?
         .snapshot(conn.request(proto::SnapshotRequest {})?)
         .await

@@ -1,7 +1,20 @@
-//! Command-line tools around the service: `gen` (seeded alert streams),
-//! `send` (stream a JSON-lines file to a server), `tasks` (a console in the
-//! terminal), `directory generate`, `graph measure` and `graph eval-amlsim`.
+//! The commands of the `dualwarn` binary, outside the flow: each
+//! `cli::<command>` holds its clap arguments and a `run` that `main.rs`
+//! dispatches to, beside the library functions it uses.
+//!
+//! - [`serve`]: the engine — config checked, bind, serve, graceful stop.
+//! - [`generate`]: `gen`, seeded alert streams as JSON lines.
+//! - [`send`]: stream a JSON-lines file to a server's ingest.
+//! - [`tasks`]: a console in the terminal (list, watch, series, ack, outcome).
+//! - [`directory`]: `directory generate`.
+//! - [`rules`]: `rules check|test|explain`.
+//! - [`graph`]: `graph import|stats|snapshot|measure|eval-amlsim`.
+//! - [`precision`]: a labelled stream through the core, pairs per class.
+//! - [`conn`]: the one set of connection flags (`--addr`, `--token`, TLS)
+//!   every client command shares; [`channel`] and [`with_bearer`] below.
 
+pub mod conn;
+pub mod directory;
 pub mod generate;
 pub mod graph;
 pub mod graph_eval;
@@ -11,6 +24,7 @@ pub mod precision;
 pub mod record;
 pub mod rules;
 pub mod send;
+pub mod serve;
 pub mod tasks;
 
 /// TLS for a client: the CA that signed the server's certificate, and a

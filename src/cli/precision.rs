@@ -1,4 +1,4 @@
-//! `dualwarn gen precision`: how many of the engine's pairs are right. A
+//! `dualwarn precision`: how many of the engine's pairs are right. A
 //! tool outside the flow that drives the real pure core in process — the
 //! generator's labelled stream (planted victims, mule rings and the benign
 //! look-alikes) through normalize → enrich → observe → match → decide →
@@ -7,6 +7,7 @@
 //! the false ones.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -260,7 +261,20 @@ impl PrecisionArgs {
 }
 
 /// Runs `dualwarn precision`: progress on stderr, the table on stdout.
-pub fn run(a: &PrecisionArgs) -> anyhow::Result<PrecisionReport> {
+pub fn run(a: &PrecisionArgs) -> anyhow::Result<ExitCode> {
+    let report = report(a)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for line in render(&report) {
+            println!("{line}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The figures of the run `a` asks for, with progress on stderr.
+pub fn report(a: &PrecisionArgs) -> anyhow::Result<PrecisionReport> {
     let dir = match &a.divisions {
         Some(d) => {
             let opts = crate::directory::generate::GenerateOptions { seed: 1 };
@@ -278,12 +292,5 @@ pub fn run(a: &PrecisionArgs) -> anyhow::Result<PrecisionReport> {
             next += every;
         }
     })?;
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        for line in render(&report) {
-            println!("{line}");
-        }
-    }
     Ok(report)
 }

@@ -1,10 +1,12 @@
 //! `dualwarn rules check|test|explain`: the analyst's tools. Everything
 //! they print comes from the same compiler and matcher the server runs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use clap::Subcommand;
 
 use super::record::AlertRecord;
 use crate::graph::{GraphLimits, LinkGraph};
@@ -13,6 +15,51 @@ use crate::rules::cases::run_cases;
 use crate::rules::source::read_dir;
 use crate::rules::window::WindowLimits;
 use crate::rules::{Matcher, RuleError, compile_set};
+use crate::{app, config};
+
+/// The `rules` subcommands.
+#[derive(Subcommand)]
+pub enum RulesCommand {
+    /// Load, type-check and compile a rule directory; print errors and warnings.
+    Check {
+        /// Rule directory.
+        #[arg(default_value = config::DEFAULT_RULES_DIR)]
+        dir: PathBuf,
+    },
+    /// Run the test cases in DIR/tests.
+    Test {
+        /// Rule directory.
+        #[arg(default_value = config::DEFAULT_RULES_DIR)]
+        dir: PathBuf,
+    },
+    /// Show what every rule made of one alert (a JSON record as `gen` writes).
+    Explain {
+        /// The alert.
+        alert: PathBuf,
+        /// Rule directory.
+        #[arg(long, default_value = config::DEFAULT_RULES_DIR)]
+        rules: PathBuf,
+    },
+}
+
+/// Runs one `rules` subcommand: exit code 1 when the rules have errors or
+/// a case fails.
+pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
+    let offset = config::DEFAULT_UTC_OFFSET_HOURS;
+    let passed = match cmd {
+        RulesCommand::Check { dir } => check(&dir)?,
+        RulesCommand::Test { dir } => test(&dir, offset)?,
+        RulesCommand::Explain { alert, rules } => {
+            explain(&alert, &rules, offset, app::now_ms())?;
+            true
+        }
+    };
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
 
 /// Checks a rule directory; returns false when it has errors.
 pub fn check(dir: &Path) -> anyhow::Result<bool> {

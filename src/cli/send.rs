@@ -2,13 +2,17 @@
 //! over `AlertIngest.Publish` in batches, with progress, and reports
 //! throughput, acks and rejections. Doubles as the load tool.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+use clap::Args;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::conn::{ConnArgs, Publisher};
 use super::record::AlertRecord;
 use crate::proto;
 use crate::proto::alert_ingest_client::AlertIngestClient;
@@ -16,7 +20,23 @@ use crate::proto::alert_ingest_client::AlertIngestClient;
 /// Batches on their way to the server before the reader waits.
 const SEND_AHEAD: usize = 16;
 
-/// Options of `dualwarn send`.
+/// Flags of `dualwarn send`.
+#[derive(Args)]
+pub struct SendArgs {
+    /// Address, publisher token and TLS.
+    #[command(flatten)]
+    pub conn: ConnArgs<Publisher>,
+    /// Alerts per batch.
+    #[arg(long, default_value_t = 500)]
+    pub batch: usize,
+    /// Rejections to print in full.
+    #[arg(long, default_value_t = 20)]
+    pub show_rejections: usize,
+    /// JSON-lines file; `-` or nothing for stdin.
+    pub file: Option<PathBuf>,
+}
+
+/// Options of [`send`].
 #[derive(Clone, Debug)]
 pub struct SendOptions {
     /// Server address, e.g. `http://127.0.0.1:50051`.
@@ -63,6 +83,47 @@ impl SendSummary {
     pub fn rate(&self) -> f64 {
         self.accepted as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
+}
+
+/// Runs `dualwarn send`: streams the file (or stdin), then prints the
+/// rejections kept and a summary line.
+pub async fn run(a: SendArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(a.batch > 0, "--batch must be at least 1");
+    let conn = a.conn.conn();
+    let opts = SendOptions {
+        addr: conn.addr,
+        batch: a.batch,
+        show_rejections: a.show_rejections,
+        progress: true,
+        token: conn.token,
+        tls: conn.tls,
+    };
+    let summary = match a.file.as_deref() {
+        Some(p) if p.as_os_str() != "-" => {
+            let f = tokio::fs::File::open(p)
+                .await
+                .with_context(|| format!("cannot open {}", p.display()))?;
+            send(&opts, BufReader::new(f)).await?
+        }
+        _ => send(&opts, BufReader::new(tokio::io::stdin())).await?,
+    };
+    for (line, field, reason) in &summary.rejections {
+        crate::say!("rejected record {line}: [{field}] {reason}");
+    }
+    crate::say!(
+        "sent {} alerts in {} batches in {:.2}s: {:.0} alerts/s; accepted {} (duplicates {}), rejected {}, unparsable {}; pairs created {}, merged {}",
+        summary.sent,
+        summary.batches,
+        summary.elapsed.as_secs_f64(),
+        summary.rate(),
+        summary.accepted,
+        summary.duplicates,
+        summary.rejected,
+        summary.unparsable,
+        summary.pairs_created,
+        summary.merged
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Streams every line of `input` to the server and waits for every ack.

@@ -1,37 +1,205 @@
 //! `dualwarn tasks`: a terminal console — list, watch, look at a linked
-//! case series (串并案), acknowledge and report outcomes over `TaskConsole`, with the console token in the
-//! `authorization` metadata.
+//! case series (串并案), acknowledge and report outcomes over `TaskConsole`,
+//! with the console token in the `authorization` metadata. The subcommands
+//! and their flags ([`TasksCommand`]) come first, then what they print.
 
-use tonic::Request;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
 use tonic::transport::Channel;
 
+use super::conn::{Conn, ConnArgs, Console};
 use crate::api::local_time;
 use crate::proto;
 use crate::proto::task_console_client::TaskConsoleClient;
 
-/// How to reach the console service.
-#[derive(Clone, Debug)]
-pub struct ConsoleConn {
-    /// Server address.
-    pub addr: String,
-    /// Bearer token, when the server has consoles configured.
-    pub token: Option<String>,
-    /// TLS, when the server has it.
-    pub tls: super::ClientTls,
+mod flags;
+
+use flags::wire;
+pub use flags::{DefraudedArg, LevelArg, ReachedArg, RoleArg, StatusArg};
+
+/// Tasks per page of `tasks list`.
+const PAGE_SIZE: u32 = 500;
+
+/// The `tasks` subcommands.
+#[derive(Subcommand)]
+pub enum TasksCommand {
+    /// List tasks of a jurisdiction (every page).
+    List {
+        #[command(flatten)]
+        console: ConsoleArgs,
+        /// Division-code prefix.
+        #[arg(long, default_value = "")]
+        jurisdiction: String,
+        /// police | grid.
+        #[arg(long, value_enum, hide_possible_values = true)]
+        role: Option<RoleArg>,
+        /// open | acknowledged | done.
+        #[arg(long, value_enum, hide_possible_values = true)]
+        status: Option<StatusArg>,
+        /// high | medium | low.
+        #[arg(long, value_enum, hide_possible_values = true)]
+        level: Option<LevelArg>,
+        /// Local day created, YYYY-MM-DD.
+        #[arg(long, default_value = "")]
+        day: String,
+    },
+    /// Follow task events of a jurisdiction.
+    Watch {
+        #[command(flatten)]
+        console: ConsoleArgs,
+        /// Division-code prefix.
+        #[arg(long, default_value = "")]
+        jurisdiction: String,
+        /// Resume after this token.
+        #[arg(long, default_value = "")]
+        from: String,
+    },
+    /// List the tasks of a linked case series (串并案) in your jurisdiction,
+    /// and how many lie in each other county.
+    Series {
+        #[command(flatten)]
+        console: ConsoleArgs,
+        /// Series id, S- and 16 hex digits.
+        series_id: String,
+    },
+    /// Sign for a task (签收).
+    Ack {
+        #[command(flatten)]
+        console: ConsoleArgs,
+        /// Task id.
+        task_id: String,
+        /// Who signs.
+        #[arg(long, default_value = "")]
+        actor: String,
+    },
+    /// Report an outcome and close the task.
+    Outcome {
+        #[command(flatten)]
+        console: ConsoleArgs,
+        /// Task id.
+        task_id: String,
+        /// person | relative | nobody.
+        #[arg(long, value_enum, hide_possible_values = true)]
+        reached: ReachedArg,
+        /// no | yes.
+        #[arg(long, value_enum, hide_possible_values = true, default_value = "no")]
+        defrauded: DefraudedArg,
+        /// The call connected.
+        #[arg(long)]
+        connected: bool,
+        /// Amount saved (劝阻金额), yuan.
+        #[arg(long, default_value_t = 0)]
+        saved_yuan: i64,
+        /// Another round of follow-up is needed.
+        #[arg(long)]
+        follow_up: bool,
+        /// Who reports.
+        #[arg(long, default_value = "")]
+        actor: String,
+    },
 }
 
-impl ConsoleConn {
-    /// Connects.
-    pub async fn client(&self) -> anyhow::Result<TaskConsoleClient<Channel>> {
-        Ok(TaskConsoleClient::new(
-            super::channel(&self.addr, &self.tls).await?,
-        ))
-    }
+/// What every `tasks` subcommand takes: the connection and the output form.
+#[derive(Args, Clone)]
+pub struct ConsoleArgs {
+    /// Address, console token and TLS.
+    #[command(flatten)]
+    pub conn: ConnArgs<Console>,
+    /// Print JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
 
-    /// Wraps a message with the token.
-    pub fn request<T>(&self, msg: T) -> anyhow::Result<Request<T>> {
-        super::with_bearer(msg, self.token.as_deref())
+/// Runs one `tasks` subcommand.
+pub async fn run(cmd: TasksCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        TasksCommand::List {
+            console,
+            jurisdiction,
+            role,
+            status,
+            level,
+            day,
+        } => {
+            let req = proto::ListTasksRequest {
+                jurisdiction,
+                role: wire::<_, proto::Role>(role),
+                status: wire::<_, proto::TaskStatus>(status),
+                level: wire::<_, proto::Level>(level),
+                created_day: day,
+                page_size: PAGE_SIZE,
+                page_token: String::new(),
+            };
+            let n = list(&console.conn.conn(), req, console.json).await?;
+            eprintln!("{n} task(s)");
+        }
+        TasksCommand::Watch {
+            console,
+            jurisdiction,
+            from,
+        } => {
+            let req = proto::WatchTasksRequest {
+                jurisdiction,
+                resume_token: from,
+            };
+            watch(&console.conn.conn(), req, console.json).await?;
+        }
+        TasksCommand::Series { console, series_id } => {
+            let (root, n) = series(&console.conn.conn(), series_id, console.json).await?;
+            eprintln!("{n} task(s) in your jurisdiction, series {root}");
+        }
+        TasksCommand::Ack {
+            console,
+            task_id,
+            actor,
+        } => {
+            let c = console.conn.conn();
+            let t = console_client(&c)
+                .await?
+                .acknowledge(c.request(proto::AcknowledgeRequest { task_id, actor })?)
+                .await?
+                .into_inner();
+            print_task(&t, console.json);
+        }
+        TasksCommand::Outcome {
+            console,
+            task_id,
+            reached,
+            defrauded,
+            connected,
+            saved_yuan,
+            follow_up,
+            actor,
+        } => {
+            let outcome = proto::Outcome {
+                reached: proto::outcome::Reached::from(reached).into(),
+                defrauded: proto::outcome::Defrauded::from(defrauded).into(),
+                connected,
+                amount_saved_fen: saved_yuan.saturating_mul(100),
+                follow_up_needed: follow_up,
+                ..Default::default()
+            };
+            let c = console.conn.conn();
+            let req = proto::ReportOutcomeRequest {
+                task_id,
+                actor,
+                outcome: Some(outcome),
+            };
+            let t = console_client(&c)
+                .await?
+                .report_outcome(c.request(req)?)
+                .await?
+                .into_inner();
+            print_task(&t, console.json);
+        }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Connects to the console service.
+pub async fn console_client(conn: &Conn) -> anyhow::Result<TaskConsoleClient<Channel>> {
+    Ok(TaskConsoleClient::new(conn.channel().await?))
 }
 
 /// One task as a line: id, level, status, role, division, assignee, due, subject, fraud type.
@@ -65,11 +233,11 @@ pub fn task_line(t: &proto::Task) -> String {
 
 /// Prints every page of a task list; returns the number printed.
 pub async fn list(
-    conn: &ConsoleConn,
+    conn: &Conn,
     mut req: proto::ListTasksRequest,
     json: bool,
 ) -> anyhow::Result<usize> {
-    let mut client = conn.client().await?;
+    let mut client = console_client(conn).await?;
     let mut n = 0;
     loop {
         let page = client
@@ -90,12 +258,8 @@ pub async fn list(
 /// Prints the caller's tasks of a series, then one line per other county
 /// with its task count; returns the surviving series id and the number of
 /// tasks printed.
-pub async fn series(
-    conn: &ConsoleConn,
-    series_id: String,
-    json: bool,
-) -> anyhow::Result<(String, usize)> {
-    let mut client = conn.client().await?;
+pub async fn series(conn: &Conn, series_id: String, json: bool) -> anyhow::Result<(String, usize)> {
+    let mut client = console_client(conn).await?;
     let r = client
         .list_series(conn.request(proto::ListSeriesRequest { series_id })?)
         .await?
@@ -118,12 +282,8 @@ pub async fn series(
 }
 
 /// Follows task events until interrupted; prints each with its resume token.
-pub async fn watch(
-    conn: &ConsoleConn,
-    req: proto::WatchTasksRequest,
-    json: bool,
-) -> anyhow::Result<()> {
-    let mut client = conn.client().await?;
+pub async fn watch(conn: &Conn, req: proto::WatchTasksRequest, json: bool) -> anyhow::Result<()> {
+    let mut client = console_client(conn).await?;
     let mut stream = client.watch_tasks(conn.request(req)?).await?.into_inner();
     while let Some(e) = stream.message().await? {
         let kind = proto::TaskEventKind::try_from(e.kind).map_or("?", |k| {

@@ -23,9 +23,11 @@ const STEP_MS: std::ops::Range<i64> = 1_000..10_000;
 /// Mean time between consecutive records, ms: a stream of `n` records spans about `n * MEAN_STEP_MS`.
 pub const MEAN_STEP_MS: i64 = (STEP_MS.start + STEP_MS.end) / 2;
 
+mod command;
 mod lookalikes;
 mod vocab;
 
+pub use command::{GenArgs, run};
 pub use lookalikes::Class;
 use lookalikes::Lookalikes;
 use vocab::*;
