@@ -94,6 +94,7 @@ fn new_task(
         alert_keys_omitted: 0,
         reasons_omitted: 0,
         merges_omitted: 0,
+        follow_ups: Vec::new(),
     }
 }
 

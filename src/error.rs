@@ -3,6 +3,7 @@
 
 use crate::config::ConfigError;
 use crate::directory::DirectoryError;
+use crate::model::StepError;
 use crate::pipeline::WriteError;
 use crate::rules::RuleError;
 use crate::store::StoreError;
@@ -78,9 +79,10 @@ impl From<Error> for tonic::Status {
             Error::PermissionDenied(_) => Code::PermissionDenied,
             Error::NotFound(_) => Code::NotFound,
             Error::Unauthenticated(_) => Code::Unauthenticated,
-            Error::Write(WriteError::AlreadyDone(_)) | Error::Write(WriteError::NotOpen(_)) => {
-                Code::FailedPrecondition
-            }
+            Error::Write(WriteError::Step(StepError::Invalid { .. })) => Code::InvalidArgument,
+            Error::Write(
+                WriteError::AlreadyDone(_) | WriteError::NotOpen(_) | WriteError::Step(_),
+            ) => Code::FailedPrecondition,
             Error::Unavailable(_) => Code::Unavailable,
             Error::Exhausted { .. } => Code::ResourceExhausted,
             Error::Config(_) | Error::Directory(_) | Error::Rules(_) | Error::Store(_) => {

@@ -107,6 +107,7 @@ async fn console_sees_and_acts_only_in_its_own_jurisdiction() {
             proto::AcknowledgeRequest {
                 task_id: foreign.clone(),
                 actor: String::new(),
+                base_version: Some(theirs.tasks[0].version),
             },
             NANMING,
         ))
@@ -124,6 +125,7 @@ async fn console_sees_and_acts_only_in_its_own_jurisdiction() {
             proto::AcknowledgeRequest {
                 task_id: own.clone(),
                 actor: "李警官".into(),
+                base_version: Some(page.tasks[0].version),
             },
             NANMING,
         ))
@@ -225,6 +227,7 @@ fn series_task(id: &str, division: &str, series: &str) -> Task {
         alert_keys_omitted: 0,
         reasons_omitted: 0,
         merges_omitted: 0,
+        follow_ups: Vec::new(),
     }
 }
 

@@ -102,14 +102,17 @@ async fn warning_after_both_outcomes_makes_a_new_pair() {
     let mut console = server.console().await;
     let tasks = all_tasks(&mut console, &p.division).await;
     for t in &tasks {
-        console
+        let signed = console
             .acknowledge(proto::AcknowledgeRequest {
                 task_id: t.id.clone(),
                 actor: "张警官".into(),
+                base_version: Some(t.version),
             })
             .await
-            .unwrap();
+            .unwrap()
+            .into_inner();
         let outcome = proto::Outcome {
+            code: proto::OutcomeCode::Dissuaded as i32,
             reached: proto::outcome::Reached::Person as i32,
             connected: true,
             defrauded: proto::outcome::Defrauded::No as i32,
@@ -120,6 +123,7 @@ async fn warning_after_both_outcomes_makes_a_new_pair() {
                 task_id: t.id.clone(),
                 actor: String::new(),
                 outcome: Some(outcome),
+                base_version: Some(signed.version),
             })
             .await
             .unwrap()
@@ -131,9 +135,11 @@ async fn warning_after_both_outcomes_makes_a_new_pair() {
             task_id: tasks[0].id.clone(),
             actor: String::new(),
             outcome: Some(proto::Outcome {
+                code: proto::OutcomeCode::Dissuaded as i32,
                 reached: 1,
                 ..Default::default()
             }),
+            base_version: Some(tasks[0].version + 2),
         })
         .await
         .unwrap_err();

@@ -53,9 +53,11 @@ async fn close_pair(server: &Server, p: &Person) {
                 task_id: t.id.clone(),
                 actor: "张警官".into(),
                 outcome: Some(proto::Outcome {
+                    code: proto::OutcomeCode::Dissuaded as i32,
                     reached: proto::outcome::Reached::Person as i32,
                     ..Default::default()
                 }),
+                base_version: Some(t.version),
             })
             .await
             .unwrap();

@@ -17,7 +17,7 @@ use super::convert::{self, task_to_proto};
 use super::watch;
 use crate::app::{Job, Shared, now_ms};
 use crate::error::Error;
-use crate::model::{AuditEntry, Task};
+use crate::model::{AuditEntry, Step, Task};
 use crate::proto;
 use crate::proto::task_console_server::TaskConsole;
 use crate::store::{SeriesTasks, TaskQuery};
@@ -72,6 +72,34 @@ impl ConsoleService {
             Some(t) if scope.sees_task(&t) => Ok(t),
             _ => Err(Error::NotFound(format!("task {task_id} not found"))),
         }
+    }
+
+    /// A step on a visible task, through the writer, based on the version
+    /// the caller saw.
+    async fn act(
+        &self,
+        scope: &Scope,
+        task_id: String,
+        requested_actor: &str,
+        step: Step,
+        based_on: Option<u64>,
+    ) -> Result<proto::Task, Error> {
+        let based_on = based_on.ok_or_else(|| {
+            Error::invalid(
+                "base_version",
+                "required: the Task.version the change is based on",
+            )
+        })?;
+        let _ = self.visible_task(scope, &task_id).await?;
+        let (tx, rx) = oneshot::channel();
+        let job = Job::Act {
+            task_id,
+            actor: actor(scope, requested_actor),
+            step,
+            based_on,
+            reply: tx,
+        };
+        self.send_job(job, rx).await
     }
 
     async fn send_job(
@@ -174,21 +202,60 @@ impl TaskConsole for ConsoleService {
         Ok(Response::new(series_view(&scope, series)))
     }
 
+    async fn get_task(
+        &self,
+        request: Request<proto::GetTaskRequest>,
+    ) -> Result<Response<proto::Task>, Status> {
+        let scope = self.scope(&request)?;
+        let task = self
+            .visible_task(&scope, &request.into_inner().task_id)
+            .await?;
+        Ok(Response::new(task_to_proto(&task)))
+    }
+
     async fn acknowledge(
         &self,
         request: Request<proto::AcknowledgeRequest>,
     ) -> Result<Response<proto::Task>, Status> {
         let scope = self.scope(&request)?;
         let r = request.into_inner();
-        let _ = self.visible_task(&scope, &r.task_id).await?;
-        let (tx, rx) = oneshot::channel();
-        let actor = actor(&scope, &r.actor);
-        let job = Job::Acknowledge {
-            task_id: r.task_id,
-            actor,
-            reply: tx,
+        let step = Step::Acknowledge;
+        Ok(Response::new(
+            self.act(&scope, r.task_id, &r.actor, step, r.base_version)
+                .await?,
+        ))
+    }
+
+    async fn record_call(
+        &self,
+        request: Request<proto::RecordCallRequest>,
+    ) -> Result<Response<proto::Task>, Status> {
+        let scope = self.scope(&request)?;
+        let r = request.into_inner();
+        let step = Step::Call {
+            connected: r.connected,
+            reason: r.reason,
         };
-        Ok(Response::new(self.send_job(job, rx).await?))
+        Ok(Response::new(
+            self.act(&scope, r.task_id, &r.actor, step, r.base_version)
+                .await?,
+        ))
+    }
+
+    async fn record_visit(
+        &self,
+        request: Request<proto::RecordVisitRequest>,
+    ) -> Result<Response<proto::Task>, Status> {
+        let scope = self.scope(&request)?;
+        let r = request.into_inner();
+        let step = Step::Visit {
+            met: r.met,
+            note: r.note,
+        };
+        Ok(Response::new(
+            self.act(&scope, r.task_id, &r.actor, step, r.base_version)
+                .await?,
+        ))
     }
 
     async fn report_outcome(
@@ -197,17 +264,31 @@ impl TaskConsole for ConsoleService {
     ) -> Result<Response<proto::Task>, Status> {
         let scope = self.scope(&request)?;
         let r = request.into_inner();
-        let outcome = convert::outcome_from_proto(r.outcome.as_ref())?;
-        let _ = self.visible_task(&scope, &r.task_id).await?;
-        let (tx, rx) = oneshot::channel();
-        let actor = actor(&scope, &r.actor);
-        let job = Job::Outcome {
-            task_id: r.task_id,
-            actor,
-            outcome,
-            reply: tx,
+        let step = Step::Report(convert::outcome_from_proto(r.outcome.as_ref())?);
+        Ok(Response::new(
+            self.act(&scope, r.task_id, &r.actor, step, r.base_version)
+                .await?,
+        ))
+    }
+
+    async fn follow_up(
+        &self,
+        request: Request<proto::FollowUpRequest>,
+    ) -> Result<Response<proto::Task>, Status> {
+        let scope = self.scope(&request)?;
+        let r = request.into_inner();
+        let step = if r.due_at_ms == 0 {
+            Step::FollowUpDone { note: r.note }
+        } else {
+            Step::ScheduleFollowUp {
+                due_at_ms: r.due_at_ms,
+                note: r.note,
+            }
         };
-        Ok(Response::new(self.send_job(job, rx).await?))
+        Ok(Response::new(
+            self.act(&scope, r.task_id, &r.actor, step, r.base_version)
+                .await?,
+        ))
     }
 
     async fn reveal_contact(

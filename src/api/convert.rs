@@ -2,7 +2,9 @@
 
 use crate::error::Error;
 use crate::model::calendar::{civil_from_days, parse_date};
-use crate::model::{Level, Outcome, Role, Task, TaskEventKind, TaskEventRecord, TaskStatus};
+use crate::model::{
+    Level, Outcome, OutcomeCode, Role, Task, TaskEventKind, TaskEventRecord, TaskStatus,
+};
 use crate::proto;
 
 /// A task as consoles see it (the subject is already masked on the task).
@@ -62,6 +64,17 @@ pub fn task_to_proto(t: &Task) -> proto::Task {
         alert_keys_omitted: t.alert_keys_omitted,
         reasons_omitted: t.reasons_omitted,
         merges_omitted: t.merges_omitted,
+        version: t.version(),
+        follow_ups: t
+            .follow_ups
+            .iter()
+            .map(|f| proto::FollowUp {
+                round: f.round,
+                due_at_ms: f.due_at_ms,
+                done_at_ms: f.done_at_ms,
+                note: f.note.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -93,6 +106,7 @@ fn status_to_proto(s: TaskStatus) -> proto::TaskStatus {
     match s {
         TaskStatus::Open => proto::TaskStatus::Open,
         TaskStatus::Acknowledged => proto::TaskStatus::Acknowledged,
+        TaskStatus::InProgress => proto::TaskStatus::InProgress,
         TaskStatus::Done => proto::TaskStatus::Done,
     }
 }
@@ -104,6 +118,10 @@ fn event_kind_to_proto(k: TaskEventKind) -> proto::TaskEventKind {
         TaskEventKind::Acknowledged => proto::TaskEventKind::Acknowledged,
         TaskEventKind::Outcome => proto::TaskEventKind::Outcome,
         TaskEventKind::Escalated => proto::TaskEventKind::Escalated,
+        TaskEventKind::Called => proto::TaskEventKind::Called,
+        TaskEventKind::Visited => proto::TaskEventKind::Visited,
+        TaskEventKind::FollowUpScheduled => proto::TaskEventKind::FollowUpScheduled,
+        TaskEventKind::FollowUpDone => proto::TaskEventKind::FollowUpDone,
     }
 }
 
@@ -134,6 +152,7 @@ pub fn status_filter(v: i32) -> Result<Option<TaskStatus>, Error> {
         Ok(proto::TaskStatus::Unspecified) => Ok(None),
         Ok(proto::TaskStatus::Open) => Ok(Some(TaskStatus::Open)),
         Ok(proto::TaskStatus::Acknowledged) => Ok(Some(TaskStatus::Acknowledged)),
+        Ok(proto::TaskStatus::InProgress) => Ok(Some(TaskStatus::InProgress)),
         Ok(proto::TaskStatus::Done) => Ok(Some(TaskStatus::Done)),
         Err(_) => Err(Error::invalid(
             "status",
@@ -227,7 +246,23 @@ pub fn outcome_from_proto(o: Option<&proto::Outcome>) -> Result<Outcome, Error> 
             "text too long (note ≤ 2000, reason ≤ 256, fraud_type ≤ 64)",
         ));
     }
+    let code = match proto::OutcomeCode::try_from(o.code) {
+        Ok(proto::OutcomeCode::Unspecified) => OutcomeCode::Unspecified,
+        Ok(proto::OutcomeCode::Dissuaded) => OutcomeCode::Dissuaded,
+        Ok(proto::OutcomeCode::NotFoundYet) => OutcomeCode::NotFoundYet,
+        Ok(proto::OutcomeCode::CannotBeFound) => OutcomeCode::CannotBeFound,
+        Ok(proto::OutcomeCode::Mismatch) => OutcomeCode::Mismatch,
+        Ok(proto::OutcomeCode::Duplicate) => OutcomeCode::Duplicate,
+        Ok(proto::OutcomeCode::Defrauded) => OutcomeCode::Defrauded,
+        Err(_) => {
+            return Err(Error::invalid(
+                "outcome.code",
+                format!("{} is not a known outcome code", o.code),
+            ));
+        }
+    };
     Ok(Outcome {
+        code,
         reached: reached.into(),
         connected: o.connected,
         not_connected_reason: o.not_connected_reason.clone(),
@@ -245,6 +280,15 @@ pub fn outcome_from_proto(o: Option<&proto::Outcome>) -> Result<Outcome, Error> 
 fn outcome_to_proto(o: &Outcome) -> proto::Outcome {
     use proto::outcome::{Defrauded, Reached, StoppedBy, Visit};
     proto::Outcome {
+        code: match o.code {
+            OutcomeCode::Unspecified => proto::OutcomeCode::Unspecified,
+            OutcomeCode::Dissuaded => proto::OutcomeCode::Dissuaded,
+            OutcomeCode::NotFoundYet => proto::OutcomeCode::NotFoundYet,
+            OutcomeCode::CannotBeFound => proto::OutcomeCode::CannotBeFound,
+            OutcomeCode::Mismatch => proto::OutcomeCode::Mismatch,
+            OutcomeCode::Duplicate => proto::OutcomeCode::Duplicate,
+            OutcomeCode::Defrauded => proto::OutcomeCode::Defrauded,
+        } as i32,
         reached: match o.reached.as_str() {
             "person" => Reached::Person,
             "relative" => Reached::Relative,

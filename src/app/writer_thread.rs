@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::graph::import::ImportRow;
 use crate::graph::{BoundCounters, MemoryUse};
-use crate::model::{Outcome, Task, TaskEventRecord};
+use crate::model::{Step, Task, TaskEventRecord};
 use crate::pipeline::{BatchCounts, PreparedBatch, Writer};
 use crate::rules::{Matcher, RuleSet};
 use crate::store::{Commit, Store};
@@ -36,12 +36,16 @@ pub enum Job {
         /// Reply.
         reply: oneshot::Sender<Result<BatchCounts, Error>>,
     },
-    /// 签收.
-    Acknowledge {
+    /// A console step on a task (签收, 电话, 上门, 反馈, 回访).
+    Act {
         /// Task.
         task_id: String,
         /// Who.
         actor: String,
+        /// What.
+        step: Step,
+        /// The task version the caller saw.
+        based_on: u64,
         /// Reply.
         reply: oneshot::Sender<Result<Task, Error>>,
     },
@@ -70,17 +74,6 @@ pub enum Job {
     GraphSnapshot {
         /// Reply.
         reply: oneshot::Sender<Result<SnapshotInfo, Error>>,
-    },
-    /// An outcome report.
-    Outcome {
-        /// Task.
-        task_id: String,
-        /// Who.
-        actor: String,
-        /// What.
-        outcome: Outcome,
-        /// Reply.
-        reply: oneshot::Sender<Result<Task, Error>>,
     },
 }
 
@@ -161,17 +154,14 @@ impl WriterThread {
                     }
                     self.batches(group);
                 }
-                Job::Acknowledge {
+                Job::Act {
                     task_id,
                     actor,
+                    step,
+                    based_on,
                     reply,
                 } => {
-                    let now = (self.clock)();
-                    let r = self
-                        .writer
-                        .acknowledge(&task_id, &actor, now)
-                        .map_err(Error::from);
-                    let _ = reply.send(r.and_then(|(c, t)| self.persist(c).map(|()| t)));
+                    let _ = reply.send(self.act(&task_id, &actor, &step, based_on));
                 }
                 Job::SwapRules { rules, reply } => {
                     let _ = reply.send(self.writer.swap_rules(rules));
@@ -189,21 +179,30 @@ impl WriterThread {
                         .snapshot(self.writer.graph(), self.store.as_ref(), now);
                     let _ = reply.send(r);
                 }
-                Job::Outcome {
-                    task_id,
-                    actor,
-                    outcome,
-                    reply,
-                } => {
-                    let now = (self.clock)();
-                    let r = self
-                        .writer
-                        .report_outcome(&task_id, &actor, outcome, now)
-                        .map_err(Error::from);
-                    let _ = reply.send(r.and_then(|(c, t)| self.persist(c).map(|()| t)));
-                }
             }
         }
+    }
+
+    /// A console step: on the writer's own task, or on a closed one read
+    /// from the store; durable before the reply.
+    fn act(
+        &mut self,
+        task_id: &str,
+        actor: &str,
+        step: &Step,
+        based_on: u64,
+    ) -> Result<Task, Error> {
+        let closed = if self.writer.holds(task_id) {
+            None
+        } else {
+            self.store.task(task_id)?
+        };
+        let now = (self.clock)();
+        let (commit, task) = self
+            .writer
+            .act(task_id, actor, step, based_on, now, closed)?;
+        self.persist(commit)?;
+        Ok(task)
     }
 
     fn batches(
@@ -305,9 +304,7 @@ impl WriterThread {
         };
         match job {
             Job::Batch { reply, .. } => drop(reply.send(Err(stopped()))),
-            Job::Acknowledge { reply, .. } | Job::Outcome { reply, .. } => {
-                drop(reply.send(Err(stopped())))
-            }
+            Job::Act { reply, .. } => drop(reply.send(Err(stopped()))),
             Job::GraphImport { reply, .. } => drop(reply.send(Err(stopped()))),
             Job::GraphSnapshot { reply } => drop(reply.send(Err(stopped()))),
             Job::SwapRules { .. } | Job::GraphStats { .. } => {}

@@ -155,9 +155,14 @@ pub async fn run(cmd: TasksCommand) -> anyhow::Result<ExitCode> {
             actor,
         } => {
             let c = console.conn.conn();
-            let t = console_client(&c)
-                .await?
-                .acknowledge(c.request(proto::AcknowledgeRequest { task_id, actor })?)
+            let mut client = console_client(&c).await?;
+            let base_version = Some(current_version(&mut client, &c, &task_id).await?);
+            let t = client
+                .acknowledge(c.request(proto::AcknowledgeRequest {
+                    task_id,
+                    actor,
+                    base_version,
+                })?)
                 .await?
                 .into_inner();
             print_task(&t, console.json);
@@ -181,20 +186,31 @@ pub async fn run(cmd: TasksCommand) -> anyhow::Result<ExitCode> {
                 ..Default::default()
             };
             let c = console.conn.conn();
+            let mut client = console_client(&c).await?;
+            let base_version = Some(current_version(&mut client, &c, &task_id).await?);
             let req = proto::ReportOutcomeRequest {
                 task_id,
                 actor,
                 outcome: Some(outcome),
+                base_version,
             };
-            let t = console_client(&c)
-                .await?
-                .report_outcome(c.request(req)?)
-                .await?
-                .into_inner();
+            let t = client.report_outcome(c.request(req)?).await?.into_inner();
             print_task(&t, console.json);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The task's version now: a terminal user acts on what they just read.
+async fn current_version(
+    client: &mut TaskConsoleClient<Channel>,
+    c: &Conn,
+    task_id: &str,
+) -> anyhow::Result<u64> {
+    let req = proto::GetTaskRequest {
+        task_id: task_id.into(),
+    };
+    Ok(client.get_task(c.request(req)?).await?.into_inner().version)
 }
 
 /// Connects to the console service.

@@ -8,6 +8,7 @@
 pub mod alert;
 pub mod audit;
 pub mod calendar;
+pub mod lifecycle;
 pub mod mask;
 pub mod person_key;
 pub mod task;
@@ -15,6 +16,7 @@ pub mod task_delta;
 
 pub use alert::{Alert, AlertKey, Artefact, ArtefactKind, Link, LinkKind, SourceKind, Subject};
 pub use audit::AuditEntry;
+pub use lifecycle::{FollowUp, OutcomeCode, Step, StepError};
 pub use person_key::{MIN_SECRET_BYTES, PersonKey, PersonKeys, SECRET_BYTES};
 pub use task::{
     HistoryEntry, Level, Outcome, Reason, Role, Task, TaskEventKind, TaskEventRecord, TaskStatus,

@@ -60,7 +60,9 @@ pub enum TaskStatus {
     Open,
     /// Signed for (签收).
     Acknowledged,
-    /// Outcome reported.
+    /// Being worked: called or visited, or 暂时找不到 with a new deadline.
+    InProgress,
+    /// Closed by its outcome.
     Done,
 }
 
@@ -78,6 +80,14 @@ pub enum TaskEventKind {
     Outcome,
     /// A duplicate warning raised the level.
     Escalated,
+    /// A phone attempt (电话劝阻).
+    Called,
+    /// A visit (上门).
+    Visited,
+    /// A follow-up round (回访) was scheduled.
+    FollowUpScheduled,
+    /// A follow-up round was done.
+    FollowUpDone,
 }
 
 /// One matched rule behind a task.
@@ -107,6 +117,9 @@ pub struct HistoryEntry {
 /// What a worker reported back (劝阻反馈); see domain.md "Outcomes".
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
+    /// The form's outcome code (已劝阻, 暂时找不到, ...).
+    #[serde(default)]
+    pub code: super::lifecycle::OutcomeCode,
     /// `person` (本人), `relative` (亲友) or `nobody`.
     pub reached: String,
     /// Whether the call connected.
@@ -196,6 +209,9 @@ pub struct Task {
     /// Merge entries of the history left out between the first and the last kept.
     #[serde(default)]
     pub merges_omitted: u64,
+    /// Follow-up rounds (回访) after the outcome, in order.
+    #[serde(default)]
+    pub follow_ups: Vec<super::lifecycle::FollowUp>,
 }
 
 /// One entry of the global task event log that consoles watch.

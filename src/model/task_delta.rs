@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lifecycle::FollowUp;
 use super::task::{HistoryEntry, Level, Outcome, Reason, Task, TaskEventKind, TaskStatus};
 use crate::rules::Method;
 
@@ -42,6 +43,9 @@ pub struct TaskDelta {
     /// Reasons added.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Reason>,
+    /// A follow-up round scheduled (a new round) or done (its round again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUp>,
     /// The history entry of the event (every event writes one).
     pub history: HistoryEntry,
 }
@@ -57,6 +61,7 @@ impl TaskDelta {
             outcome: None,
             alert_key: None,
             reasons: Vec::new(),
+            follow_up: None,
             history,
         }
     }
@@ -87,6 +92,12 @@ impl TaskDelta {
         }
         for r in &self.reasons {
             push_bounded(&mut task.reasons, &mut task.reasons_omitted, r.clone());
+        }
+        if let Some(f) = &self.follow_up {
+            match task.follow_ups.iter_mut().find(|x| x.round == f.round) {
+                Some(x) => *x = f.clone(),
+                None => task.follow_ups.push(f.clone()),
+            }
         }
         push_history(task, self.history.clone());
     }
@@ -125,6 +136,11 @@ impl Task {
         self.history.len() as u64 + self.merges_omitted
     }
 
+    /// The version a console write must name: one per event so far.
+    pub fn version(&self) -> u64 {
+        self.event_count()
+    }
+
     /// Alerts merged into the task, omitted ones included.
     pub fn alert_total(&self) -> u64 {
         self.alert_keys.len() as u64 + self.alert_keys_omitted
@@ -132,14 +148,14 @@ impl Task {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
     use crate::directory::{DivisionCode, Person};
     use crate::model::Role;
 
-    fn task() -> Task {
+    pub(crate) fn task() -> Task {
         Task {
             id: "P1-police".into(),
             pair_id: "P1".into(),
@@ -171,6 +187,7 @@ mod tests {
             alert_keys_omitted: 0,
             reasons_omitted: 0,
             merges_omitted: 0,
+            follow_ups: Vec::new(),
         }
     }
 

@@ -8,9 +8,7 @@ use std::collections::HashMap;
 use crate::config::Deadlines;
 use crate::decide::{Decision, OpenPairs, decide};
 use crate::dispatch::{self, PairSpec};
-use crate::model::{
-    HistoryEntry, Outcome, Task, TaskDelta, TaskEventKind, TaskEventRecord, TaskStatus, WHOLE_EVERY,
-};
+use crate::model::{Task, TaskDelta, TaskEventKind, TaskEventRecord, WHOLE_EVERY};
 use crate::store::{Commit, Digest, KnownAlerts, StoredAlert, WriterState};
 
 use super::{Prepared, PreparedBatch};
@@ -39,6 +37,9 @@ pub enum WriteError {
     /// The outcome was already reported.
     #[error("task {0} already has an outcome")]
     AlreadyDone(String),
+    /// The step cannot be made: stale version, wrong state or a bad field.
+    #[error(transparent)]
+    Step(#[from] crate::model::StepError),
 }
 
 /// What one batch did, for the ack.
@@ -297,97 +298,6 @@ impl Writer {
         self.matcher.rules()
     }
 
-    /// Signs for a task (签收); repeating it changes nothing.
-    pub fn acknowledge(
-        &mut self,
-        task_id: &str,
-        actor: &str,
-        now_ms: i64,
-    ) -> Result<(Commit, Task), WriteError> {
-        let task = self.open_task(task_id)?;
-        match task.status {
-            TaskStatus::Done => return Err(WriteError::AlreadyDone(task_id.into())),
-            TaskStatus::Acknowledged => {
-                let unchanged = task.clone();
-                return Ok((
-                    Commit {
-                        next_pair: self.next_pair,
-                        ..Commit::default()
-                    },
-                    unchanged,
-                ));
-            }
-            TaskStatus::Open => {}
-        }
-        let delta = TaskDelta {
-            status: Some(TaskStatus::Acknowledged),
-            ..TaskDelta::new(HistoryEntry {
-                at_ms: now_ms,
-                actor: actor.into(),
-                kind: TaskEventKind::Acknowledged,
-                detail: String::new(),
-            })
-        };
-        delta.apply(task);
-        let snapshot = task.clone();
-        let mut step = self.step();
-        self.event(
-            &mut step,
-            TaskEventKind::Acknowledged,
-            snapshot.clone(),
-            Some(delta),
-        );
-        Ok((self.finish(step), snapshot))
-    }
-
-    /// Records an outcome and finishes the task; when both tasks of the pair
-    /// are finished the person's next warning makes a new pair.
-    pub fn report_outcome(
-        &mut self,
-        task_id: &str,
-        actor: &str,
-        outcome: Outcome,
-        now_ms: i64,
-    ) -> Result<(Commit, Task), WriteError> {
-        let task = self.open_task(task_id)?;
-        if task.status == TaskStatus::Done {
-            return Err(WriteError::AlreadyDone(task_id.into()));
-        }
-        let detail = format!(
-            "reached {}, defrauded {}, follow-up {}",
-            outcome.reached, outcome.defrauded, outcome.follow_up_needed
-        );
-        let delta = TaskDelta {
-            status: Some(TaskStatus::Done),
-            outcome: Some(outcome),
-            ..TaskDelta::new(HistoryEntry {
-                at_ms: now_ms,
-                actor: actor.into(),
-                kind: TaskEventKind::Outcome,
-                detail,
-            })
-        };
-        delta.apply(task);
-        let snapshot = task.clone();
-        let pair_id = snapshot.pair_id.clone();
-        let mut step = self.step();
-        self.event(
-            &mut step,
-            TaskEventKind::Outcome,
-            snapshot.clone(),
-            Some(delta),
-        );
-        let pair_done = self
-            .pairs
-            .get(&pair_id)
-            .is_some_and(|p| p.iter().all(|t| t.status == TaskStatus::Done));
-        if pair_done {
-            self.pairs.remove(&pair_id);
-            step.commit.open_remove = self.open.close(&pair_id);
-        }
-        Ok((self.finish(step), snapshot))
-    }
-
     fn open_task(&mut self, task_id: &str) -> Result<&mut Task, WriteError> {
         let pair_id = task_id.rsplit_once('-').map_or(task_id, |(p, _)| p);
         self.pairs
@@ -445,5 +355,6 @@ impl Writer {
     }
 }
 
+mod act;
 #[cfg(test)]
 mod tests;

@@ -570,7 +570,15 @@ mod tests {
             store.commit(&c).unwrap();
             commits.push(c);
             let (c, _) = w
-                .report_outcome(id, "officer", Outcome::default(), NOW)
+                .report_outcome(
+                    id,
+                    "officer",
+                    Outcome {
+                        code: crate::model::OutcomeCode::Dissuaded,
+                        ..Outcome::default()
+                    },
+                    NOW,
+                )
                 .unwrap();
             store.commit(&c).unwrap();
             commits.push(c);

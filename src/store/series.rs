@@ -185,6 +185,7 @@ mod tests {
             alert_keys_omitted: 0,
             reasons_omitted: 0,
             merges_omitted: 0,
+            follow_ups: Vec::new(),
         }
     }
 

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::directory::{Directory, Placement};
-use crate::model::{Level, Role};
+use crate::model::{Level, Outcome, Role, TaskStatus};
 use crate::pipeline::prepare;
 use crate::proto;
 use crate::rules::RuleSet;
@@ -187,6 +187,7 @@ fn kinds(c: &Commit) -> Vec<TaskEventKind> {
 
 fn outcome() -> Outcome {
     Outcome {
+        code: crate::model::OutcomeCode::Dissuaded,
         reached: "person".into(),
         defrauded: "no".into(),
         ..Outcome::default()

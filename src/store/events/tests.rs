@@ -57,7 +57,15 @@ fn every_event_rebuilds_the_task_the_writer_had() {
     store.commit(&c).unwrap();
     logged.extend(c.events);
     let (c, _) = w
-        .report_outcome(&id, "officer", Outcome::default(), NOW)
+        .report_outcome(
+            &id,
+            "officer",
+            Outcome {
+                code: crate::model::OutcomeCode::Dissuaded,
+                ..Outcome::default()
+            },
+            NOW,
+        )
         .unwrap();
     store.commit(&c).unwrap();
     logged.extend(c.events);
