@@ -32,6 +32,9 @@ enum Command {
     /// A terminal console: list, watch, acknowledge, report.
     #[command(subcommand)]
     Tasks(cli::tasks::TasksCommand),
+    /// Console token tools: `token hash` for `token_sha256`.
+    #[command(subcommand)]
+    Token(cli::token::TokenCommand),
     /// Jurisdiction directory tools.
     #[command(subcommand)]
     Directory(cli::directory::DirectoryCommand),
@@ -77,6 +80,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Gen(a) => cli::generate::run(a),
         Command::Send(a) => cli::send::run(a).await,
         Command::Tasks(c) => cli::tasks::run(c).await,
+        Command::Token(c) => cli::token::run(c),
         Command::Directory(c) => cli::directory::run(c),
         Command::Rules(c) => cli::rules::run(c),
         Command::Graph(c) => cli::graph::run(c).await,

@@ -26,6 +26,7 @@ pub mod rules;
 pub mod send;
 pub mod serve;
 pub mod tasks;
+pub mod token;
 
 /// TLS for a client: the CA that signed the server's certificate, and a
 /// client certificate for servers that ask for one (mTLS). All empty:

@@ -14,9 +14,11 @@ use crate::proto;
 use crate::proto::task_console_client::TaskConsoleClient;
 
 mod flags;
+mod work;
 
 use flags::wire;
-pub use flags::{DefraudedArg, LevelArg, ReachedArg, RoleArg, StatusArg};
+pub use flags::{CodeArg, DefraudedArg, LevelArg, ReachedArg, RoleArg, StatusArg};
+pub use work::{AuditArgs, CallArgs, FollowUpArgs, RevealArgs, VisitArgs};
 
 /// Tasks per page of `tasks list`.
 const PAGE_SIZE: u32 = 500;
@@ -34,7 +36,7 @@ pub enum TasksCommand {
         /// police | grid.
         #[arg(long, value_enum, hide_possible_values = true)]
         role: Option<RoleArg>,
-        /// open | acknowledged | done.
+        /// open | acknowledged | in-progress | done.
         #[arg(long, value_enum, hide_possible_values = true)]
         status: Option<StatusArg>,
         /// high | medium | low.
@@ -73,12 +75,28 @@ pub enum TasksCommand {
         #[arg(long, default_value = "")]
         actor: String,
     },
-    /// Report an outcome and close the task.
+    /// 电话劝阻: record a phone attempt.
+    Call(CallArgs),
+    /// 上门: record a visit.
+    Visit(VisitArgs),
+    /// 回访: schedule a follow-up round on a closed task, or report it done.
+    FollowUp(FollowUpArgs),
+    /// Show the full contact of a task (assignee and supervisors; audited).
+    Reveal(RevealArgs),
+    /// The contact reveals of your jurisdiction (centres).
+    Audit(AuditArgs),
+    /// Report an outcome (反馈) with its code; all but not-found-yet close the task.
     Outcome {
         #[command(flatten)]
         console: ConsoleArgs,
         /// Task id.
         task_id: String,
+        /// dissuaded | not-found-yet | cannot-be-found | mismatch | duplicate | defrauded.
+        #[arg(long, value_enum, hide_possible_values = true)]
+        code: CodeArg,
+        /// Amount lost (受骗金额), yuan; needed with --code defrauded.
+        #[arg(long, default_value_t = 0)]
+        lost_yuan: i64,
         /// person | relative | nobody.
         #[arg(long, value_enum, hide_possible_values = true)]
         reached: ReachedArg,
@@ -167,9 +185,16 @@ pub async fn run(cmd: TasksCommand) -> anyhow::Result<ExitCode> {
                 .into_inner();
             print_task(&t, console.json);
         }
+        TasksCommand::Call(a) => work::call(a).await?,
+        TasksCommand::Visit(a) => work::visit(a).await?,
+        TasksCommand::FollowUp(a) => work::follow_up(a).await?,
+        TasksCommand::Reveal(a) => work::reveal(a).await?,
+        TasksCommand::Audit(a) => work::audit(a).await?,
         TasksCommand::Outcome {
             console,
             task_id,
+            code,
+            lost_yuan,
             reached,
             defrauded,
             connected,
@@ -178,6 +203,8 @@ pub async fn run(cmd: TasksCommand) -> anyhow::Result<ExitCode> {
             actor,
         } => {
             let outcome = proto::Outcome {
+                code: proto::OutcomeCode::from(code).into(),
+                amount_lost_fen: lost_yuan.saturating_mul(100),
                 reached: proto::outcome::Reached::from(reached).into(),
                 defrauded: proto::outcome::Defrauded::from(defrauded).into(),
                 connected,
@@ -202,7 +229,7 @@ pub async fn run(cmd: TasksCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// The task's version now: a terminal user acts on what they just read.
-async fn current_version(
+pub(crate) async fn current_version(
     client: &mut TaskConsoleClient<Channel>,
     c: &Conn,
     task_id: &str,
@@ -343,6 +370,8 @@ fn task_json(t: &proto::Task) -> serde_json::Value {
         "subject": {"phone": s.phone, "name": s.name, "address": s.address, "key": s.subject_key},
         "fraud_type": t.fraud_type, "created_at_ms": t.created_at_ms, "due_at_ms": t.due_at_ms,
         "alert_keys": t.alert_keys, "rule_set_version": t.rule_set_version, "series_id": t.series_id,
+        "version": t.version,
+        "follow_ups": t.follow_ups.iter().map(|f| serde_json::json!({"round": f.round, "due_at_ms": f.due_at_ms, "done_at_ms": f.done_at_ms, "note": f.note})).collect::<Vec<_>>(),
         "reasons": t.reasons.iter().map(|r| serde_json::json!({"rule_id": r.rule_id, "why": r.why, "alert": r.alert_key})).collect::<Vec<_>>(),
         "history": t.history.iter().map(|h| serde_json::json!({"at_ms": h.at_ms, "actor": h.actor, "kind": name(proto::TaskEventKind::try_from(h.kind).map(|k| k.as_str_name())), "detail": h.detail})).collect::<Vec<_>>(),
     })

@@ -1,5 +1,5 @@
 //! The closed choices of `dualwarn tasks` flags (`--role`, `--status`,
-//! `--level`, `--reached`, `--defrauded`) as clap value enums, and the wire
+//! `--level`, `--reached`, `--defrauded`, `--code`) as clap value enums, and the wire
 //! value each one stands for.
 
 use clap::ValueEnum;
@@ -22,8 +22,40 @@ pub enum StatusArg {
     Open,
     /// Signed for (签收), no outcome yet.
     Acknowledged,
+    /// Being worked (处置中): called, visited, or 暂时找不到.
+    InProgress,
     /// Outcome reported.
     Done,
+}
+
+/// `--code`: the feedback form's outcome code.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum CodeArg {
+    /// 已劝阻.
+    Dissuaded,
+    /// 暂时找不到: the task stays open with a new deadline.
+    NotFoundYet,
+    /// 确实找不到.
+    CannotBeFound,
+    /// 不符: wrong person or data.
+    Mismatch,
+    /// 重复预警.
+    Duplicate,
+    /// 已被骗 (needs --lost-yuan).
+    Defrauded,
+}
+
+impl From<CodeArg> for proto::OutcomeCode {
+    fn from(c: CodeArg) -> Self {
+        match c {
+            CodeArg::Dissuaded => Self::Dissuaded,
+            CodeArg::NotFoundYet => Self::NotFoundYet,
+            CodeArg::CannotBeFound => Self::CannotBeFound,
+            CodeArg::Mismatch => Self::Mismatch,
+            CodeArg::Duplicate => Self::Duplicate,
+            CodeArg::Defrauded => Self::Defrauded,
+        }
+    }
 }
 
 /// `--level`: the warning level.
@@ -71,6 +103,7 @@ impl From<StatusArg> for proto::TaskStatus {
         match s {
             StatusArg::Open => Self::Open,
             StatusArg::Acknowledged => Self::Acknowledged,
+            StatusArg::InProgress => Self::InProgress,
             StatusArg::Done => Self::Done,
         }
     }
