@@ -11,7 +11,7 @@ use crate::model::{
 use crate::rules::{Method, RuleHit};
 
 /// Actor recorded for changes the engine makes.
-pub const ENGINE_ACTOR: &str = "engine";
+pub use crate::model::task::ENGINE_ACTOR;
 
 /// Everything a new pair needs besides the alert.
 pub struct PairSpec<'a> {
@@ -95,6 +95,7 @@ fn new_task(
         reasons_omitted: 0,
         merges_omitted: 0,
         follow_ups: Vec::new(),
+        escalated: Default::default(),
     }
 }
 

@@ -228,6 +228,7 @@ fn series_task(id: &str, division: &str, series: &str) -> Task {
         reasons_omitted: 0,
         merges_omitted: 0,
         follow_ups: Vec::new(),
+        escalated: Default::default(),
     }
 }
 

@@ -65,6 +65,11 @@ pub fn task_to_proto(t: &Task) -> proto::Task {
         reasons_omitted: t.reasons_omitted,
         merges_omitted: t.merges_omitted,
         version: t.version(),
+        escalated: match t.escalated {
+            crate::model::Escalated::No => proto::Escalation::None,
+            crate::model::Escalated::Station => proto::Escalation::Station,
+            crate::model::Escalated::Centre => proto::Escalation::Centre,
+        } as i32,
         follow_ups: t
             .follow_ups
             .iter()
@@ -122,6 +127,8 @@ fn event_kind_to_proto(k: TaskEventKind) -> proto::TaskEventKind {
         TaskEventKind::Visited => proto::TaskEventKind::Visited,
         TaskEventKind::FollowUpScheduled => proto::TaskEventKind::FollowUpScheduled,
         TaskEventKind::FollowUpDone => proto::TaskEventKind::FollowUpDone,
+        TaskEventKind::Overdue => proto::TaskEventKind::Overdue,
+        TaskEventKind::Renotified => proto::TaskEventKind::Renotified,
     }
 }
 

@@ -94,6 +94,12 @@ pub fn now_ms() -> i64 {
 
 /// Loads everything `serve` needs, failing before any port is bound.
 pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
+    build_with_clock(config, now_ms)
+}
+
+/// [`build`] with the writer on `clock` (unix ms): task times, deadlines
+/// and escalations follow it. Tests pass a clock they move.
+pub fn build_with_clock(config: Config, clock: fn() -> i64) -> Result<Arc<Shared>, Error> {
     config.validate()?;
     let directory = Directory::load(&config.directory)?;
     check_console_ids(&config, &directory)?;
@@ -160,7 +166,7 @@ pub fn build(config: Config) -> Result<Arc<Shared>, Error> {
         keeper,
         new_matcher: Box::new(new_matcher),
         events: events.clone(),
-        clock: now_ms,
+        clock,
         stopped: false,
         failing: None,
         last_revive: None,
@@ -274,6 +280,7 @@ pub async fn serve(
         }
     };
     let retention = retention::spawn(shared.store.clone(), shared.config.clone(), now_ms);
+    let escalation = spawn_ticker(shared.clone());
     // Kept alive until the server stops.
     let _watcher = if shared.config.watch_rules {
         watch_rules(shared.clone())?
@@ -324,6 +331,7 @@ pub async fn serve(
         } => Err(anyhow::anyhow!(why)),
     };
     retention.abort();
+    escalation.abort();
     follower.abort();
     acceptor.abort();
     if let WriterStatus::Died(why) = &*shared.writer_status.borrow() {
@@ -332,6 +340,22 @@ pub async fn serve(
     served?;
     final_snapshot(&shared).await;
     Ok(())
+}
+
+/// Asks the writer to escalate what is overdue: at start (catching up on
+/// what passed while the engine was down) and every `check_every`.
+fn spawn_ticker(shared: Arc<Shared>) -> tokio::task::JoinHandle<()> {
+    let every = shared.config.escalation.check_every;
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            if shared.jobs.send(Job::Tick { reply: None }).await.is_err() {
+                return;
+            }
+        }
+    })
 }
 
 /// Snapshots the graph once the server has stopped taking requests, so the

@@ -20,6 +20,8 @@ use crate::store::{Commit, Store};
 
 /// Most batches folded into one transaction.
 const MAX_GROUP: usize = 32;
+/// Escalation events in one commit; an outage's backlog takes several.
+const ESCALATIONS_PER_COMMIT: usize = 4096;
 /// Tries of one commit before the writer is rebuilt and the work refused.
 const COMMIT_ATTEMPTS: u32 = 4;
 /// First pause between commit tries; each next one is 4× longer (0.05, 0.2, 0.8 s).
@@ -64,6 +66,12 @@ pub enum Job {
         rows: Vec<ImportRow>,
         /// Reply.
         reply: oneshot::Sender<Result<(u32, u64), Error>>,
+    },
+    /// Escalate what is overdue now (every `escalation.check_every`, and at
+    /// start); replies with the number of escalation events.
+    Tick {
+        /// Reply, when someone waits for it.
+        reply: Option<oneshot::Sender<Result<usize, Error>>>,
     },
     /// The graph's figures.
     GraphStats {
@@ -169,6 +177,15 @@ impl WriterThread {
                 Job::GraphImport { rows, reply } => {
                     let _ = reply.send(self.import(&rows));
                 }
+                Job::Tick { reply } => {
+                    let r = self.tick();
+                    if let Err(e) = &r {
+                        tracing::warn!(error = %e, "escalation check failed; next check retries");
+                    }
+                    if let Some(reply) = reply {
+                        let _ = reply.send(r);
+                    }
+                }
                 Job::GraphStats { reply } => {
                     let _ = reply.send(self.figures());
                 }
@@ -181,6 +198,31 @@ impl WriterThread {
                 }
             }
         }
+    }
+
+    /// Escalations due now, durable before anyone hears of them.
+    fn tick(&mut self) -> Result<usize, Error> {
+        let now = (self.clock)();
+        let policy = self.config.escalation.policy();
+        let mut total = 0;
+        loop {
+            let commit = self
+                .writer
+                .escalate_due(&policy, now, ESCALATIONS_PER_COMMIT);
+            let n = commit.events.len();
+            if n == 0 {
+                break;
+            }
+            self.persist(commit)?;
+            total += n;
+            if n < ESCALATIONS_PER_COMMIT {
+                break;
+            }
+        }
+        if total > 0 {
+            tracing::info!(events = total, "overdue tasks escalated");
+        }
+        Ok(total)
     }
 
     /// A console step: on the writer's own task, or on a closed one read
@@ -307,6 +349,11 @@ impl WriterThread {
             Job::Act { reply, .. } => drop(reply.send(Err(stopped()))),
             Job::GraphImport { reply, .. } => drop(reply.send(Err(stopped()))),
             Job::GraphSnapshot { reply } => drop(reply.send(Err(stopped()))),
+            Job::Tick { reply } => {
+                if let Some(reply) = reply {
+                    drop(reply.send(Err(stopped())));
+                }
+            }
             Job::SwapRules { .. } | Job::GraphStats { .. } => {}
         }
     }

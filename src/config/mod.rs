@@ -11,10 +11,12 @@ use crate::directory;
 use crate::model::Level;
 
 mod consoles;
+mod escalation;
 mod graph;
 mod ingest;
 
 pub use consoles::{ConsoleAccess, ConsoleKind, token_digest};
+pub use escalation::EscalationConfig;
 pub use graph::{DEFAULT_SNAPSHOT_EVERY, GraphConfig};
 pub use ingest::{IngestConfig, PublisherAccess, RateLimit, TlsConfig};
 
@@ -103,6 +105,8 @@ pub struct Config {
     pub windows: WindowConfig,
     /// Account-link graph bounds and snapshots.
     pub graph: GraphConfig,
+    /// Escalation of overdue and forgotten tasks.
+    pub escalation: EscalationConfig,
     /// Publisher tokens, rate limits and ingest resource bounds.
     pub ingest: IngestConfig,
     /// TLS for gRPC; none: plain text (loopback or a trusted network only).
@@ -246,6 +250,7 @@ impl Default for Config {
             watch_rules: true,
             windows: WindowConfig::default(),
             graph: GraphConfig::default(),
+            escalation: EscalationConfig::default(),
             ingest: IngestConfig::default(),
             tls: None,
         }
@@ -374,6 +379,7 @@ impl Config {
             ));
         }
         self.graph.validate()?;
+        self.escalation.validate()?;
         self.ingest.validate()?;
         self.validate_deadlines()?;
         self.validate_consoles()?;

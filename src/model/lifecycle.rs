@@ -257,6 +257,8 @@ pub fn plan(
                     TaskStatus::InProgress
                 }),
                 due_at_ms: (!closes).then_some(now_ms.saturating_add(retry_ms)),
+                // A new deadline starts a new round of escalation.
+                escalated: (!closes).then_some(super::escalation::Escalated::No),
                 outcome: Some(outcome.clone()),
                 ..TaskDelta::new(entry(TaskEventKind::Outcome, detail))
             }

@@ -8,6 +8,7 @@
 pub mod alert;
 pub mod audit;
 pub mod calendar;
+pub mod escalation;
 pub mod lifecycle;
 pub mod mask;
 pub mod person_key;
@@ -16,6 +17,7 @@ pub mod task_delta;
 
 pub use alert::{Alert, AlertKey, Artefact, ArtefactKind, Link, LinkKind, SourceKind, Subject};
 pub use audit::AuditEntry;
+pub use escalation::{Escalated, EscalationPolicy};
 pub use lifecycle::{FollowUp, OutcomeCode, Step, StepError};
 pub use person_key::{MIN_SECRET_BYTES, PersonKey, PersonKeys, SECRET_BYTES};
 pub use task::{

@@ -52,6 +52,10 @@ impl Level {
     }
 }
 
+/// The history actor of changes the engine makes (creation, merges,
+/// escalations); anyone else is a person at a console.
+pub const ENGINE_ACTOR: &str = "engine";
+
 /// Where a task is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,6 +92,10 @@ pub enum TaskEventKind {
     FollowUpScheduled,
     /// A follow-up round was done.
     FollowUpDone,
+    /// Overdue (逾期): escalated to the station, then the county centre.
+    Overdue,
+    /// Signed for with no step since: re-notified.
+    Renotified,
 }
 
 /// One matched rule behind a task.
@@ -212,6 +220,9 @@ pub struct Task {
     /// Follow-up rounds (回访) after the outcome, in order.
     #[serde(default)]
     pub follow_ups: Vec<super::lifecycle::FollowUp>,
+    /// How far its overdue work has been escalated.
+    #[serde(default)]
+    pub escalated: super::escalation::Escalated,
 }
 
 /// One entry of the global task event log that consoles watch.

@@ -46,6 +46,9 @@ pub struct TaskDelta {
     /// A follow-up round scheduled (a new round) or done (its round again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow_up: Option<FollowUp>,
+    /// How far overdue work is now escalated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated: Option<super::escalation::Escalated>,
     /// The history entry of the event (every event writes one).
     pub history: HistoryEntry,
 }
@@ -62,6 +65,7 @@ impl TaskDelta {
             alert_key: None,
             reasons: Vec::new(),
             follow_up: None,
+            escalated: None,
             history,
         }
     }
@@ -92,6 +96,9 @@ impl TaskDelta {
         }
         for r in &self.reasons {
             push_bounded(&mut task.reasons, &mut task.reasons_omitted, r.clone());
+        }
+        if let Some(v) = self.escalated {
+            task.escalated = v;
         }
         if let Some(f) = &self.follow_up {
             match task.follow_ups.iter_mut().find(|x| x.round == f.round) {
@@ -188,6 +195,7 @@ pub(crate) mod tests {
             reasons_omitted: 0,
             merges_omitted: 0,
             follow_ups: Vec::new(),
+            escalated: Default::default(),
         }
     }
 

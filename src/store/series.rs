@@ -186,6 +186,7 @@ mod tests {
             reasons_omitted: 0,
             merges_omitted: 0,
             follow_ups: Vec::new(),
+            escalated: Default::default(),
         }
     }
 

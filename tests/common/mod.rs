@@ -94,7 +94,20 @@ impl Server {
     }
 
     pub async fn start_with(cfg: Config) -> Server {
-        let shared = app::build(cfg).unwrap();
+        Server::serve(app::build(cfg).unwrap()).await
+    }
+
+    /// A server whose writer runs on `clock`, and its shared state (to send
+    /// the writer jobs such as an escalation tick).
+    pub async fn start_with_clock(
+        cfg: Config,
+        clock: fn() -> i64,
+    ) -> (Server, std::sync::Arc<app::Shared>) {
+        let shared = app::build_with_clock(cfg, clock).unwrap();
+        (Server::serve(shared.clone()).await, shared)
+    }
+
+    async fn serve(shared: std::sync::Arc<app::Shared>) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, rx) = oneshot::channel::<()>();

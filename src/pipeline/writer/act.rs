@@ -123,3 +123,37 @@ impl Writer {
         )
     }
 }
+
+impl Writer {
+    /// Escalates overdue tasks of open pairs and re-notifies the forgotten
+    /// ones, as due at `now_ms`, each once: at most `limit` events, so that
+    /// one commit stays small after an outage; call again while it returns
+    /// `limit` events.
+    pub fn escalate_due(
+        &mut self,
+        policy: &crate::model::EscalationPolicy,
+        now_ms: i64,
+        limit: usize,
+    ) -> Commit {
+        let mut due = Vec::new();
+        'scan: for pair in self.pairs.values_mut() {
+            for task in pair.iter_mut() {
+                while let Some((kind, delta)) = crate::model::escalation::due(task, policy, now_ms)
+                {
+                    if due.len() == limit {
+                        break 'scan;
+                    }
+                    delta.apply(task);
+                    due.push((kind, task.clone(), delta));
+                }
+            }
+        }
+        // Pairs in a fixed order, so the event log does not depend on hashing.
+        due.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+        let mut out = self.step();
+        for (kind, task, delta) in due {
+            self.event(&mut out, kind, task, Some(delta));
+        }
+        self.finish(out)
+    }
+}

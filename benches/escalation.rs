@@ -1,0 +1,119 @@
+//! The escalation check over a province's open work: 1,000,000 open tasks
+//! (500,000 pairs) held by the writer, scanned for overdue and forgotten
+//! tasks as every `escalation.check_every` does. Timed: a check when
+//! nothing is due (the steady state), and, once, the check after an outage
+//! when every task is due (each gets its station escalation).
+//!
+//! `cargo bench --bench escalation`
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use dualwarn::config::{Deadlines, EscalationConfig};
+use dualwarn::directory::Directory;
+use dualwarn::model::Task;
+use dualwarn::normalize::Checks;
+use dualwarn::pipeline::{Writer, prepare};
+use dualwarn::proto;
+use dualwarn::rules::{self, Matcher, window::WindowLimits};
+use dualwarn::store::{KnownAlerts, WriterState};
+
+const PAIRS: usize = 500_000;
+const NOW_MS: i64 = 1_795_363_200_000;
+
+fn matcher(root: &Path) -> Matcher {
+    let rules = Arc::new(rules::load_dir(&root.join("rules")).expect("rules"));
+    Matcher::new(rules, WindowLimits::default(), 8)
+}
+
+/// One real pair, made by the writer from a matching alert.
+fn template(root: &Path) -> Vec<Task> {
+    let dir = Directory::load(&root.join("directory/directory.json")).expect("directory");
+    let mut w = Writer::from_state(WriterState::default(), Deadlines::default(), matcher(root));
+    let alert = proto::Alert {
+        source: "bench-telecom".into(),
+        source_id: "e-1".into(),
+        source_kind: proto::SourceKind::Telecom as i32,
+        occurred_at_ms: NOW_MS - 60_000,
+        subject: Some(proto::Subject {
+            phone: "13900000001".into(),
+            division_code: dir.villages()[0].code.to_string(),
+            ..Default::default()
+        }),
+        counterparts: vec![proto::Artefact {
+            kind: proto::ArtefactKind::Phone as i32,
+            value: "16200071583".into(),
+        }],
+        ..Default::default()
+    };
+    let batch = prepare(
+        &proto::AlertBatch {
+            sequence: 0,
+            alerts: vec![alert],
+        },
+        &dir,
+        Checks::at(NOW_MS),
+    );
+    let (commit, _) = w.apply_batch(&batch, &KnownAlerts::new(), NOW_MS);
+    assert_eq!(commit.tasks.len(), 2, "the alert makes a pair");
+    commit.tasks
+}
+
+/// A writer holding `PAIRS` open pairs like the template's.
+fn province(root: &Path) -> Writer {
+    let pair = template(root);
+    let mut open_tasks = Vec::with_capacity(2 * PAIRS);
+    for p in 0..PAIRS {
+        for t in &pair {
+            let mut t = t.clone();
+            t.pair_id = format!("P{p:010}");
+            t.id = t.id.replacen(&pair[0].pair_id, &t.pair_id, 1);
+            open_tasks.push(t);
+        }
+    }
+    let state = WriterState {
+        open_tasks,
+        next_pair: PAIRS as u64 + 1,
+        ..WriterState::default()
+    };
+    Writer::from_state(state, Deadlines::default(), matcher(root))
+}
+
+fn bench_escalation(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut w = province(root);
+    let policy = EscalationConfig::default().policy();
+    let mut g = c.benchmark_group("escalation");
+    g.throughput(Throughput::Elements(2 * PAIRS as u64));
+    g.sample_size(10);
+    g.bench_function("check_1m_open_tasks_none_due", |b| {
+        b.iter(|| {
+            let commit = w.escalate_due(&policy, NOW_MS, usize::MAX);
+            assert!(commit.events.is_empty());
+        })
+    });
+    g.finish();
+    // Once: after an outage every task is overdue.
+    let started = Instant::now();
+    let (mut events, mut commits) = (0, 0);
+    loop {
+        let n = w
+            .escalate_due(&policy, NOW_MS + 24 * 3600 * 1000, 4096)
+            .events
+            .len();
+        events += n;
+        commits += 1;
+        if n < 4096 {
+            break;
+        }
+    }
+    println!(
+        "escalation/check_1m_open_tasks_all_due: {events} events in {commits} commits, {:.2} s (without the store)",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+criterion_group!(benches, bench_escalation);
+criterion_main!(benches);

@@ -1,0 +1,185 @@
+//! Overdue work (逾期) and forgotten work: when a task passes its deadline it
+//! is escalated first to its police station, then to its county centre;
+//! when it was signed for but shows no step for a while, it is re-notified.
+//! [`due`] says what is due for one task at a time: pure, with the clock
+//! passed in. Each escalation is recorded on the task, so that it fires
+//! once, also when the engine was down at the time and catches up at start.
+
+use serde::{Deserialize, Serialize};
+
+use super::task::{HistoryEntry, Task, TaskEventKind, TaskStatus};
+use super::task_delta::TaskDelta;
+
+/// When escalations fire, relative to the task's deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationPolicy {
+    /// After the deadline, the station is told (0 = at the deadline).
+    pub to_station_after_ms: i64,
+    /// After the deadline, the county centre is told.
+    pub to_centre_after_ms: i64,
+    /// Signed for with no step since for this long: re-notify; 0 = never.
+    pub stalled_after_ms: i64,
+}
+
+/// How far a task's overdue work has been escalated.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Escalated {
+    /// Not overdue, or not yet told anyone.
+    #[default]
+    No,
+    /// The police station was told.
+    Station,
+    /// The county centre was told.
+    Centre,
+}
+
+/// The actor of engine-made changes.
+const ACTOR: &str = super::task::ENGINE_ACTOR;
+
+/// The next escalation due for `task` at `now_ms`, as a change and its event
+/// kind; `None` when nothing is due. Call again after applying it: a task
+/// overdue for long gets the station's and then the centre's, once each.
+pub fn due(
+    task: &Task,
+    policy: &EscalationPolicy,
+    now_ms: i64,
+) -> Option<(TaskEventKind, TaskDelta)> {
+    if task.status == TaskStatus::Done {
+        return None;
+    }
+    let late = now_ms.saturating_sub(task.due_at_ms);
+    let entry = |kind, detail: String| HistoryEntry {
+        at_ms: now_ms,
+        actor: ACTOR.into(),
+        kind,
+        detail,
+    };
+    let step = match task.escalated {
+        Escalated::No if late >= policy.to_station_after_ms => Some((
+            Escalated::Station,
+            format!(
+                "逾期 {} 分钟: 升级至派出所 {}",
+                late / 60_000,
+                task.police_station
+            ),
+        )),
+        Escalated::Station if late >= policy.to_centre_after_ms => Some((
+            Escalated::Centre,
+            format!(
+                "逾期 {} 分钟: 升级至县级反诈中心 {}",
+                late / 60_000,
+                task.division.county()
+            ),
+        )),
+        _ => None,
+    };
+    if let Some((to, detail)) = step {
+        let delta = TaskDelta {
+            escalated: Some(to),
+            ..TaskDelta::new(entry(TaskEventKind::Overdue, detail))
+        };
+        return Some((TaskEventKind::Overdue, delta));
+    }
+    // Signed for and forgotten: the last step by a person is the signature,
+    // long ago, and nobody was reminded since.
+    let last_work = task
+        .history
+        .iter()
+        .rposition(|h| h.actor != ACTOR && h.kind != TaskEventKind::Created);
+    let forgotten = last_work.is_some_and(|i| {
+        let signed = &task.history[i];
+        let reminded = task.history[i..]
+            .iter()
+            .any(|h| h.kind == TaskEventKind::Renotified);
+        task.status == TaskStatus::Acknowledged
+            && signed.kind == TaskEventKind::Acknowledged
+            && policy.stalled_after_ms > 0
+            && now_ms.saturating_sub(signed.at_ms) >= policy.stalled_after_ms
+            && !reminded
+    });
+    if forgotten {
+        let quiet = last_work.map_or(0, |i| now_ms.saturating_sub(task.history[i].at_ms));
+        let delta = TaskDelta::new(entry(
+            TaskEventKind::Renotified,
+            format!("已签收 {} 分钟无进展: 再次提醒", quiet / 60_000),
+        ));
+        return Some((TaskEventKind::Renotified, delta));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::task_delta::tests::task;
+
+    const MIN: i64 = 60_000;
+    const POLICY: EscalationPolicy = EscalationPolicy {
+        to_station_after_ms: 0,
+        to_centre_after_ms: 30 * MIN,
+        stalled_after_ms: 60 * MIN,
+    };
+
+    fn all_due(t: &mut Task, now: i64) -> Vec<TaskEventKind> {
+        let mut kinds = Vec::new();
+        while let Some((k, d)) = due(t, &POLICY, now) {
+            d.apply(t);
+            kinds.push(k);
+        }
+        kinds
+    }
+
+    #[test]
+    fn nothing_before_the_deadline_then_station_then_centre_once_each() {
+        let mut t = task();
+        t.due_at_ms = 100 * MIN;
+        assert!(all_due(&mut t, 99 * MIN).is_empty());
+        assert_eq!(all_due(&mut t, 100 * MIN), [TaskEventKind::Overdue]);
+        assert_eq!(t.escalated, Escalated::Station);
+        assert!(all_due(&mut t, 110 * MIN).is_empty());
+        assert_eq!(all_due(&mut t, 130 * MIN), [TaskEventKind::Overdue]);
+        assert_eq!(t.escalated, Escalated::Centre);
+        assert!(all_due(&mut t, 1_000 * MIN).is_empty());
+    }
+
+    #[test]
+    fn a_long_outage_catches_up_with_both_escalations_at_once() {
+        let mut t = task();
+        t.due_at_ms = 100 * MIN;
+        assert_eq!(
+            all_due(&mut t, 500 * MIN),
+            [TaskEventKind::Overdue, TaskEventKind::Overdue]
+        );
+        assert!(t.history.iter().any(|h| h.detail.contains("派出所")));
+        assert!(t.history.iter().any(|h| h.detail.contains("县级")));
+    }
+
+    #[test]
+    fn a_closed_task_is_never_escalated() {
+        let mut t = task();
+        t.status = TaskStatus::Done;
+        assert!(all_due(&mut t, i64::MAX / 2).is_empty());
+    }
+
+    #[test]
+    fn signed_and_forgotten_is_renotified_once() {
+        let mut t = task();
+        t.due_at_ms = 10_000 * MIN;
+        TaskDelta {
+            status: Some(TaskStatus::Acknowledged),
+            ..TaskDelta::new(HistoryEntry {
+                at_ms: 10 * MIN,
+                actor: "w".into(),
+                kind: TaskEventKind::Acknowledged,
+                detail: String::new(),
+            })
+        }
+        .apply(&mut t);
+        assert!(all_due(&mut t, 69 * MIN).is_empty());
+        assert_eq!(all_due(&mut t, 70 * MIN), [TaskEventKind::Renotified]);
+        assert!(all_due(&mut t, 500 * MIN).is_empty());
+    }
+}
