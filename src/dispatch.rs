@@ -96,6 +96,7 @@ fn new_task(
         merges_omitted: 0,
         follow_ups: Vec::new(),
         escalated: Default::default(),
+        transfer: None,
     }
 }
 

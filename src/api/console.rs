@@ -84,12 +84,7 @@ impl ConsoleService {
         step: Step,
         based_on: Option<u64>,
     ) -> Result<proto::Task, Error> {
-        let based_on = based_on.ok_or_else(|| {
-            Error::invalid(
-                "base_version",
-                "required: the Task.version the change is based on",
-            )
-        })?;
+        let based_on = required_version(based_on)?;
         let _ = self.visible_task(scope, &task_id).await?;
         let (tx, rx) = oneshot::channel();
         let job = Job::Act {
@@ -291,6 +286,89 @@ impl TaskConsole for ConsoleService {
         ))
     }
 
+    async fn request_transfer(
+        &self,
+        request: Request<proto::RequestTransferRequest>,
+    ) -> Result<Response<proto::Task>, Status> {
+        let scope = self.scope(&request)?;
+        let r = request.into_inner();
+        let based_on = required_version(r.base_version)?;
+        let placement = self
+            .shared
+            .directory
+            .place(&r.to_division_code, None)
+            .map_err(|e| Error::invalid("to_division_code", e.to_string()))?;
+        let _ = self.visible_task(&scope, &r.task_id).await?;
+        let (tx, rx) = oneshot::channel();
+        let job = Job::RequestTransfer {
+            task_id: r.task_id,
+            actor: actor(&scope, &r.actor),
+            to: placement.division_code,
+            reason: r.reason,
+            based_on,
+            reply: tx,
+        };
+        Ok(Response::new(self.send_job(job, rx).await?))
+    }
+
+    async fn decide_transfer(
+        &self,
+        request: Request<proto::DecideTransferRequest>,
+    ) -> Result<Response<proto::DecideTransferResponse>, Status> {
+        let scope = self.scope(&request)?;
+        let r = request.into_inner();
+        let based_on = required_version(r.base_version)?;
+        let task = self.visible_task(&scope, &r.task_id).await?;
+        let Some(pending) = &task.transfer else {
+            return Err(Error::Write(crate::pipeline::WriteError::Step(
+                crate::model::StepError::WrongState {
+                    task: task.id.clone(),
+                    status: "not waiting for a transfer",
+                    why: "there is no transfer to decide",
+                },
+            ))
+            .into());
+        };
+        // A centre above both the task's village and the new one decides.
+        if !scope.supervises_area() || !pending.to_division.starts_with(&scope.jurisdiction) {
+            return Err(Error::PermissionDenied(format!(
+                "a transfer from {} to {} is decided by a centre above both",
+                task.division, pending.to_division
+            ))
+            .into());
+        }
+        let placement = if r.approve {
+            let p = self
+                .shared
+                .directory
+                .place(&pending.to_division, None)
+                .map_err(|e| Error::invalid("to_division_code", e.to_string()))?;
+            Some(Box::new(p))
+        } else {
+            None
+        };
+        let (tx, rx) = oneshot::channel();
+        let job = Job::DecideTransfer {
+            task_id: r.task_id,
+            actor: actor(&scope, &r.actor),
+            placement,
+            note: r.note,
+            based_on,
+            reply: tx,
+        };
+        self.shared
+            .jobs
+            .send(job)
+            .await
+            .map_err(|_| Error::Unavailable("writer stopped".into()))?;
+        let tasks = rx
+            .await
+            .map_err(|_| Error::Unavailable("writer stopped".into()))??;
+        Ok(Response::new(proto::DecideTransferResponse {
+            tasks: tasks.iter().map(task_to_proto).collect(),
+        }))
+    }
+
     async fn reveal_contact(
         &self,
         request: Request<proto::RevealContactRequest>,
@@ -408,6 +486,16 @@ impl TaskConsole for ConsoleService {
             next_page_token,
         }))
     }
+}
+
+/// The version a write is based on; every write must name one.
+fn required_version(v: Option<u64>) -> Result<u64, Error> {
+    v.ok_or_else(|| {
+        Error::invalid(
+            "base_version",
+            "required: the Task.version the change is based on",
+        )
+    })
 }
 
 /// How the audit log names an identity.

@@ -65,6 +65,12 @@ pub fn task_to_proto(t: &Task) -> proto::Task {
         reasons_omitted: t.reasons_omitted,
         merges_omitted: t.merges_omitted,
         version: t.version(),
+        transfer: t.transfer.as_ref().map(|x| proto::Transfer {
+            to_division_code: x.to_division.clone(),
+            requested_by: x.requested_by.clone(),
+            requested_at_ms: x.requested_at_ms,
+            reason: x.reason.clone(),
+        }),
         escalated: match t.escalated {
             crate::model::Escalated::No => proto::Escalation::None,
             crate::model::Escalated::Station => proto::Escalation::Station,
@@ -129,6 +135,9 @@ fn event_kind_to_proto(k: TaskEventKind) -> proto::TaskEventKind {
         TaskEventKind::FollowUpDone => proto::TaskEventKind::FollowUpDone,
         TaskEventKind::Overdue => proto::TaskEventKind::Overdue,
         TaskEventKind::Renotified => proto::TaskEventKind::Renotified,
+        TaskEventKind::TransferRequested => proto::TaskEventKind::TransferRequested,
+        TaskEventKind::TransferApproved => proto::TaskEventKind::TransferApproved,
+        TaskEventKind::TransferRefused => proto::TaskEventKind::TransferRefused,
     }
 }
 

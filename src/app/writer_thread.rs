@@ -67,6 +67,36 @@ pub enum Job {
         /// Reply.
         reply: oneshot::Sender<Result<(u32, u64), Error>>,
     },
+    /// 转办 asked on a task of an open pair.
+    RequestTransfer {
+        /// Task.
+        task_id: String,
+        /// Who.
+        actor: String,
+        /// Where the person is now.
+        to: crate::directory::DivisionCode,
+        /// Why.
+        reason: String,
+        /// The task version the caller saw.
+        based_on: u64,
+        /// Reply.
+        reply: oneshot::Sender<Result<Task, Error>>,
+    },
+    /// 转办 decided: moved to `placement`, or refused when `None`.
+    DecideTransfer {
+        /// Task.
+        task_id: String,
+        /// Who.
+        actor: String,
+        /// The new village's routing, when approved.
+        placement: Option<Box<crate::directory::Placement>>,
+        /// Note.
+        note: String,
+        /// The task version the caller saw.
+        based_on: u64,
+        /// Reply: both tasks as they now stand.
+        reply: oneshot::Sender<Result<Vec<Task>, Error>>,
+    },
     /// Escalate what is overdue now (every `escalation.check_every`, and at
     /// start); replies with the number of escalation events.
     Tick {
@@ -176,6 +206,43 @@ impl WriterThread {
                 }
                 Job::GraphImport { rows, reply } => {
                     let _ = reply.send(self.import(&rows));
+                }
+                Job::RequestTransfer {
+                    task_id,
+                    actor,
+                    to,
+                    reason,
+                    based_on,
+                    reply,
+                } => {
+                    let now = (self.clock)();
+                    let r = self
+                        .writer
+                        .request_transfer(&task_id, &actor, to, &reason, based_on, now)
+                        .map_err(Error::from);
+                    let _ = reply.send(r.and_then(|(c, t)| self.persist(c).map(|()| t)));
+                }
+                Job::DecideTransfer {
+                    task_id,
+                    actor,
+                    placement,
+                    note,
+                    based_on,
+                    reply,
+                } => {
+                    let now = (self.clock)();
+                    let r = self
+                        .writer
+                        .decide_transfer(
+                            &task_id,
+                            &actor,
+                            placement.as_deref(),
+                            &note,
+                            based_on,
+                            now,
+                        )
+                        .map_err(Error::from);
+                    let _ = reply.send(r.and_then(|(c, t)| self.persist(c).map(|()| t)));
                 }
                 Job::Tick { reply } => {
                     let r = self.tick();
@@ -346,7 +413,10 @@ impl WriterThread {
         };
         match job {
             Job::Batch { reply, .. } => drop(reply.send(Err(stopped()))),
-            Job::Act { reply, .. } => drop(reply.send(Err(stopped()))),
+            Job::Act { reply, .. } | Job::RequestTransfer { reply, .. } => {
+                drop(reply.send(Err(stopped())))
+            }
+            Job::DecideTransfer { reply, .. } => drop(reply.send(Err(stopped()))),
             Job::GraphImport { reply, .. } => drop(reply.send(Err(stopped()))),
             Job::GraphSnapshot { reply } => drop(reply.send(Err(stopped()))),
             Job::Tick { reply } => {

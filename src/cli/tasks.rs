@@ -18,7 +18,9 @@ mod work;
 
 use flags::wire;
 pub use flags::{CodeArg, DefraudedArg, LevelArg, ReachedArg, RoleArg, StatusArg};
-pub use work::{AuditArgs, CallArgs, FollowUpArgs, RevealArgs, VisitArgs};
+pub use work::{
+    AuditArgs, CallArgs, DecideArgs, FollowUpArgs, RevealArgs, TransferArgs, VisitArgs,
+};
 
 /// Tasks per page of `tasks list`.
 const PAGE_SIZE: u32 = 500;
@@ -81,6 +83,10 @@ pub enum TasksCommand {
     Visit(VisitArgs),
     /// 回访: schedule a follow-up round on a closed task, or report it done.
     FollowUp(FollowUpArgs),
+    /// 转办: the person is elsewhere; ask to move the pair there.
+    Transfer(TransferArgs),
+    /// Approve or refuse a transfer (a centre above both jurisdictions).
+    DecideTransfer(DecideArgs),
     /// Show the full contact of a task (assignee and supervisors; audited).
     Reveal(RevealArgs),
     /// The contact reveals of your jurisdiction (centres).
@@ -188,6 +194,8 @@ pub async fn run(cmd: TasksCommand) -> anyhow::Result<ExitCode> {
         TasksCommand::Call(a) => work::call(a).await?,
         TasksCommand::Visit(a) => work::visit(a).await?,
         TasksCommand::FollowUp(a) => work::follow_up(a).await?,
+        TasksCommand::Transfer(a) => work::transfer(a).await?,
+        TasksCommand::DecideTransfer(a) => work::decide_transfer(a).await?,
         TasksCommand::Reveal(a) => work::reveal(a).await?,
         TasksCommand::Audit(a) => work::audit(a).await?,
         TasksCommand::Outcome {

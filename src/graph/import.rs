@@ -146,9 +146,9 @@ pub fn read_rows(
     mut row: impl FnMut(u64, ImportRow),
     mut bad: impl FnMut(RowError),
 ) -> Result<u64, ImportError> {
-    let input = CrlfAsLf {
+    let input = LfLines {
         inner: BufReader::new(input),
-        cr: false,
+        after_cr: false,
     };
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let header = rdr.headers()?.clone();
@@ -193,40 +193,31 @@ pub fn read_rows(
     Ok(n)
 }
 
-/// `input` with the `\r` of every `\r\n` dropped: the csv crate numbers
-/// each record after a CRLF one line short (BurntSushi/rust-csv#395), and
-/// spreadsheets write CRLF. A lone `\r` is kept and still ends a record.
-struct CrlfAsLf<R> {
+/// `input` with every line end made `\n` (`\r\n` and a lone `\r` too):
+/// the csv crate counts lines at `\n` only and numbers each record after a
+/// CRLF one line short (BurntSushi/rust-csv#395), and spreadsheets write
+/// CRLF, old Mac ones a lone CR. A line end inside a quoted field becomes
+/// `\n` as well.
+struct LfLines<R> {
     inner: BufReader<R>,
-    /// A `\r` was read and not yet given out.
-    cr: bool,
+    /// The byte before was a `\r`, given out as `\n`.
+    after_cr: bool,
 }
 
-impl<R: Read> Read for CrlfAsLf<R> {
+impl<R: Read> Read for LfLines<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let mut n = 0;
         // Stop at the end of what is buffered: a pipe may not have more yet.
         while n < out.len() && (n == 0 || !self.inner.buffer().is_empty()) {
             let Some(&b) = self.inner.fill_buf()?.first() else {
-                if std::mem::take(&mut self.cr) {
-                    out[n] = b'\r';
-                    n += 1;
-                }
                 break;
             };
-            if std::mem::take(&mut self.cr) && b != b'\n' {
-                // Not a CRLF: give the `\r` out, read `b` next time round.
-                out[n] = b'\r';
-                n += 1;
+            self.inner.consume(1);
+            if std::mem::replace(&mut self.after_cr, b == b'\r') && b == b'\n' {
                 continue;
             }
-            self.inner.consume(1);
-            if b == b'\r' {
-                self.cr = true;
-            } else {
-                out[n] = b;
-                n += 1;
-            }
+            out[n] = if b == b'\r' { b'\n' } else { b };
+            n += 1;
         }
         Ok(n)
     }

@@ -14,6 +14,7 @@ pub mod mask;
 pub mod person_key;
 pub mod task;
 pub mod task_delta;
+pub mod transfer;
 
 pub use alert::{Alert, AlertKey, Artefact, ArtefactKind, Link, LinkKind, SourceKind, Subject};
 pub use audit::AuditEntry;

@@ -96,6 +96,12 @@ pub enum TaskEventKind {
     Overdue,
     /// Signed for with no step since: re-notified.
     Renotified,
+    /// 转办 asked: the person is elsewhere.
+    TransferRequested,
+    /// 转办 approved: the task moved.
+    TransferApproved,
+    /// 转办 refused: the task stays.
+    TransferRefused,
 }
 
 /// One matched rule behind a task.
@@ -223,6 +229,9 @@ pub struct Task {
     /// How far its overdue work has been escalated.
     #[serde(default)]
     pub escalated: super::escalation::Escalated,
+    /// A transfer (转办) waiting for a decision.
+    #[serde(default)]
+    pub transfer: Option<super::transfer::Transfer>,
 }
 
 /// One entry of the global task event log that consoles watch.

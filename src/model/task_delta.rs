@@ -49,6 +49,12 @@ pub struct TaskDelta {
     /// How far overdue work is now escalated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalated: Option<super::escalation::Escalated>,
+    /// A transfer asked (`Some(Some)`) or decided (`Some(None)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<Option<super::transfer::Transfer>>,
+    /// Where an approved transfer moved the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<super::transfer::Routing>,
     /// The history entry of the event (every event writes one).
     pub history: HistoryEntry,
 }
@@ -66,6 +72,8 @@ impl TaskDelta {
             reasons: Vec::new(),
             follow_up: None,
             escalated: None,
+            transfer: None,
+            routing: None,
             history,
         }
     }
@@ -99,6 +107,16 @@ impl TaskDelta {
         }
         if let Some(v) = self.escalated {
             task.escalated = v;
+        }
+        if let Some(v) = &self.transfer {
+            task.transfer = v.clone();
+        }
+        if let Some(r) = &self.routing {
+            task.division = r.division;
+            task.police_station = r.police_station.clone();
+            task.police_area = r.police_area.clone();
+            task.grid_id = r.grid_id.clone();
+            task.assignee = r.assignee.clone();
         }
         if let Some(f) = &self.follow_up {
             match task.follow_ups.iter_mut().find(|x| x.round == f.round) {
@@ -196,6 +214,7 @@ pub(crate) mod tests {
             merges_omitted: 0,
             follow_ups: Vec::new(),
             escalated: Default::default(),
+            transfer: None,
         }
     }
 

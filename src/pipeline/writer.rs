@@ -358,3 +358,4 @@ impl Writer {
 mod act;
 #[cfg(test)]
 mod tests;
+mod transfer;

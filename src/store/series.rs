@@ -187,6 +187,7 @@ mod tests {
             merges_omitted: 0,
             follow_ups: Vec::new(),
             escalated: Default::default(),
+            transfer: None,
         }
     }
 

@@ -62,6 +62,39 @@ pub struct FollowUpArgs {
     actor: String,
 }
 
+/// `tasks transfer`.
+#[derive(Args)]
+pub struct TransferArgs {
+    #[command(flatten)]
+    console: ConsoleArgs,
+    /// Task id.
+    task_id: String,
+    /// Where the person is now: 12-digit division code.
+    #[arg(long)]
+    to: String,
+    /// Why: moved, works elsewhere...
+    #[arg(long)]
+    reason: String,
+    /// Who asks.
+    #[arg(long, default_value = "")]
+    actor: String,
+}
+
+/// `tasks decide-transfer`.
+#[derive(Args)]
+pub struct DecideArgs {
+    #[command(flatten)]
+    console: ConsoleArgs,
+    /// Task id.
+    task_id: String,
+    /// Approve (the pair moves); without it, refuse.
+    #[arg(long)]
+    approve: bool,
+    /// Note.
+    #[arg(long, default_value = "")]
+    note: String,
+}
+
 /// `tasks reveal`.
 #[derive(Args)]
 pub struct RevealArgs {
@@ -138,6 +171,42 @@ pub async fn follow_up(a: FollowUpArgs) -> anyhow::Result<()> {
     };
     let t = client.follow_up(c.request(req)?).await?.into_inner();
     print_task(&t, a.console.json);
+    Ok(())
+}
+
+/// Asks to move a task's pair to where the person is now.
+pub async fn transfer(a: TransferArgs) -> anyhow::Result<()> {
+    let c = a.console.conn.conn();
+    let mut client = console_client(&c).await?;
+    let base_version = Some(current_version(&mut client, &c, &a.task_id).await?);
+    let req = proto::RequestTransferRequest {
+        task_id: a.task_id,
+        actor: a.actor,
+        to_division_code: a.to,
+        reason: a.reason,
+        base_version,
+    };
+    let t = client.request_transfer(c.request(req)?).await?.into_inner();
+    print_task(&t, a.console.json);
+    Ok(())
+}
+
+/// Approves or refuses a transfer; prints the pair as it now stands.
+pub async fn decide_transfer(a: DecideArgs) -> anyhow::Result<()> {
+    let c = a.console.conn.conn();
+    let mut client = console_client(&c).await?;
+    let base_version = Some(current_version(&mut client, &c, &a.task_id).await?);
+    let req = proto::DecideTransferRequest {
+        task_id: a.task_id,
+        actor: String::new(),
+        approve: a.approve,
+        note: a.note,
+        base_version,
+    };
+    let r = client.decide_transfer(c.request(req)?).await?.into_inner();
+    for t in &r.tasks {
+        print_task(t, a.console.json);
+    }
     Ok(())
 }
 
