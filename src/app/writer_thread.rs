@@ -20,8 +20,9 @@ use crate::store::{Commit, Store};
 
 /// Most batches folded into one transaction.
 const MAX_GROUP: usize = 32;
-/// Escalation events in one commit; an outage's backlog takes several.
-const ESCALATIONS_PER_COMMIT: usize = 4096;
+/// Tasks escalated in one commit (at most three events each); an outage's
+/// backlog takes several.
+const ESCALATED_TASKS_PER_COMMIT: usize = 2048;
 /// Tries of one commit before the writer is rebuilt and the work refused.
 const COMMIT_ATTEMPTS: u32 = 4;
 /// First pause between commit tries; each next one is 4× longer (0.05, 0.2, 0.8 s).
@@ -271,23 +272,15 @@ impl WriterThread {
     fn tick(&mut self) -> Result<usize, Error> {
         let now = (self.clock)();
         let policy = self.config.escalation.policy();
+        let ids = self.writer.escalations_due(&policy, now);
         let mut total = 0;
-        loop {
-            let commit = self
-                .writer
-                .escalate_due(&policy, now, ESCALATIONS_PER_COMMIT);
-            let n = commit.events.len();
-            if n == 0 {
-                break;
-            }
+        for chunk in ids.chunks(ESCALATED_TASKS_PER_COMMIT) {
+            let commit = self.writer.escalate(chunk, &policy, now);
+            total += commit.events.len();
             self.persist(commit)?;
-            total += n;
-            if n < ESCALATIONS_PER_COMMIT {
-                break;
-            }
         }
         if total > 0 {
-            tracing::info!(events = total, "overdue tasks escalated");
+            tracing::info!(tasks = ids.len(), events = total, "overdue tasks escalated");
         }
         Ok(total)
     }

@@ -85,6 +85,9 @@ pub fn due(
     }
     // Signed for and forgotten: the last step by a person is the signature,
     // long ago, and nobody was reminded since.
+    if task.status != TaskStatus::Acknowledged || policy.stalled_after_ms <= 0 {
+        return None;
+    }
     let last_work = task
         .history
         .iter()

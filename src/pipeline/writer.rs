@@ -77,6 +77,8 @@ pub struct Writer {
 struct Step {
     commit: Commit,
     changed: Vec<String>,
+    /// The same ids, to test membership in O(1): a batch changes thousands.
+    seen: rustc_hash::FxHashSet<String>,
 }
 
 impl Writer {
@@ -313,6 +315,7 @@ impl Writer {
                 ..Commit::default()
             },
             changed: Vec::new(),
+            seen: Default::default(),
         }
     }
 
@@ -326,7 +329,7 @@ impl Writer {
         delta: Option<TaskDelta>,
     ) {
         self.last_seq += 1;
-        if !step.changed.contains(&task.id) {
+        if step.seen.insert(task.id.clone()) {
             step.changed.push(task.id.clone());
         }
         let delta = delta.filter(|_| task.event_count() % WHOLE_EVERY != 1);

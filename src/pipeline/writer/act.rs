@@ -125,31 +125,43 @@ impl Writer {
 }
 
 impl Writer {
-    /// Escalates overdue tasks of open pairs and re-notifies the forgotten
-    /// ones, as due at `now_ms`, each once: at most `limit` events, so that
-    /// one commit stays small after an outage; call again while it returns
-    /// `limit` events.
-    pub fn escalate_due(
-        &mut self,
+    /// Ids of the open tasks with an escalation or a reminder due at
+    /// `now_ms`, in id order: one scan of the open pairs.
+    pub fn escalations_due(
+        &self,
         policy: &crate::model::EscalationPolicy,
         now_ms: i64,
-        limit: usize,
+    ) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .pairs
+            .values()
+            .flatten()
+            .filter(|t| crate::model::escalation::due(t, policy, now_ms).is_some())
+            .map(|t| t.id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Escalates the tasks `ids` (from [`Writer::escalations_due`]) and
+    /// re-notifies the forgotten ones, as due at `now_ms`, each once; a task
+    /// overdue for long gets the station's and the centre's in one go.
+    pub fn escalate(
+        &mut self,
+        ids: &[String],
+        policy: &crate::model::EscalationPolicy,
+        now_ms: i64,
     ) -> Commit {
         let mut due = Vec::new();
-        'scan: for pair in self.pairs.values_mut() {
-            for task in pair.iter_mut() {
-                while let Some((kind, delta)) = crate::model::escalation::due(task, policy, now_ms)
-                {
-                    if due.len() == limit {
-                        break 'scan;
-                    }
-                    delta.apply(task);
-                    due.push((kind, task.clone(), delta));
-                }
+        for id in ids {
+            let Ok(task) = self.open_task(id) else {
+                continue;
+            };
+            while let Some((kind, delta)) = crate::model::escalation::due(task, policy, now_ms) {
+                delta.apply(task);
+                due.push((kind, task.clone(), delta));
             }
         }
-        // Pairs in a fixed order, so the event log does not depend on hashing.
-        due.sort_by(|a, b| a.1.id.cmp(&b.1.id));
         let mut out = self.step();
         for (kind, task, delta) in due {
             self.event(&mut out, kind, task, Some(delta));
