@@ -229,6 +229,7 @@ fn series_task(id: &str, division: &str, series: &str) -> Task {
         merges_omitted: 0,
         follow_ups: Vec::new(),
         escalated: Default::default(),
+        transfer: None,
     }
 }
 
