@@ -136,6 +136,14 @@ async fn a_transfer_is_approved_above_both_counties_then_another_refused() {
         }
     }
     assert_eq!(tasks_of(&mut c, YUNYAN).await.len(), 2);
+    // The city lists each task once, in its new place only.
+    let city = tasks_of(&mut c, CITY).await;
+    assert_eq!(
+        city.len(),
+        2,
+        "{:?}",
+        city.iter().map(|t| &t.id).collect::<Vec<_>>()
+    );
     assert!(tasks_of(&mut c, NANMING).await.is_empty());
     assert!(tasks_of(&mut c, WORKER).await.is_empty());
 

@@ -272,6 +272,9 @@ impl Store for EmbeddedStore {
                     .map_err(backend)?;
                 order.insert(order_key(t).as_str(), ()).map_err(backend)?;
             }
+            for old in &c.moved_from {
+                order.remove(order_key(old).as_str()).map_err(backend)?;
+            }
             let mut open = tx.open_table(OPEN).map_err(backend)?;
             for k in &c.open_remove {
                 open.remove(k.as_str()).map_err(backend)?;

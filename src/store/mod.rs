@@ -134,6 +134,9 @@ pub struct Commit {
     pub next_pair: u64,
     /// Series merges the graph decided (串并案), absorbed id → surviving id.
     pub series_aliases: Vec<(String, String)>,
+    /// Tasks that moved to another village (转办), as they stood before:
+    /// their old place in the jurisdiction order is removed.
+    pub moved_from: Vec<Task>,
 }
 
 impl Commit {

@@ -49,6 +49,7 @@ impl Writer {
     ) -> Result<(Commit, Vec<Task>), WriteError> {
         let pair_id = self.open_task(task_id)?.pair_id.clone();
         let mut changed = Vec::new();
+        let mut moved_from = Vec::new();
         {
             let Some(pair) = self.pairs.get_mut(&pair_id) else {
                 return Err(WriteError::NotOpen(task_id.into()));
@@ -68,6 +69,9 @@ impl Writer {
                     (_, Some(r)) => transfer::follow(task, r, actor, now_ms),
                     (_, None) => continue,
                 };
+                if delta.routing.is_some() {
+                    moved_from.push(task.clone());
+                }
                 delta.apply(task);
                 changed.push((task.clone(), delta));
             }
@@ -80,6 +84,8 @@ impl Writer {
             tasks.push(task.clone());
             self.event(&mut out, kind, task, Some(delta));
         }
-        Ok((self.finish(out), tasks))
+        let mut commit = self.finish(out);
+        commit.moved_from = moved_from;
+        Ok((commit, tasks))
     }
 }
