@@ -85,7 +85,8 @@ impl ConsoleService {
         based_on: Option<u64>,
     ) -> Result<proto::Task, Error> {
         let based_on = required_version(based_on)?;
-        let _ = self.visible_task(scope, &task_id).await?;
+        let task = self.visible_task(scope, &task_id).await?;
+        same_version(&task, based_on)?;
         let (tx, rx) = oneshot::channel();
         let job = Job::Act {
             task_id,
@@ -298,7 +299,8 @@ impl TaskConsole for ConsoleService {
             .directory
             .place(&r.to_division_code, None)
             .map_err(|e| Error::invalid("to_division_code", e.to_string()))?;
-        let _ = self.visible_task(&scope, &r.task_id).await?;
+        let task = self.visible_task(&scope, &r.task_id).await?;
+        same_version(&task, based_on)?;
         let (tx, rx) = oneshot::channel();
         let job = Job::RequestTransfer {
             task_id: r.task_id,
@@ -319,6 +321,7 @@ impl TaskConsole for ConsoleService {
         let r = request.into_inner();
         let based_on = required_version(r.base_version)?;
         let task = self.visible_task(&scope, &r.task_id).await?;
+        same_version(&task, based_on)?;
         let Some(pending) = &task.transfer else {
             return Err(Error::Write(crate::pipeline::WriteError::Step(
                 crate::model::StepError::WrongState {
@@ -486,6 +489,22 @@ impl TaskConsole for ConsoleService {
             next_page_token,
         }))
     }
+}
+
+/// Refuses a write whose version is not the one the visibility check read.
+/// Versions only rise, so the writer's own check at the same version then
+/// means nothing changed in between, the assignee and the village included.
+fn same_version(task: &Task, based_on: u64) -> Result<(), Error> {
+    if task.version() == based_on {
+        return Ok(());
+    }
+    Err(Error::Write(crate::pipeline::WriteError::Step(
+        crate::model::StepError::Stale {
+            task: task.id.clone(),
+            current: task.version(),
+            based_on,
+        },
+    )))
 }
 
 /// The version a write is based on; every write must name one.

@@ -48,12 +48,19 @@ struct Pending {
 }
 
 /// Alerts per source in `batch`, when any source is limited.
-fn per_source<'b>(shared: &Shared, batch: &'b proto::AlertBatch) -> Vec<(&'b str, u32)> {
+fn per_source<'b>(
+    shared: &Shared,
+    batch: &'b proto::AlertBatch,
+    publisher: Option<&Publisher>,
+) -> Vec<(&'b str, u32)> {
     if shared.ingest.limiter.is_empty() {
         return Vec::new();
     }
     let mut counts: rustc_hash::FxHashMap<&str, u32> = Default::default();
-    for a in &batch.alerts {
+    // Alerts of a source the publisher may not send are refused anyway;
+    // they must not spend that source's own allowance.
+    let allowed = |s: &str| publisher.is_none_or(|p| p.sources.contains(s));
+    for a in batch.alerts.iter().filter(|a| allowed(&a.source)) {
         *counts.entry(a.source.as_str()).or_default() += 1;
     }
     counts.into_iter().collect()
@@ -77,17 +84,6 @@ async fn submit(
             ),
         ));
     }
-    shared
-        .ingest
-        .limiter
-        .take(&per_source(shared, &batch), now_ms())
-        .map_err(|e| match e {
-            Error::Exhausted { what, retry_after } => Error::Exhausted {
-                what: format!("batch {}: {what}", batch.sequence),
-                retry_after,
-            },
-            other => other,
-        })?;
     // Room in the byte budget for all that is made from the batch.
     let budget = &shared.ingest.budget;
     let bytes = footprint(&batch);
@@ -95,6 +91,19 @@ async fn submit(
         None => budget.take(bytes).await,
         Some(w) => budget.take_within(bytes, w).await?,
     };
+    // The limiter never waits: taken after the budget, a batch refused
+    // for memory has not spent its source's allowance.
+    shared
+        .ingest
+        .limiter
+        .take(&per_source(shared, &batch, publisher.as_deref()), now_ms())
+        .map_err(|e| match e {
+            Error::Exhausted { what, retry_after } => Error::Exhausted {
+                what: format!("batch {}: {what}", batch.sequence),
+                retry_after,
+            },
+            other => other,
+        })?;
     let s = shared.clone();
     let mut prepared = tokio::task::spawn_blocking(move || {
         let checks = crate::normalize::Checks {

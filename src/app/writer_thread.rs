@@ -20,9 +20,10 @@ use crate::store::{Commit, Store};
 
 /// Most batches folded into one transaction.
 const MAX_GROUP: usize = 32;
-/// Tasks escalated in one commit (at most three events each); an outage's
+/// Tasks escalated in one commit: at most three events each, so a commit
+/// stays within the 4,096 live events watchers are buffered; an outage's
 /// backlog takes several.
-const ESCALATED_TASKS_PER_COMMIT: usize = 2048;
+const ESCALATED_TASKS_PER_COMMIT: usize = 1365;
 /// Tries of one commit before the writer is rebuilt and the work refused.
 const COMMIT_ATTEMPTS: u32 = 4;
 /// First pause between commit tries; each next one is 4× longer (0.05, 0.2, 0.8 s).

@@ -158,9 +158,14 @@ pub fn decide(
             format!("转办不予通过 → {}{}", pending.to_division, sep(&note)),
         ),
     };
+    let moved = routing.is_some();
     Ok(TaskDelta {
         transfer: Some(None),
         routing,
+        // The new station hears of an overdue task afresh, and the new
+        // assignee signs for it themselves.
+        escalated: moved.then_some(super::escalation::Escalated::No),
+        status: moved.then(|| reopened(task)).flatten(),
         ..TaskDelta::new(HistoryEntry {
             at_ms: now_ms,
             actor: actor.into(),
@@ -180,6 +185,8 @@ pub fn follow(task: &Task, routing: Routing, actor: &str, now_ms: i64) -> TaskDe
     TaskDelta {
         transfer: Some(None),
         routing: Some(routing),
+        escalated: Some(super::escalation::Escalated::No),
+        status: reopened(task),
         ..TaskDelta::new(HistoryEntry {
             at_ms: now_ms,
             actor: actor.into(),
@@ -187,6 +194,11 @@ pub fn follow(task: &Task, routing: Routing, actor: &str, now_ms: i64) -> TaskDe
             detail,
         })
     }
+}
+
+/// A task signed for by its old assignee is open again for the new one.
+fn reopened(task: &Task) -> Option<TaskStatus> {
+    (task.status == TaskStatus::Acknowledged).then_some(TaskStatus::Open)
 }
 
 fn sep(text: &str) -> String {
