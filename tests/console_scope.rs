@@ -13,13 +13,6 @@ use tonic::Request;
 const NANMING: &str = "nanming-console-token-0001";
 const LIUPANSHUI: &str = "liupanshui-console-token-02";
 
-fn with_token<T>(msg: T, token: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    r
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn console_sees_and_acts_only_in_its_own_jurisdiction() {
     let data = tempfile::tempdir().unwrap();

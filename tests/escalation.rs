@@ -34,12 +34,7 @@ async fn tick(shared: &Shared) -> usize {
 }
 
 fn auth<T>(msg: T) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {STATION_TOKEN}").parse().unwrap(),
-    );
-    r
+    with_token(msg, STATION_TOKEN)
 }
 
 #[tokio::test(flavor = "multi_thread")]

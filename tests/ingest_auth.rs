@@ -14,7 +14,7 @@ use dualwarn::proto::alert_ingest_client::AlertIngestClient;
 use dualwarn::proto::task_console_client::TaskConsoleClient;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use tonic::transport::Channel;
-use tonic::{Code, Request};
+use tonic::Code;
 
 const TELECOM_TOKEN: &str = "telecom-publisher-token-01";
 const BANK_TOKEN: &str = "bank-publisher-token-0002";
@@ -39,13 +39,6 @@ fn batch(seq: u64, alerts: Vec<proto::Alert>) -> proto::AlertBatch {
         sequence: seq,
         alerts,
     }
-}
-
-fn with_token<T>(msg: T, token: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    r
 }
 
 fn alerts(prefix: &str, n: usize, salt: u32) -> Vec<proto::Alert> {

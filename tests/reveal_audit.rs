@@ -8,8 +8,8 @@ mod common;
 use common::*;
 use dualwarn::proto;
 use dualwarn::proto::task_console_client::TaskConsoleClient;
+use tonic::Code;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
 
 const COUNTY: &str = "nanming-centre-token-001";
 const OTHER_COUNTY: &str = "yunyan-centre-token-0002";
@@ -18,20 +18,13 @@ const WORKER: &str = "worker-person-token-0004";
 const OTHER_WORKER: &str = "other-worker-token-00005";
 const STATION: &str = "station-unit-token-000006";
 
-fn auth<T>(msg: T, token: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    r
-}
-
 async fn reveal(
     c: &mut TaskConsoleClient<Channel>,
     token: &str,
     task_id: &str,
     reason: &str,
 ) -> Result<proto::Contact, tonic::Status> {
-    c.reveal_contact(auth(
+    c.reveal_contact(with_token(
         proto::RevealContactRequest {
             task_id: task_id.into(),
             reason: reason.into(),
@@ -42,20 +35,12 @@ async fn reveal(
     .map(|r| r.into_inner())
 }
 
-async fn tasks_of(c: &mut TaskConsoleClient<Channel>, token: &str) -> Vec<proto::Task> {
-    c.list_tasks(auth(proto::ListTasksRequest::default(), token))
-        .await
-        .unwrap()
-        .into_inner()
-        .tasks
-}
-
 async fn audit(
     c: &mut TaskConsoleClient<Channel>,
     token: &str,
     jurisdiction: &str,
 ) -> Result<Vec<proto::AuditEntry>, tonic::Status> {
-    c.list_audit(auth(
+    c.list_audit(with_token(
         proto::ListAuditRequest {
             jurisdiction: jurisdiction.into(),
             ..Default::default()

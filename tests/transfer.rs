@@ -9,35 +9,20 @@ mod common;
 use common::*;
 use dualwarn::proto;
 use dualwarn::proto::task_console_client::TaskConsoleClient;
+use tonic::Code;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
 
 const NANMING: &str = "nanming-centre-token-0001";
 const YUNYAN: &str = "yunyan-centre-token-00002";
 const CITY: &str = "guiyang-city-centre-token";
 const WORKER: &str = "nanming-grid-worker-token";
 
-fn auth<T>(msg: T, token: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    r
-}
-
-async fn tasks_of(c: &mut TaskConsoleClient<Channel>, token: &str) -> Vec<proto::Task> {
-    c.list_tasks(auth(proto::ListTasksRequest::default(), token))
-        .await
-        .unwrap()
-        .into_inner()
-        .tasks
-}
-
 async fn ask(
     c: &mut TaskConsoleClient<Channel>,
     t: &proto::Task,
     to: &str,
 ) -> Result<proto::Task, tonic::Status> {
-    c.request_transfer(auth(
+    c.request_transfer(with_token(
         proto::RequestTransferRequest {
             task_id: t.id.clone(),
             actor: "网格员".into(),
@@ -57,7 +42,7 @@ async fn decide(
     t: &proto::Task,
     approve: bool,
 ) -> Result<Vec<proto::Task>, tonic::Status> {
-    c.decide_transfer(auth(
+    c.decide_transfer(with_token(
         proto::DecideTransferRequest {
             task_id: t.id.clone(),
             actor: String::new(),
@@ -158,7 +143,7 @@ async fn a_transfer_is_approved_above_both_counties_then_another_refused() {
     let worker2 = grid2.assignee.clone().unwrap();
     // The request goes through the county here (the worker token is another grid's).
     let asked = c
-        .request_transfer(auth(
+        .request_transfer(with_token(
             proto::RequestTransferRequest {
                 task_id: grid2.id.clone(),
                 actor: worker2.name.clone(),

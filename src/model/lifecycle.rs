@@ -315,7 +315,8 @@ pub fn plan(
     Ok(delta)
 }
 
-fn sep(text: &str) -> String {
+/// `": text"`, or nothing for an empty text: a note after a history detail.
+pub(super) fn sep(text: &str) -> String {
     if text.is_empty() {
         String::new()
     } else {

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::lifecycle::StepError;
+use super::lifecycle::{StepError, sep};
 use super::task::{HistoryEntry, Role, Task, TaskEventKind, TaskStatus};
 use super::task_delta::TaskDelta;
 use crate::directory::{DivisionCode, Placement};
@@ -199,14 +199,6 @@ pub fn follow(task: &Task, routing: Routing, actor: &str, now_ms: i64) -> TaskDe
 /// A task signed for by its old assignee is open again for the new one.
 fn reopened(task: &Task) -> Option<TaskStatus> {
     (task.status == TaskStatus::Acknowledged).then_some(TaskStatus::Open)
-}
-
-fn sep(text: &str) -> String {
-    if text.is_empty() {
-        String::new()
-    } else {
-        format!(": {text}")
-    }
 }
 
 #[cfg(test)]

@@ -307,6 +307,23 @@ pub fn spawn_server_at(
     (child, format!("http://{addr}"), log)
 }
 
+/// `msg` with `authorization: Bearer <token>`.
+pub fn with_token<T>(msg: T, token: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
+/// The first page of tasks the console behind `token` sees.
+pub async fn tasks_of(c: &mut TaskConsoleClient<Channel>, token: &str) -> Vec<proto::Task> {
+    c.list_tasks(with_token(proto::ListTasksRequest::default(), token))
+        .await
+        .unwrap()
+        .into_inner()
+        .tasks
+}
+
 /// The `retry-after-ms` hint of a RESOURCE_EXHAUSTED status.
 pub fn retry_after_ms(status: &tonic::Status) -> Option<u64> {
     status
