@@ -13,8 +13,8 @@ use dualwarn::proto;
 use dualwarn::proto::alert_ingest_client::AlertIngestClient;
 use dualwarn::proto::task_console_client::TaskConsoleClient;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use tonic::transport::Channel;
 use tonic::Code;
+use tonic::transport::Channel;
 
 const TELECOM_TOKEN: &str = "telecom-publisher-token-01";
 const BANK_TOKEN: &str = "bank-publisher-token-0002";
