@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need,
 # then runs the gate — fmt, clippy, every test, and the benches compiled.
-# Nothing outside the Rust toolchain is needed yet: protoc is vendored by the
-# build, and the tests start the real server and binary themselves.
+# protoc is vendored by the build, and the tests start the real server and
+# binary themselves. Outside the Rust toolchain the tests need Python's
+# openpyxl (a real spreadsheet reader for the daily list), installed here in
+# a venv under target/ from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+echo "== test tools"
+venv=target/test-venv
+if ! "$venv/bin/python" -c "import openpyxl" 2>/dev/null; then
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" 2>/dev/null; then
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq --no-install-recommends python3-venv
+  fi
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check openpyxl==3.1.5
+fi
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

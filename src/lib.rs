@@ -32,6 +32,7 @@
 //! - [`decide`]: new pair, join an open pair (重复预警), or nothing.
 //! - [`dispatch`]: builds and updates the two tasks of a pair.
 //! - [`pipeline`]: the pure stages composed: `prepare` and the `writer`.
+//! - [`report`]: the daily task list (任务清单) and supervision figures (督导).
 //! - [`store`]: the `Store` trait and the embedded redb backend.
 //! - [`api`]: the gRPC services (ingest, console, watch).
 //! - [`app`]: the wiring — load, check, start the writer, serve.
@@ -53,6 +54,7 @@ pub mod graph;
 pub mod model;
 pub mod normalize;
 pub mod pipeline;
+pub mod report;
 pub mod rules;
 pub mod store;
 

@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status};
 
 use super::auth::{Identity, Scope};
 use super::convert::{self, task_to_proto};
+use super::reports;
 use super::watch;
 use crate::app::{Job, Shared, now_ms};
 use crate::error::Error;
@@ -120,6 +121,31 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<proto::TaskEvent, Status>> +
 #[tonic::async_trait]
 impl TaskConsole for ConsoleService {
     type WatchTasksStream = EventStream;
+    type DailyListStream = reports::ChunkStream;
+
+    async fn daily_list(
+        &self,
+        request: Request<proto::DailyListRequest>,
+    ) -> Result<Response<Self::DailyListStream>, Status> {
+        let scope = self.scope(&request)?;
+        let checked = reports::DailyRequest::check(&self.shared, &scope, request.into_inner())?;
+        let (name, format, bytes) = self
+            .blocking(move |s| reports::daily_file(s, &scope, checked))
+            .await?;
+        Ok(Response::new(reports::chunks(name, format, bytes)))
+    }
+
+    async fn supervision(
+        &self,
+        request: Request<proto::SupervisionRequest>,
+    ) -> Result<Response<proto::SupervisionResponse>, Status> {
+        let scope = self.scope(&request)?;
+        let r = request.into_inner();
+        let figures = self
+            .blocking(move |s| reports::supervision(s, &scope, r))
+            .await?;
+        Ok(Response::new(figures))
+    }
 
     async fn list_tasks(
         &self,

@@ -1,7 +1,7 @@
 //! Conversions between domain types and wire types, in one place.
 
 use crate::error::Error;
-use crate::model::calendar::{civil_from_days, parse_date};
+use crate::model::calendar::parse_date;
 use crate::model::{
     Level, Outcome, OutcomeCode, Role, Task, TaskEventKind, TaskEventRecord, TaskStatus,
 };
@@ -185,17 +185,7 @@ pub fn day_range(day: &str, utc_offset_hours: i32) -> Result<(i64, i64), Error> 
     Ok((start, start + 86_400_000))
 }
 
-/// `YYYY-MM-DD HH:MM` of unix ms at `utc_offset_hours`, for people reading a due time.
-pub fn local_time(ms: i64, utc_offset_hours: i32) -> String {
-    let local = ms.div_euclid(60_000) + i64::from(utc_offset_hours) * 60;
-    let (days, minutes) = (local.div_euclid(1440), local.rem_euclid(1440));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        minutes / 60,
-        minutes % 60
-    )
-}
+pub use crate::model::calendar::local_time;
 
 /// Checks a reported outcome and converts it; every enum must be set.
 pub fn outcome_from_proto(o: Option<&proto::Outcome>) -> Result<Outcome, Error> {

@@ -12,6 +12,7 @@ mod gate;
 mod graph_admin;
 mod ingest;
 mod rate_limit;
+mod reports;
 mod watch;
 
 pub use admin::RuleAdminService;

@@ -71,6 +71,8 @@ pub struct Shared {
     pub ingest: Arc<IngestGate>,
     /// The TLS identity `[tls]` names, checked at build.
     pub tls: Option<tonic::transport::ServerTlsConfig>,
+    /// The engine's clock (unix ms), the writer's too: reports are "as of" it.
+    pub clock: fn() -> i64,
 }
 
 impl Shared {
@@ -189,6 +191,7 @@ pub fn build_with_clock(config: Config, clock: fn() -> i64) -> Result<Arc<Shared
         events,
         person_keys,
         writer_status,
+        clock,
     }))
 }
 

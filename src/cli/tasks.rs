@@ -14,10 +14,12 @@ use crate::proto;
 use crate::proto::task_console_client::TaskConsoleClient;
 
 mod flags;
+mod report;
 mod work;
 
 use flags::wire;
 pub use flags::{CodeArg, DefraudedArg, LevelArg, ReachedArg, RoleArg, StatusArg};
+pub use report::{DailyArgs, FormatArg, SuperviseArgs};
 pub use work::{
     AuditArgs, CallArgs, DecideArgs, FollowUpArgs, RevealArgs, TransferArgs, VisitArgs,
 };
@@ -91,6 +93,10 @@ pub enum TasksCommand {
     Reveal(RevealArgs),
     /// The contact reveals of your jurisdiction (centres).
     Audit(AuditArgs),
+    /// Download the daily task list (任务清单) as XLSX or CSV.
+    Daily(DailyArgs),
+    /// Supervision figures (督导) per county, station and rule.
+    Supervise(SuperviseArgs),
     /// Report an outcome (反馈) with its code; all but not-found-yet close the task.
     Outcome {
         #[command(flatten)]
@@ -198,6 +204,8 @@ pub async fn run(cmd: TasksCommand) -> anyhow::Result<ExitCode> {
         TasksCommand::DecideTransfer(a) => work::decide_transfer(a).await?,
         TasksCommand::Reveal(a) => work::reveal(a).await?,
         TasksCommand::Audit(a) => work::audit(a).await?,
+        TasksCommand::Daily(a) => report::daily(a).await?,
+        TasksCommand::Supervise(a) => report::supervise(a).await?,
         TasksCommand::Outcome {
             console,
             task_id,

@@ -119,6 +119,13 @@ impl Directory {
         })
     }
 
+    /// The official name of a village in this directory, if it has it.
+    pub fn village_name(&self, code: DivisionCode) -> Option<&str> {
+        self.village_index
+            .get(&code.as_u64())
+            .map(|&i| self.villages[i].name.as_str())
+    }
+
     /// The grid named by the alert, which must lie in the subject's village.
     fn given_grid(&self, code: DivisionCode, id: &str) -> Result<&GridSlot, PlaceError> {
         let grid = self.grid_index.get(id).map(|&i| &self.grids[i]);

@@ -53,6 +53,18 @@ pub fn parse_date(s: &str) -> Option<i64> {
     (civil_from_days(days) == (y, i64::from(m), i64::from(d))).then_some(days)
 }
 
+/// `YYYY-MM-DD HH:MM` of unix ms at `utc_offset_hours`, for people reading a due time.
+pub fn local_time(ms: i64, utc_offset_hours: i32) -> String {
+    let local = ms.div_euclid(60_000) + i64::from(utc_offset_hours) * 60;
+    let (days, minutes) = (local.div_euclid(1440), local.rem_euclid(1440));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
 /// `YYYY-MM-DD` of unix seconds at `utc_offset_hours`.
 pub fn local_date(unix_s: i64, utc_offset_hours: i32) -> String {
     let days = (unix_s + i64::from(utc_offset_hours) * 3600).div_euclid(86_400);
