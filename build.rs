@@ -16,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "proto/dualwarn/v1/task.proto",
                 "proto/dualwarn/v1/rules.proto",
                 "proto/dualwarn/v1/graph.proto",
+                "proto/dualwarn/v1/directory.proto",
             ],
             &["proto"],
         )?;

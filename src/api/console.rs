@@ -323,6 +323,7 @@ impl TaskConsole for ConsoleService {
         let placement = self
             .shared
             .directory
+            .load()
             .place(&r.to_division_code, None)
             .map_err(|e| Error::invalid("to_division_code", e.to_string()))?;
         let task = self.visible_task(&scope, &r.task_id).await?;
@@ -370,6 +371,7 @@ impl TaskConsole for ConsoleService {
             let p = self
                 .shared
                 .directory
+                .load()
                 .place(&pending.to_division, None)
                 .map_err(|e| Error::invalid("to_division_code", e.to_string()))?;
             Some(Box::new(p))

@@ -110,7 +110,7 @@ async fn submit(
             sources: publisher.as_deref().map(|p| &p.sources),
             ..s.checks(now_ms())
         };
-        prepare(&batch, &s.directory, checks)
+        prepare(&batch, &s.directory.load(), checks)
     })
     .await
     .map_err(|e| Error::Unavailable(format!("prepare task failed: {e}")))?;

@@ -104,8 +104,9 @@ pub fn daily_file(
         (shared.clock)(),
         shared.config.utc_offset_hours,
     );
+    let directory = shared.directory.load();
     each_visible(shared, scope, r.prefix.clone(), r.range, |t| {
-        let village = shared.directory.village_name(t.division).unwrap_or("");
+        let village = directory.village_name(t.division).unwrap_or("");
         b.add(t, village);
     })?;
     let bytes = sheet::write(&b.finish(), r.format)

@@ -3,6 +3,7 @@
 //! the writer thread behind a bounded queue, and serves the gRPC services
 //! (ingest, console, health, reflection) until shutdown.
 
+pub mod directory_reload;
 mod graph_state;
 mod keys;
 mod listen;
@@ -27,7 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::api::{
-    ConsoleService, Gated, GraphAdminService, IngestGate, IngestService, RuleAdminService,
+    ConsoleService, DirectoryAdminService, Gated, GraphAdminService, IngestGate, IngestService, RuleAdminService,
 };
 use crate::config::{Config, ConfigError};
 use crate::directory::Directory;
@@ -35,6 +36,7 @@ use crate::error::Error;
 use crate::model::TaskEventRecord;
 use crate::pipeline::Writer;
 use crate::proto::alert_ingest_server::AlertIngestServer;
+use crate::proto::directory_admin_server::DirectoryAdminServer;
 use crate::proto::graph_admin_server::GraphAdminServer;
 use crate::proto::rule_admin_server::RuleAdminServer;
 use crate::proto::task_console_server::TaskConsoleServer;
@@ -48,8 +50,11 @@ const EVENT_FANOUT: usize = 4096;
 pub struct Shared {
     /// Checked configuration.
     pub config: Config,
-    /// Jurisdiction directory.
-    pub directory: Directory,
+    /// Jurisdiction directory in force; replaced whole by
+    /// [`directory_reload::reload`], never edited.
+    pub directory: ArcSwap<Directory>,
+    /// What the last directory load or reload did.
+    pub directory_status: Mutex<directory_reload::DirectoryStatus>,
     /// The rule set in force (the writer's copy is authoritative; this one
     /// is for status and admin calls).
     pub rules: ArcSwap<RuleSet>,
@@ -182,7 +187,11 @@ pub fn build_with_clock(config: Config, clock: fn() -> i64) -> Result<Arc<Shared
         ingest,
         tls,
         config,
-        directory,
+        directory_status: Mutex::new(directory_reload::DirectoryStatus::loaded(
+            &directory,
+            now_ms(),
+        )),
+        directory: ArcSwap::from_pointee(directory),
         rules: ArcSwap::new(rules),
         rule_status,
         reload_lock: tokio::sync::Mutex::new(()),
@@ -196,7 +205,7 @@ pub fn build_with_clock(config: Config, clock: fn() -> i64) -> Result<Arc<Shared
 }
 
 /// Refuses a station or person console whose id the directory does not know.
-fn check_console_ids(config: &Config, directory: &Directory) -> Result<(), ConfigError> {
+pub(crate) fn check_console_ids(config: &Config, directory: &Directory) -> Result<(), ConfigError> {
     for c in &config.consoles {
         let unknown = match (&c.station, &c.person) {
             (Some(s), _) if !directory.has_station(s) => Some(("consoles.station", s)),
@@ -262,6 +271,9 @@ pub async fn serve(
     health
         .set_serving::<GraphAdminServer<GraphAdminService>>()
         .await;
+    health
+        .set_serving::<DirectoryAdminServer<DirectoryAdminService>>()
+        .await;
     let follower = tokio::spawn(writer_status::follow(
         shared.writer_status.clone(),
         health.clone(),
@@ -319,6 +331,9 @@ pub async fn serve(
             GraphAdminServer::new(GraphAdminService::new(shared.clone()))
                 .max_decoding_message_size(max_msg),
         )
+        .add_service(DirectoryAdminServer::new(DirectoryAdminService::new(
+            shared.clone(),
+        )))
         .serve_with_incoming_shutdown(incoming, async {
             tokio::select! {
                 () = shutdown => {}

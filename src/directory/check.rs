@@ -88,7 +88,11 @@ pub(super) fn build(file: DirectoryFile) -> Result<Directory, Fault> {
         });
     }
     let mut retired = HashMap::new();
+    let mut replacements = HashMap::new();
     for entry in &file.retired {
+        if let Some(by) = entry.replaced_by {
+            replacements.insert(entry.code.as_u64(), by);
+        }
         if retired
             .insert(entry.code.as_u64(), entry.retired_in.clone())
             .is_some()
@@ -167,6 +171,7 @@ pub(super) fn build(file: DirectoryFile) -> Result<Directory, Fault> {
         grids,
         grid_index,
         retired,
+        replacements,
     })
 }
 

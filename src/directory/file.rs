@@ -86,6 +86,10 @@ pub struct RetiredEntry {
     pub code: DivisionCode,
     /// Directory edition or year from which it is gone.
     pub retired_in: String,
+    /// The code that took its place (same level), when known: an alert
+    /// with the old code is rejected with this one named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<DivisionCode>,
 }
 
 /// The on-disk directory (JSON), versioned.

@@ -95,6 +95,8 @@ pub struct Directory {
     grid_index: HashMap<String, usize>,
     /// Retired codes (any level) to the edition they left in.
     retired: HashMap<u64, String>,
+    /// Retired codes (any level) to the code that replaced them.
+    replacements: HashMap<u64, DivisionCode>,
 }
 
 #[derive(Debug)]
@@ -188,11 +190,16 @@ impl Directory {
 
 /// The edition a code left in, looking at the code, its township and its county.
 fn retired_since(retired: &HashMap<u64, String>, code: DivisionCode) -> Option<&str> {
+    retired_as(retired, code).map(|(_, since)| since.as_str())
+}
+
+/// The retired code that covers `code` (itself, its township or its
+/// county), and what the map holds for it.
+fn retired_as<T>(retired: &HashMap<u64, T>, code: DivisionCode) -> Option<(u64, &T)> {
     let own = code.as_u64();
     [own, code.township() * 1_000, code.county() * 1_000_000]
-        .iter()
-        .find_map(|c| retired.get(c))
-        .map(String::as_str)
+        .into_iter()
+        .find_map(|c| retired.get(&c).map(|v| (c, v)))
 }
 
 #[cfg(test)]
@@ -265,14 +272,17 @@ mod tests {
                 RetiredEntry {
                     code: code("520102016000"),
                     retired_in: "2024".into(),
+                    replaced_by: None,
                 },
                 RetiredEntry {
                     code: code("520102099000"),
                     retired_in: "2022".into(),
+                    replaced_by: None,
                 },
                 RetiredEntry {
                     code: code("520102017003"),
                     retired_in: "2024".into(),
+                    replaced_by: None,
                 },
             ],
         }

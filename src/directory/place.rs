@@ -45,8 +45,13 @@ pub enum PlaceError {
     #[error("unknown division code {value}")]
     Unknown { value: String },
     /// The code (or its township or county) was revoked.
-    #[error("division code {value} is retired since {retired_in}")]
-    Retired { value: String, retired_in: String },
+    #[error("division code {value} is retired since {retired_in}{}", replaced(replaced_by))]
+    Retired {
+        value: String,
+        retired_in: String,
+        /// The retired code it fell under and its replacement, when known.
+        replaced_by: Option<(String, String)>,
+    },
     /// The grid id is not in the directory.
     #[error("unknown grid {grid} (division code {division})")]
     UnknownGrid { grid: String, division: String },
@@ -76,9 +81,12 @@ impl Directory {
         grid_id: Option<&str>,
     ) -> Result<Placement, PlaceError> {
         if let Some(retired_in) = retired_since(&self.retired, code) {
+            let replaced_by = super::retired_as(&self.replacements, code)
+                .map(|(old, new)| (format!("{old:012}"), new.to_string()));
             return Err(PlaceError::Retired {
                 value: code.to_string(),
                 retired_in: retired_in.to_owned(),
+                replaced_by,
             });
         }
         if !code.is_village_level() {
@@ -143,6 +151,15 @@ impl Directory {
     }
 }
 
+/// How a retired code's message names its replacement: the code itself,
+/// or the township or county code it fell under, and the code after it.
+fn replaced(by: &Option<(String, String)>) -> String {
+    match by {
+        None => String::new(),
+        Some((old, new)) => format!("; {old} was replaced by {new}"),
+    }
+}
+
 /// Caller input for an error message, clipped to `MAX_ECHO_CHARS`.
 fn echo(value: &str) -> String {
     match value.char_indices().nth(MAX_ECHO_CHARS) {
@@ -154,7 +171,7 @@ fn echo(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directory::tests::tiny_directory;
+    use crate::directory::tests::{tiny, tiny_directory};
 
     #[test]
     fn malformed_codes_are_rejected_with_reason() {
@@ -220,12 +237,31 @@ mod tests {
             err,
             PlaceError::Retired {
                 value: "520102017003".into(),
-                retired_in: "2024".into()
+                retired_in: "2024".into(),
+                replaced_by: None,
             }
         );
         assert_eq!(
             err.to_string(),
             "division code 520102017003 is retired since 2024"
+        );
+    }
+
+    #[test]
+    fn a_retired_code_names_its_replacement() {
+        let mut file = tiny();
+        file.retired.remove(0);
+        // Left: 520102099000 (a township, 2022) and 520102017003 (a village, 2024).
+        file.retired[0].replaced_by = Some(DivisionCode::parse("520102016000").unwrap());
+        file.retired[1].replaced_by = Some(DivisionCode::parse("520102016002").unwrap());
+        let dir = Directory::from_file(file).unwrap();
+        assert_eq!(
+            dir.place("520102017003", None).unwrap_err().to_string(),
+            "division code 520102017003 is retired since 2024; 520102017003 was replaced by 520102016002"
+        );
+        assert_eq!(
+            dir.place("520102099001", None).unwrap_err().to_string(),
+            "division code 520102099001 is retired since 2022; 520102099000 was replaced by 520102016000"
         );
     }
 
@@ -236,7 +272,8 @@ mod tests {
             err,
             PlaceError::Retired {
                 value: "520102099001".into(),
-                retired_in: "2022".into()
+                retired_in: "2022".into(),
+                replaced_by: None,
             }
         );
     }
