@@ -32,6 +32,7 @@
 //! - [`decide`]: new pair, join an open pair (重复预警), or nothing.
 //! - [`dispatch`]: builds and updates the two tasks of a pair.
 //! - [`pipeline`]: the pure stages composed: `prepare` and the `writer`.
+//! - [`areas`]: key areas and groups (重点区域、重点人群) for publicity tasks.
 //! - [`report`]: the daily task list (任务清单) and supervision figures (督导).
 //! - [`store`]: the `Store` trait and the embedded redb backend.
 //! - [`api`]: the gRPC services (ingest, console, watch).
@@ -43,6 +44,7 @@
 
 pub mod api;
 pub mod app;
+pub mod areas;
 pub mod cli;
 pub mod config;
 pub mod decide;
