@@ -97,6 +97,8 @@ fn new_task(
         follow_ups: Vec::new(),
         escalated: Default::default(),
         transfer: None,
+        publicity: Vec::new(),
+        brief: None,
     }
 }
 
@@ -183,4 +185,74 @@ fn due_at(
         .min()
         .unwrap_or_else(|| deadlines.due_within(level, division));
     now_ms.saturating_add(i64::try_from(within.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// What a publicity pair (宣传任务) for a key area needs.
+pub struct PublicitySpec<'a> {
+    /// Id of the new pair.
+    pub pair_id: &'a str,
+    /// Fraud-type code of the key area.
+    pub fraud_type: &'a str,
+    /// The village's officer and grid worker.
+    pub placement: &'a crate::directory::Placement,
+    /// Why, with the figures.
+    pub brief: crate::model::PublicityBrief,
+    /// Rule set whose method found the key area.
+    pub rule_set_version: &'a str,
+    /// The method's deadline, ms.
+    pub deadline_ms: i64,
+}
+
+/// Makes the two tasks of a publicity pair, officer first. It has no
+/// person behind it: the subject fields name the area, and the subject key
+/// is the area's ([`crate::model::publicity::area_key`]).
+pub fn publicity_pair(spec: &PublicitySpec<'_>, now_ms: i64) -> [Task; 2] {
+    let p = spec.placement;
+    let division = p.division_code.to_string();
+    Role::BOTH.map(|role| Task {
+        id: format!("{}-{}", spec.pair_id, role.tag()),
+        pair_id: spec.pair_id.to_string(),
+        role,
+        division: p.division_code,
+        police_station: p.police_station.clone(),
+        police_area: p.police_area.clone(),
+        grid_id: p.grid_id.clone(),
+        assignee: match role {
+            Role::PoliceOfficer => p.officer.clone(),
+            Role::GridWorker => p.grid_worker.clone(),
+        },
+        subject_phone_masked: String::new(),
+        subject_name_masked: spec.brief.group.clone(),
+        subject_address_masked: p.village_name.clone(),
+        subject_key: crate::model::publicity::area_key(&division, spec.fraud_type),
+        level: Level::Low,
+        fraud_type: spec.fraud_type.to_string(),
+        reasons: vec![Reason {
+            rule_id: "key_areas".into(),
+            why: spec.brief.why.clone(),
+            alert_key: String::new(),
+        }],
+        created_at_ms: now_ms,
+        due_at_ms: now_ms.saturating_add(spec.deadline_ms),
+        status: TaskStatus::Open,
+        alert_keys: Vec::new(),
+        history: vec![HistoryEntry {
+            at_ms: now_ms,
+            actor: ENGINE_ACTOR.into(),
+            kind: TaskEventKind::Created,
+            detail: format!("宣传任务 (重点区域 {})", spec.brief.day),
+        }],
+        outcome: None,
+        rule_set_version: spec.rule_set_version.to_string(),
+        method: Method::Visit,
+        series_id: String::new(),
+        alert_keys_omitted: 0,
+        reasons_omitted: 0,
+        merges_omitted: 0,
+        follow_ups: Vec::new(),
+        escalated: Default::default(),
+        transfer: None,
+        publicity: Vec::new(),
+        brief: Some(spec.brief.clone()),
+    })
 }

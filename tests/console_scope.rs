@@ -223,6 +223,8 @@ fn series_task(id: &str, division: &str, series: &str) -> Task {
         follow_ups: Vec::new(),
         escalated: Default::default(),
         transfer: None,
+        publicity: Vec::new(),
+        brief: None,
     }
 }
 

@@ -34,6 +34,41 @@ impl RuleAdminService {
 
 #[tonic::async_trait]
 impl RuleAdmin for RuleAdminService {
+    async fn assess_key_areas(
+        &self,
+        request: Request<proto::AssessKeyAreasRequest>,
+    ) -> Result<Response<proto::AssessKeyAreasResponse>, Status> {
+        self.authorize(&request)?;
+        let r = request.into_inner();
+        let offset = self.shared.config.utc_offset_hours;
+        let day = match r.day.as_str() {
+            "" => ((self.shared.clock)() + i64::from(offset) * 3_600_000).div_euclid(86_400_000),
+            d => crate::model::calendar::parse_date(d).ok_or_else(|| {
+                Error::invalid("day", format!("{d:?} is not a date YYYY-MM-DD"))
+            })?,
+        };
+        let done = crate::app::key_areas::run(self.shared.clone(), day, r.dry_run).await?;
+        Ok(Response::new(proto::AssessKeyAreasResponse {
+            day: done.day,
+            alerts: done.alerts,
+            key_areas: done
+                .areas
+                .into_iter()
+                .map(|(a, covered)| proto::KeyArea {
+                    division_code: a.village.to_string(),
+                    fraud_type: a.fraud_type,
+                    window_count: a.window_count,
+                    reports: a.reports,
+                    baseline_mean: a.baseline_mean,
+                    group: a.group,
+                    why: a.why,
+                    pair_id: covered.as_ref().map(|c| c.pair_id.clone()).unwrap_or_default(),
+                    created: covered.is_some_and(|c| c.created),
+                })
+                .collect(),
+        }))
+    }
+
     async fn validate(
         &self,
         request: Request<proto::ValidateRequest>,

@@ -135,6 +135,24 @@ impl TaskConsole for ConsoleService {
         Ok(Response::new(reports::chunks(name, format, bytes)))
     }
 
+    async fn record_publicity(
+        &self,
+        request: Request<proto::RecordPublicityRequest>,
+    ) -> Result<Response<proto::Task>, Status> {
+        let scope = self.scope(&request)?;
+        let r = request.into_inner();
+        let step = Step::Publicity {
+            method: convert::publicity_method(r.method)?,
+            done: r.done,
+            households: r.households,
+            note: r.note,
+        };
+        Ok(Response::new(
+            self.act(&scope, r.task_id, &r.actor, step, r.base_version)
+                .await?,
+        ))
+    }
+
     async fn supervision(
         &self,
         request: Request<proto::SupervisionRequest>,

@@ -3,13 +3,31 @@
 use crate::error::Error;
 use crate::model::calendar::parse_date;
 use crate::model::{
-    Level, Outcome, OutcomeCode, Role, Task, TaskEventKind, TaskEventRecord, TaskStatus,
+    Level, Outcome, OutcomeCode, PublicityMethod, Role, Task, TaskEventKind, TaskEventRecord, TaskStatus,
 };
 use crate::proto;
 
 /// A task as consoles see it (the subject is already masked on the task).
 pub fn task_to_proto(t: &Task) -> proto::Task {
     proto::Task {
+        publicity: t
+            .publicity
+            .iter()
+            .map(|p| proto::PublicityRecord {
+                at_ms: p.at_ms,
+                method: publicity_method_to_proto(p.method) as i32,
+                done: p.done,
+                households: p.households,
+                note: p.note.clone(),
+            })
+            .collect(),
+        brief: t.brief.as_ref().map(|b| proto::PublicityBrief {
+            day: b.day.clone(),
+            group: b.group.clone(),
+            window_count: b.window_count,
+            baseline_mean: b.baseline_mean_tenths as f64 / 10.0,
+            why: b.why.clone(),
+        }),
         id: t.id.clone(),
         pair_id: t.pair_id.clone(),
         role: role_to_proto(t.role) as i32,
@@ -138,6 +156,32 @@ fn event_kind_to_proto(k: TaskEventKind) -> proto::TaskEventKind {
         TaskEventKind::TransferRequested => proto::TaskEventKind::TransferRequested,
         TaskEventKind::TransferApproved => proto::TaskEventKind::TransferApproved,
         TaskEventKind::TransferRefused => proto::TaskEventKind::TransferRefused,
+        TaskEventKind::Publicized => proto::TaskEventKind::Publicized,
+    }
+}
+
+fn publicity_method_to_proto(m: PublicityMethod) -> proto::PublicityMethod {
+    match m {
+        PublicityMethod::Door => proto::PublicityMethod::Door,
+        PublicityMethod::Phone => proto::PublicityMethod::Phone,
+        PublicityMethod::GroupChat => proto::PublicityMethod::GroupChat,
+        PublicityMethod::Poster => proto::PublicityMethod::Poster,
+        PublicityMethod::Meeting => proto::PublicityMethod::Meeting,
+    }
+}
+
+/// A publicity method from the wire; it must be set.
+pub fn publicity_method(v: i32) -> Result<PublicityMethod, Error> {
+    match proto::PublicityMethod::try_from(v) {
+        Ok(proto::PublicityMethod::Door) => Ok(PublicityMethod::Door),
+        Ok(proto::PublicityMethod::Phone) => Ok(PublicityMethod::Phone),
+        Ok(proto::PublicityMethod::GroupChat) => Ok(PublicityMethod::GroupChat),
+        Ok(proto::PublicityMethod::Poster) => Ok(PublicityMethod::Poster),
+        Ok(proto::PublicityMethod::Meeting) => Ok(PublicityMethod::Meeting),
+        _ => Err(Error::invalid(
+            "method",
+            format!("{v} is not door, phone, group_chat, poster or meeting"),
+        )),
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod directory_reload;
 mod graph_state;
+pub mod key_areas;
 mod keys;
 mod listen;
 mod reload;
@@ -367,10 +368,26 @@ fn spawn_ticker(shared: Arc<Shared>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let offset_ms = i64::from(shared.config.utc_offset_hours) * 3_600_000;
+        let local_day = |s: &Shared| ((s.clock)() + offset_ms).div_euclid(86_400_000);
+        let mut last_day = local_day(&shared);
         loop {
             interval.tick().await;
             if shared.jobs.send(Job::Tick { reply: None }).await.is_err() {
                 return;
+            }
+            // After midnight: the key areas of the day just ended.
+            let today = local_day(&shared);
+            if today != last_day {
+                last_day = today;
+                if shared.rules.load().key_areas.is_some() {
+                    let s = shared.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = key_areas::run(s, today - 1, false).await {
+                            tracing::error!(error = %e, "daily key-area run failed");
+                        }
+                    });
+                }
             }
         }
     })

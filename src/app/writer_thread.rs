@@ -99,6 +99,15 @@ pub enum Job {
         /// Reply: both tasks as they now stand.
         reply: oneshot::Sender<Result<Vec<Task>, Error>>,
     },
+    /// Publicity pairs for key areas, placed by the caller.
+    Publicity {
+        /// Each key area and its village's routing.
+        areas: Vec<(crate::areas::KeyArea, crate::directory::Placement)>,
+        /// The method's deadline, ms.
+        deadline_ms: i64,
+        /// Reply: what covers each area, in order.
+        reply: oneshot::Sender<Result<Vec<crate::pipeline::Covered>, Error>>,
+    },
     /// Escalate what is overdue now (every `escalation.check_every`, and at
     /// start); replies with the number of escalation events.
     Tick {
@@ -245,6 +254,15 @@ impl WriterThread {
                         )
                         .map_err(Error::from);
                     let _ = reply.send(r.and_then(|(c, t)| self.persist(c).map(|()| t)));
+                }
+                Job::Publicity {
+                    areas,
+                    deadline_ms,
+                    reply,
+                } => {
+                    let now = (self.clock)();
+                    let (c, covered) = self.writer.publicity(&areas, deadline_ms, now);
+                    let _ = reply.send(self.persist(c).map(|()| covered));
                 }
                 Job::Tick { reply } => {
                     let r = self.tick();
@@ -411,6 +429,7 @@ impl WriterThread {
                 drop(reply.send(Err(stopped())))
             }
             Job::DecideTransfer { reply, .. } => drop(reply.send(Err(stopped()))),
+            Job::Publicity { reply, .. } => drop(reply.send(Err(stopped()))),
             Job::GraphImport { reply, .. } => drop(reply.send(Err(stopped()))),
             Job::GraphSnapshot { reply } => drop(reply.send(Err(stopped()))),
             Job::Tick { reply } => {

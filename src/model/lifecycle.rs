@@ -84,6 +84,18 @@ pub enum Step {
         /// What the round found.
         note: String,
     },
+    /// 宣传: publicity given (双宣传 on a pair's task, at any stage), or a
+    /// publicity task's work, which closes it when done.
+    Publicity {
+        /// How.
+        method: super::publicity::PublicityMethod,
+        /// Done, or tried and not done.
+        done: bool,
+        /// Households reached.
+        households: u32,
+        /// Note (no personal data).
+        note: String,
+    },
 }
 
 /// Why a step cannot be made.
@@ -189,6 +201,54 @@ pub fn plan(
         detail,
     };
     let delta = match step {
+        Step::Publicity {
+            method,
+            done,
+            households,
+            note: text,
+        } => {
+            let text = note("note", text)?;
+            if task.publicity.len() >= super::publicity::MAX_RECORDS {
+                return Err(wrong("it holds the most publicity records a task keeps"));
+            }
+            let is_task = task.brief.is_some();
+            if is_task && closed {
+                return Err(wrong("the publicity task is done"));
+            }
+            if is_task && *done && *households == 0 {
+                return Err(StepError::Invalid {
+                    field: "households",
+                    why: "a publicity task done needs the households reached".into(),
+                });
+            }
+            let status = if is_task {
+                Some(if *done {
+                    TaskStatus::Done
+                } else {
+                    TaskStatus::InProgress
+                })
+            } else {
+                None
+            };
+            let detail = format!(
+                "{}宣传{}, {} 户{}",
+                method.label(),
+                if *done { "已完成" } else { "未完成" },
+                households,
+                sep(&text)
+            );
+            TaskDelta {
+                status,
+                publicity: Some(super::publicity::PublicityRecord {
+                    at_ms: now_ms,
+                    method: *method,
+                    done: *done,
+                    households: *households,
+                    note: text,
+                }),
+                ..TaskDelta::new(entry(TaskEventKind::Publicized, detail))
+            }
+        }
         Step::Acknowledge | Step::Call { .. } | Step::Visit { .. } | Step::Report(_) if closed => {
             return Err(wrong(
                 "the work on it is over; schedule a follow-up round instead",

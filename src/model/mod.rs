@@ -12,6 +12,7 @@ pub mod escalation;
 pub mod lifecycle;
 pub mod mask;
 pub mod person_key;
+pub mod publicity;
 pub mod task;
 pub mod task_delta;
 pub mod transfer;
@@ -20,6 +21,7 @@ pub use alert::{Alert, AlertKey, Artefact, ArtefactKind, Link, LinkKind, SourceK
 pub use audit::AuditEntry;
 pub use escalation::{Escalated, EscalationPolicy};
 pub use lifecycle::{FollowUp, OutcomeCode, Step, StepError};
+pub use publicity::{PublicityBrief, PublicityMethod, PublicityRecord};
 pub use person_key::{MIN_SECRET_BYTES, PersonKey, PersonKeys, SECRET_BYTES};
 pub use task::{
     HistoryEntry, Level, Outcome, Reason, Role, Task, TaskEventKind, TaskEventRecord, TaskStatus,

@@ -102,6 +102,8 @@ pub enum TaskEventKind {
     TransferApproved,
     /// 转办 refused: the task stays.
     TransferRefused,
+    /// Publicity given (双宣传), or a publicity task's work (宣传).
+    Publicized,
 }
 
 /// One matched rule behind a task.
@@ -232,6 +234,13 @@ pub struct Task {
     /// A transfer (转办) waiting for a decision.
     #[serde(default)]
     pub transfer: Option<super::transfer::Transfer>,
+    /// Publicity given: 双宣传 on a pair's task, the work on a publicity task.
+    #[serde(default)]
+    pub publicity: Vec<super::publicity::PublicityRecord>,
+    /// Set on a publicity task (宣传任务) made for a key area; such a pair
+    /// has no person behind it.
+    #[serde(default)]
+    pub brief: Option<super::publicity::PublicityBrief>,
 }
 
 /// One entry of the global task event log that consoles watch.

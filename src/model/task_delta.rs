@@ -55,6 +55,9 @@ pub struct TaskDelta {
     /// Where an approved transfer moved the task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing: Option<super::transfer::Routing>,
+    /// Publicity given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publicity: Option<super::publicity::PublicityRecord>,
     /// The history entry of the event (every event writes one).
     pub history: HistoryEntry,
 }
@@ -74,6 +77,7 @@ impl TaskDelta {
             escalated: None,
             transfer: None,
             routing: None,
+            publicity: None,
             history,
         }
     }
@@ -117,6 +121,9 @@ impl TaskDelta {
             task.police_area = r.police_area.clone();
             task.grid_id = r.grid_id.clone();
             task.assignee = r.assignee.clone();
+        }
+        if let Some(p) = &self.publicity {
+            task.publicity.push(p.clone());
         }
         if let Some(f) = &self.follow_up {
             match task.follow_ups.iter_mut().find(|x| x.round == f.round) {
@@ -215,6 +222,8 @@ pub(crate) mod tests {
             follow_ups: Vec::new(),
             escalated: Default::default(),
             transfer: None,
+            publicity: Vec::new(),
+            brief: None,
         }
     }
 

@@ -7,4 +7,4 @@ pub mod prepare;
 pub mod writer;
 
 pub use prepare::{Prepared, PreparedBatch, prepare};
-pub use writer::{BatchCounts, WriteError, Writer};
+pub use writer::{BatchCounts, Covered, WriteError, Writer};

@@ -359,6 +359,8 @@ impl Writer {
 }
 
 mod act;
+mod publicity;
+pub use publicity::Covered;
 #[cfg(test)]
 mod tests;
 mod transfer;

@@ -45,6 +45,7 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, RuleError> {
 pub fn compile_set(files: &[SourceFile]) -> Result<RuleSet, RuleError> {
     let mut errors = Vec::new();
     let fraud_types = fraud_types(files, &mut errors);
+    let key_areas = key_areas(files, &fraud_types, &mut errors);
     let (lists, list_values) = lists(files);
     let list_ids: HashMap<String, ListId> = lists
         .iter()
@@ -109,7 +110,24 @@ pub fn compile_set(files: &[SourceFile]) -> Result<RuleSet, RuleError> {
         windows,
         index,
         warnings,
+        key_areas,
     })
+}
+
+/// The key-area method of `key_areas.toml`, if the set has one.
+fn key_areas(
+    files: &[SourceFile],
+    fraud_types: &FraudTypes,
+    errors: &mut Vec<String>,
+) -> Option<std::sync::Arc<crate::areas::Method>> {
+    let f = files.iter().find(|f| role(&f.path) == FileRole::KeyAreas)?;
+    match crate::areas::Method::parse(&f.text, |c| fraud_types.names.contains_key(c)) {
+        Ok(m) => Some(std::sync::Arc::new(m)),
+        Err(e) => {
+            errors.push(format!("{}: {e}", f.path));
+            None
+        }
+    }
 }
 
 fn fraud_types(files: &[SourceFile], errors: &mut Vec<String>) -> FraudTypes {

@@ -191,6 +191,8 @@ pub struct RuleSet {
     pub index: index::RuleIndex,
     /// Things an analyst should look at (unused lists, disabled rules...).
     pub warnings: Vec<String>,
+    /// The key-area method (`key_areas.toml`), when the set has one.
+    pub key_areas: Option<std::sync::Arc<crate::areas::Method>>,
 }
 
 impl RuleSet {

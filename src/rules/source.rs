@@ -70,6 +70,8 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<SourceFile>, depth: usize) -> Res
 pub enum FileRole {
     /// `fraud_types.toml`.
     FraudTypes,
+    /// `key_areas.toml`: the key-area method ([`crate::areas::Method`]).
+    KeyAreas,
     /// `lists/NAME.txt`.
     List,
     /// `tests/*.toml`: test cases, not loaded by the engine.
@@ -84,6 +86,7 @@ pub enum FileRole {
 pub fn role(path: &str) -> FileRole {
     match path.split('/').collect::<Vec<_>>().as_slice() {
         ["fraud_types.toml"] => FileRole::FraudTypes,
+        ["key_areas.toml"] => FileRole::KeyAreas,
         ["lists", name] if name.ends_with(".txt") => FileRole::List,
         ["tests", name] if name.ends_with(".toml") => FileRole::Tests,
         [name] if name.ends_with(".toml") => FileRole::Rules,

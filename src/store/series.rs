@@ -188,6 +188,8 @@ mod tests {
             follow_ups: Vec::new(),
             escalated: Default::default(),
             transfer: None,
+            publicity: Vec::new(),
+            brief: None,
         }
     }
 

@@ -18,6 +18,7 @@ fn kind(step: &Step) -> TaskEventKind {
         Step::Report(_) => TaskEventKind::Outcome,
         Step::ScheduleFollowUp { .. } => TaskEventKind::FollowUpScheduled,
         Step::FollowUpDone { .. } => TaskEventKind::FollowUpDone,
+        Step::Publicity { .. } => TaskEventKind::Publicized,
     }
 }
 
@@ -48,11 +49,14 @@ impl Writer {
                 _ => return Err(e),
             },
         };
-        let follow_up = matches!(
-            step,
-            Step::ScheduleFollowUp { .. } | Step::FollowUpDone { .. }
-        );
-        if task.status == TaskStatus::Done && !follow_up {
+        // Follow-up rounds come after the outcome; so may the 双宣传 record
+        // of a pair's task (not the work of a finished publicity task).
+        let after_close = match step {
+            Step::ScheduleFollowUp { .. } | Step::FollowUpDone { .. } => true,
+            Step::Publicity { .. } => task.brief.is_none(),
+            _ => false,
+        };
+        if task.status == TaskStatus::Done && !after_close {
             return Err(WriteError::AlreadyDone(task_id.into()));
         }
         let retry = deadlines.due_within(task.level, &task.division.to_string());
@@ -62,7 +66,11 @@ impl Writer {
         let snapshot = task.clone();
         let mut out = self.step();
         self.event(&mut out, kind(step), snapshot.clone(), Some(delta));
-        let closes = matches!(step, Step::Report(o) if o.code.closes());
+        let closes = match step {
+            Step::Report(o) => o.code.closes(),
+            Step::Publicity { done, .. } => *done && snapshot.brief.is_some(),
+            _ => false,
+        };
         if closes {
             let pair_id = snapshot.pair_id.clone();
             let pair_done = self
