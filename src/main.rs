@@ -82,7 +82,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Tasks(c) => cli::tasks::run(c).await,
         Command::Token(c) => cli::token::run(c),
         Command::Directory(c) => cli::directory::run(c).await,
-        Command::Rules(c) => cli::rules::run(c),
+        Command::Rules(c) => cli::rules::run(c).await,
         Command::Graph(c) => cli::graph::run(c).await,
         Command::Precision(a) => cli::precision::run(&a),
     }

@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use common::*;
@@ -18,33 +17,6 @@ use tonic::transport::Channel;
 
 const COUNTY: &str = "nanming-centre-token-daily1";
 const OTHER_COUNTY: &str = "yunyan-centre-token-daily2";
-
-/// The Python with openpyxl that scripts/test.sh installs.
-fn python() -> PathBuf {
-    let p = std::env::var_os("DUALWARN_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(ROOT).join("target/test-venv/bin/python"));
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/test.sh, which installs openpyxl in target/test-venv",
-        p.display()
-    );
-    p
-}
-
-fn read_xlsx(path: &std::path::Path) -> Value {
-    let out = Command::new(python())
-        .arg(PathBuf::from(ROOT).join("tests/tools/read_xlsx.py"))
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openpyxl: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 async fn report(c: &mut TaskConsoleClient<Channel>, t: &proto::Task, code: proto::OutcomeCode) {
     let outcome = proto::Outcome {
@@ -108,7 +80,6 @@ fn column(rows: &[Value], header: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_daily_list_and_the_figures_show_the_work_done() {
-    let python = python();
     let data = tempfile::tempdir().unwrap();
     let mut cfg = config(data.path());
     cfg.admin_token = Some(ADMIN.into());
@@ -169,7 +140,7 @@ async fn the_daily_list_and_the_figures_show_the_work_done() {
     let book = read_xlsx(&file);
     assert_eq!(
         book["sheets"],
-        serde_json::json!(["任务清单", "汇总", "逾期清单"])
+        serde_json::json!(["任务清单", "汇总", "逾期清单", "宣传任务"])
     );
     let rows = book["cells"]["任务清单"].as_array().unwrap().clone();
     assert_eq!(rows.len(), 7, "a header and six tasks");
@@ -218,7 +189,6 @@ async fn the_daily_list_and_the_figures_show_the_work_done() {
     assert!((cell("见面率").as_f64().unwrap() - 1.0).abs() < 1e-9);
     // Nothing is past its deadline yet: the overdue sheet has its header alone.
     assert_eq!(book["cells"]["逾期清单"].as_array().unwrap().len(), 1);
-    drop(python);
 
     // The RPC streams the CSV; a CSV reader reads it.
     let (name, bytes) = download_csv(&mut c, COUNTY, "520102", &day).await.unwrap();

@@ -13,7 +13,6 @@ use dualwarn::directory::{DirectoryFile, DivisionCode, RetiredEntry};
 use dualwarn::proto;
 use dualwarn::proto::directory_admin_client::DirectoryAdminClient;
 
-
 fn police(tasks: &[proto::Task], subject_phone: &str) -> Vec<proto::Task> {
     tasks
         .iter()
@@ -34,8 +33,7 @@ async fn a_new_directory_routes_new_pairs_and_keeps_open_ones() {
     let data = tempfile::tempdir().unwrap();
     let path = data.path().join("directory.json");
     std::fs::copy(directory_path(), &path).unwrap();
-    let mut file: DirectoryFile =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut file: DirectoryFile = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let mut cfg = config(data.path());
     cfg.directory = path.clone();
     cfg.admin_token = Some(ADMIN.into());
@@ -97,7 +95,14 @@ async fn a_new_directory_routes_new_pairs_and_keeps_open_ones() {
 
     // Through the CLI, as an operator would.
     let out = Command::new(env!("CARGO_BIN_EXE_dualwarn"))
-        .args(["directory", "reload", "--addr", &server.url, "--token", ADMIN])
+        .args([
+            "directory",
+            "reload",
+            "--addr",
+            &server.url,
+            "--token",
+            ADMIN,
+        ])
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);

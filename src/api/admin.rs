@@ -43,9 +43,8 @@ impl RuleAdmin for RuleAdminService {
         let offset = self.shared.config.utc_offset_hours;
         let day = match r.day.as_str() {
             "" => ((self.shared.clock)() + i64::from(offset) * 3_600_000).div_euclid(86_400_000),
-            d => crate::model::calendar::parse_date(d).ok_or_else(|| {
-                Error::invalid("day", format!("{d:?} is not a date YYYY-MM-DD"))
-            })?,
+            d => crate::model::calendar::parse_date(d)
+                .ok_or_else(|| Error::invalid("day", format!("{d:?} is not a date YYYY-MM-DD")))?,
         };
         let done = crate::app::key_areas::run(self.shared.clone(), day, r.dry_run).await?;
         Ok(Response::new(proto::AssessKeyAreasResponse {
@@ -62,7 +61,10 @@ impl RuleAdmin for RuleAdminService {
                     baseline_mean: a.baseline_mean,
                     group: a.group,
                     why: a.why,
-                    pair_id: covered.as_ref().map(|c| c.pair_id.clone()).unwrap_or_default(),
+                    pair_id: covered
+                        .as_ref()
+                        .map(|c| c.pair_id.clone())
+                        .unwrap_or_default(),
                     created: covered.is_some_and(|c| c.created),
                 })
                 .collect(),

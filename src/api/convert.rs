@@ -3,7 +3,8 @@
 use crate::error::Error;
 use crate::model::calendar::parse_date;
 use crate::model::{
-    Level, Outcome, OutcomeCode, PublicityMethod, Role, Task, TaskEventKind, TaskEventRecord, TaskStatus,
+    Level, Outcome, OutcomeCode, PublicityMethod, Role, Task, TaskEventKind, TaskEventRecord,
+    TaskStatus,
 };
 use crate::proto;
 

@@ -33,15 +33,18 @@ pub struct Assessment {
 /// unless `dry_run`.
 pub async fn run(shared: Arc<Shared>, day: i64, dry_run: bool) -> Result<Assessment, Error> {
     let rules = shared.rules.load_full();
-    let method = rules.key_areas.clone().ok_or_else(|| {
-        Error::NotFound("the rule set in force has no key_areas.toml".into())
-    })?;
+    let method = rules
+        .key_areas
+        .clone()
+        .ok_or_else(|| Error::NotFound("the rule set in force has no key_areas.toml".into()))?;
     let s = shared.clone();
     let (areas, alerts) = tokio::task::spawn_blocking(move || {
         let mut counts = Counts::new(&method, day, s.config.utc_offset_hours);
         let read = read_span(&s, &mut counts)?;
         let names = &rules.fraud_types.names;
-        let areas = assess(&counts, |c| names.get(c).cloned().unwrap_or_else(|| c.into()));
+        let areas = assess(&counts, |c| {
+            names.get(c).cloned().unwrap_or_else(|| c.into())
+        });
         Ok::<_, Error>((areas, read))
     })
     .await
@@ -130,7 +133,10 @@ fn read_span(shared: &Shared, counts: &mut Counts) -> Result<u64, Error> {
             // A whole page in one millisecond, all seen: the store cannot
             // page past it; count what was read rather than loop.
             Some(ms) if full && ms == since && read == read_before => {
-                tracing::warn!(at_ms = ms, "over {PAGE} alerts in one millisecond; the key-area count skips the rest");
+                tracing::warn!(
+                    at_ms = ms,
+                    "over {PAGE} alerts in one millisecond; the key-area count skips the rest"
+                );
                 return Ok(read);
             }
             Some(ms) if full => {

@@ -29,7 +29,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::api::{
-    ConsoleService, DirectoryAdminService, Gated, GraphAdminService, IngestGate, IngestService, RuleAdminService,
+    ConsoleService, DirectoryAdminService, Gated, GraphAdminService, IngestGate, IngestService,
+    RuleAdminService,
 };
 use crate::config::{Config, ConfigError};
 use crate::directory::Directory;

@@ -44,8 +44,7 @@ pub fn assess(counts: &Counts, type_name: impl Fn(&str) -> String) -> Vec<KeyAre
     for ((village, fraud), cell) in &counts.cells {
         let (base, recent) = cell.per_day.split_at(baseline_days);
         let window_count: u64 = recent.iter().sum();
-        let baseline_mean =
-            base.iter().sum::<u64>() as f64 * window as f64 / baseline_days as f64;
+        let baseline_mean = base.iter().sum::<u64>() as f64 * window as f64 / baseline_days as f64;
         let by_count = window_count >= m.absolute_count;
         let by_ratio =
             window_count >= m.min_count && window_count as f64 >= m.ratio * baseline_mean.max(1.0);
@@ -146,12 +145,24 @@ mod tests {
         for week in 0..4 {
             for k in 0..2 {
                 person += 1;
-                c.add(&alert("520102016001", "shuadan", -34 + week * 7 + k, person, 30));
+                c.add(&alert(
+                    "520102016001",
+                    "shuadan",
+                    -34 + week * 7 + k,
+                    person,
+                    30,
+                ));
             }
         }
         for k in 0..recent {
             person += 1;
-            c.add(&alert("520102016001", "shuadan", -(k as i64 % 7), person, 70));
+            c.add(&alert(
+                "520102016001",
+                "shuadan",
+                -(k as i64 % 7),
+                person,
+                70,
+            ));
         }
         c
     }
@@ -159,7 +170,10 @@ mod tests {
     #[test]
     fn a_tripled_village_is_a_key_area_and_its_usual_level_is_not() {
         assert!(assess(&counts(2), |c| c.to_string()).is_empty());
-        assert!(assess(&counts(4), |c| c.to_string()).is_empty(), "under min_count");
+        assert!(
+            assess(&counts(4), |c| c.to_string()).is_empty(),
+            "under min_count"
+        );
         let key = assess(&counts(6), |_| "刷单返利".into());
         assert_eq!(key.len(), 1);
         let k = &key[0];
@@ -173,7 +187,13 @@ mod tests {
         let mut c = counts(0);
         for p in 0..40 {
             for week in 0..4 {
-                c.add(&alert("520102016002", "shuadan", -34 + week * 7, 1000 + p, 30));
+                c.add(&alert(
+                    "520102016002",
+                    "shuadan",
+                    -34 + week * 7,
+                    1000 + p,
+                    30,
+                ));
             }
             c.add(&alert("520102016002", "shuadan", 0, 1000 + p, 30));
         }

@@ -103,7 +103,11 @@ impl Method {
             );
         }
         if !(f.ratio.is_finite() && f.ratio > 1.0 && f.ratio <= 100.0) {
-            return bad("ratio", f.ratio.to_string(), "must be above 1 and at most 100");
+            return bad(
+                "ratio",
+                f.ratio.to_string(),
+                "must be above 1 and at most 100",
+            );
         }
         if f.min_count == 0 {
             return bad("min_count", "0".into(), "must be at least 1");
@@ -115,8 +119,7 @@ impl Method {
                 "must be at least min_count",
             );
         }
-        if f.deadline < Duration::from_secs(3600) || f.deadline > Duration::from_secs(30 * 86_400)
-        {
+        if f.deadline < Duration::from_secs(3600) || f.deadline > Duration::from_secs(30 * 86_400) {
             return bad(
                 "deadline",
                 humantime::format_duration(f.deadline).to_string(),
@@ -147,11 +150,7 @@ impl Method {
             if let Some(attr) = &g.attribute
                 && !attr.contains('=')
             {
-                return bad(
-                    "group.attribute",
-                    format!("{attr:?}"),
-                    "must be key=value",
-                );
+                return bad("group.attribute", format!("{attr:?}"), "must be key=value");
             }
         }
         Ok(Method {

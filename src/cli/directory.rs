@@ -10,10 +10,10 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use crate::config;
-use crate::proto;
-use crate::proto::directory_admin_client::DirectoryAdminClient;
 use crate::directory::Directory;
 use crate::directory::generate::{GenerateOptions, generate_from_dir};
+use crate::proto;
+use crate::proto::directory_admin_client::DirectoryAdminClient;
 
 /// The `directory` subcommands.
 #[derive(Subcommand)]

@@ -20,6 +20,7 @@ pub mod graph;
 pub mod graph_eval;
 pub mod graph_import;
 pub mod graph_measure;
+pub mod key_areas;
 pub mod precision;
 pub mod record;
 pub mod rules;

@@ -40,17 +40,24 @@ pub enum RulesCommand {
         #[arg(long, default_value = config::DEFAULT_RULES_DIR)]
         rules: PathBuf,
     },
+    /// Assess key areas (重点区域) on a running server now, with the method
+    /// of its key_areas.toml, and make their publicity tasks (宣传任务).
+    KeyAreas(super::key_areas::KeyAreasArgs),
 }
 
 /// Runs one `rules` subcommand: exit code 1 when the rules have errors or
 /// a case fails.
-pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
     let offset = config::DEFAULT_UTC_OFFSET_HOURS;
     let passed = match cmd {
         RulesCommand::Check { dir } => check(&dir)?,
         RulesCommand::Test { dir } => test(&dir, offset)?,
         RulesCommand::Explain { alert, rules } => {
             explain(&alert, &rules, offset, app::now_ms())?;
+            true
+        }
+        RulesCommand::KeyAreas(a) => {
+            super::key_areas::run(a).await?;
             true
         }
     };

@@ -21,7 +21,8 @@ use flags::wire;
 pub use flags::{CodeArg, DefraudedArg, LevelArg, ReachedArg, RoleArg, StatusArg};
 pub use report::{DailyArgs, FormatArg, SuperviseArgs};
 pub use work::{
-    AuditArgs, CallArgs, DecideArgs, FollowUpArgs, RevealArgs, TransferArgs, VisitArgs,
+    AuditArgs, CallArgs, DecideArgs, FollowUpArgs, PublicityArg, PublicityArgs, RevealArgs,
+    TransferArgs, VisitArgs,
 };
 
 /// Tasks per page of `tasks list`.
@@ -93,6 +94,9 @@ pub enum TasksCommand {
     Reveal(RevealArgs),
     /// The contact reveals of your jurisdiction (centres).
     Audit(AuditArgs),
+    /// 宣传: record publicity given (双宣传 on a pair's task, or the work of
+    /// a publicity task, which closes it with --done).
+    Publicity(PublicityArgs),
     /// Download the daily task list (任务清单) as XLSX or CSV.
     Daily(DailyArgs),
     /// Supervision figures (督导) per county, station and rule.
@@ -205,6 +209,7 @@ pub async fn run(cmd: TasksCommand) -> anyhow::Result<ExitCode> {
         TasksCommand::Reveal(a) => work::reveal(a).await?,
         TasksCommand::Audit(a) => work::audit(a).await?,
         TasksCommand::Daily(a) => report::daily(a).await?,
+        TasksCommand::Publicity(a) => work::publicity(a).await?,
         TasksCommand::Supervise(a) => report::supervise(a).await?,
         TasksCommand::Outcome {
             console,

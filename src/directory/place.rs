@@ -45,7 +45,10 @@ pub enum PlaceError {
     #[error("unknown division code {value}")]
     Unknown { value: String },
     /// The code (or its township or county) was revoked.
-    #[error("division code {value} is retired since {retired_in}{}", replaced(replaced_by))]
+    #[error(
+        "division code {value} is retired since {retired_in}{}",
+        replaced(replaced_by)
+    )]
     Retired {
         value: String,
         retired_in: String,

@@ -21,8 +21,8 @@ pub use alert::{Alert, AlertKey, Artefact, ArtefactKind, Link, LinkKind, SourceK
 pub use audit::AuditEntry;
 pub use escalation::{Escalated, EscalationPolicy};
 pub use lifecycle::{FollowUp, OutcomeCode, Step, StepError};
-pub use publicity::{PublicityBrief, PublicityMethod, PublicityRecord};
 pub use person_key::{MIN_SECRET_BYTES, PersonKey, PersonKeys, SECRET_BYTES};
+pub use publicity::{PublicityBrief, PublicityMethod, PublicityRecord};
 pub use task::{
     HistoryEntry, Level, Outcome, Reason, Role, Task, TaskEventKind, TaskEventRecord, TaskStatus,
     WHOLE_EVERY,

@@ -8,7 +8,7 @@ use crate::model::calendar::local_time;
 use crate::model::{Level, Role, Task, TaskStatus};
 
 /// The task sheet's headers, in column order.
-pub const HEADERS: [&str; 19] = [
+pub const HEADERS: [&str; 20] = [
     "任务编号",
     "预警等级",
     "角色",
@@ -28,6 +28,26 @@ pub const HEADERS: [&str; 19] = [
     "是否按时",
     "命中规则",
     "串并案",
+    "双宣传",
+];
+
+/// The publicity sheet's headers (宣传任务), in column order.
+pub const PUBLICITY_HEADERS: [&str; 15] = [
+    "任务编号",
+    "角色",
+    "诈骗类型",
+    "村(社区)代码",
+    "村(社区)",
+    "责任人",
+    "重点人群",
+    "近期起数",
+    "基线均值",
+    "研判依据",
+    "派发时间",
+    "截止时间",
+    "状态",
+    "完成户数",
+    "是否按时",
 ];
 
 /// One row of the task sheet, cells in [`HEADERS`] order.
@@ -48,8 +68,10 @@ pub struct DailyList {
     pub jurisdiction: String,
     /// When it was made, local `YYYY-MM-DD HH:MM`.
     pub generated_at: String,
-    /// One per task, in store order (division code, then id).
+    /// One per task of a pair, in store order (division code, then id).
     pub rows: Vec<Row>,
+    /// One per publicity task (宣传任务), cells in [`PUBLICITY_HEADERS`] order.
+    pub publicity: Vec<[String; PUBLICITY_HEADERS.len()]>,
     /// Every task.
     pub total: Tally,
     /// Per level, high first.
@@ -83,6 +105,7 @@ impl DailyBuilder {
                 jurisdiction: jurisdiction.into(),
                 generated_at: local_time(as_of_ms, utc_offset_hours),
                 rows: Vec::new(),
+                publicity: Vec::new(),
                 total: Tally::default(),
                 by_level: [Level::High, Level::Medium, Level::Low]
                     .into_iter()
@@ -105,6 +128,28 @@ impl DailyBuilder {
 
     /// Adds one task; `village` is its village's name.
     pub fn add(&mut self, task: &Task, village: &str) {
+        let time = |ms: i64| local_time(ms, self.utc_offset_hours);
+        if let Some(b) = &task.brief {
+            let timeliness = facts::timeliness(task, self.as_of_ms);
+            self.list.publicity.push([
+                task.id.clone(),
+                role_label(task.role).into(),
+                task.fraud_type.clone(),
+                task.division.to_string(),
+                village.into(),
+                task.assignee.name.clone(),
+                b.group.clone(),
+                b.window_count.to_string(),
+                format!("{:.1}", b.baseline_mean_tenths as f64 / 10.0),
+                b.why.clone(),
+                time(task.created_at_ms),
+                time(task.due_at_ms),
+                status_label(task.status).into(),
+                facts::households(task).to_string(),
+                timeliness.label().into(),
+            ]);
+            return;
+        }
         let l = &mut self.list;
         l.total.add(task, self.as_of_ms);
         if let Some((_, t)) = l.by_level.iter_mut().find(|(lv, _)| *lv == task.level) {
@@ -113,7 +158,6 @@ impl DailyBuilder {
         if let Some((_, n)) = l.by_status.iter_mut().find(|(s, _)| *s == task.status) {
             *n += 1;
         }
-        let time = |ms: i64| local_time(ms, self.utc_offset_hours);
         let timeliness = facts::timeliness(task, self.as_of_ms);
         let mut rules: Vec<&str> = task.reasons.iter().map(|r| r.rule_id.as_str()).collect();
         rules.dedup();
@@ -137,6 +181,7 @@ impl DailyBuilder {
             timeliness.label().into(),
             rules.join(","),
             task.series_id.clone(),
+            facts::publicity(task),
         ];
         l.rows.push(Row { cells, timeliness });
     }

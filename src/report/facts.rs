@@ -37,16 +37,50 @@ pub fn signed_at(task: &Task) -> Option<i64> {
         .map(|h| h.at_ms)
 }
 
-/// When the task was closed: the last outcome of a task that is done.
+/// When the task was closed: the last outcome of a task that is done (the
+/// last publicity work, for a publicity task).
 pub fn closed_at(task: &Task) -> Option<i64> {
     if task.status != TaskStatus::Done {
         return None;
     }
+    let closing = if task.brief.is_some() {
+        TaskEventKind::Publicized
+    } else {
+        TaskEventKind::Outcome
+    };
     task.history
         .iter()
         .rev()
-        .find(|h| h.kind == TaskEventKind::Outcome)
+        .find(|h| h.kind == closing)
         .map(|h| h.at_ms)
+}
+
+/// The publicity given on a pair's task (双宣传), as the list writes it:
+/// `上门已完成; 村群未完成`, or `未宣传`.
+pub fn publicity(task: &Task) -> String {
+    if task.publicity.is_empty() {
+        return "未宣传".into();
+    }
+    task.publicity
+        .iter()
+        .map(|p| {
+            format!(
+                "{}{}",
+                p.method.label(),
+                if p.done { "已完成" } else { "未完成" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Households reached by a publicity task's work.
+pub fn households(task: &Task) -> u64 {
+    task.publicity
+        .iter()
+        .filter(|p| p.done)
+        .map(|p| u64::from(p.households))
+        .sum()
 }
 
 /// The task against its deadline at `as_of_ms`.
@@ -93,6 +127,7 @@ pub fn steps(task: &Task) -> String {
             TaskEventKind::Outcome => format!("反馈({})", h.detail.split(';').next().unwrap_or("")),
             TaskEventKind::FollowUpDone => "回访".into(),
             TaskEventKind::TransferApproved => "转办".into(),
+            TaskEventKind::Publicized => "宣传".into(),
             _ => continue,
         };
         out.push(step);

@@ -4,7 +4,7 @@
 
 use rust_xlsxwriter::{Color, Format, Workbook, Worksheet, XlsxError};
 
-use super::daily::{DailyList, HEADERS, Row, level_label, status_label};
+use super::daily::{DailyList, HEADERS, PUBLICITY_HEADERS, Row, level_label, status_label};
 use super::figures::Tally;
 
 /// The file formats of the daily list.
@@ -68,6 +68,7 @@ pub fn xlsx(list: &DailyList) -> Result<Vec<u8>, SheetError> {
     book.push_worksheet(task_sheet("任务清单", list.rows.iter())?);
     book.push_worksheet(summary_sheet(list)?);
     book.push_worksheet(task_sheet("逾期清单", list.overdue())?);
+    book.push_worksheet(publicity_sheet(list)?);
     Ok(book.save_to_buffer()?)
 }
 
@@ -126,6 +127,28 @@ fn task_sheet<'a>(
     }
     ws.set_freeze_panes(1, 0)?;
     ws.autofilter(0, 0, last, HEADERS.len() as u16 - 1)?;
+    Ok(ws)
+}
+
+fn publicity_sheet(list: &DailyList) -> Result<Worksheet, SheetError> {
+    let mut ws = Worksheet::new();
+    ws.set_name("宣传任务")?;
+    let head = bold();
+    for (c, h) in PUBLICITY_HEADERS.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &head)?;
+        let width = if *h == "研判依据" {
+            60.0
+        } else {
+            column_width(h)
+        };
+        ws.set_column_width(c as u16, width)?;
+    }
+    for (i, row) in list.publicity.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            ws.write_string(i as u32 + 1, c as u16, cell)?;
+        }
+    }
+    ws.set_freeze_panes(1, 0)?;
     Ok(ws)
 }
 

@@ -84,8 +84,12 @@ impl Supervision {
         }
     }
 
-    /// Counts one task.
+    /// Counts one task of a pair; publicity tasks (宣传任务) are not
+    /// warnings and are left out.
     pub fn add(&mut self, task: &Task) {
+        if task.brief.is_some() {
+            return;
+        }
         let at = self.as_of_ms;
         self.total.add(task, at);
         let code = task.division.to_string();

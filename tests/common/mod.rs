@@ -337,3 +337,30 @@ pub fn retry_after_ms(status: &tonic::Status) -> Option<u64> {
 pub fn spawn_server(data: &Path) -> (std::process::Child, String) {
     spawn_server_with(data, |_| {})
 }
+
+/// The Python with openpyxl that scripts/test.sh installs.
+pub fn python() -> PathBuf {
+    let p = std::env::var_os("DUALWARN_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(ROOT).join("target/test-venv/bin/python"));
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/test.sh, which installs openpyxl in target/test-venv",
+        p.display()
+    );
+    p
+}
+
+pub fn read_xlsx(path: &std::path::Path) -> serde_json::Value {
+    let out = std::process::Command::new(python())
+        .arg(PathBuf::from(ROOT).join("tests/tools/read_xlsx.py"))
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openpyxl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

@@ -282,3 +282,73 @@ pub async fn audit(a: AuditArgs) -> anyhow::Result<()> {
         req.page_token = page.next_page_token;
     }
 }
+
+/// How publicity was given, as `tasks publicity --method` takes it.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum PublicityArg {
+    /// 上门.
+    Door,
+    /// 电话.
+    Phone,
+    /// 村(社区)群.
+    GroupChat,
+    /// 海报.
+    Poster,
+    /// 宣讲会.
+    Meeting,
+}
+
+impl From<PublicityArg> for proto::PublicityMethod {
+    fn from(m: PublicityArg) -> Self {
+        match m {
+            PublicityArg::Door => proto::PublicityMethod::Door,
+            PublicityArg::Phone => proto::PublicityMethod::Phone,
+            PublicityArg::GroupChat => proto::PublicityMethod::GroupChat,
+            PublicityArg::Poster => proto::PublicityMethod::Poster,
+            PublicityArg::Meeting => proto::PublicityMethod::Meeting,
+        }
+    }
+}
+
+/// `tasks publicity`.
+#[derive(Args)]
+pub struct PublicityArgs {
+    #[command(flatten)]
+    console: ConsoleArgs,
+    /// Task id: a pair's task (双宣传) or a publicity task (宣传任务).
+    task_id: String,
+    /// door | phone | group-chat | poster | meeting.
+    #[arg(long, value_enum, hide_possible_values = true)]
+    method: PublicityArg,
+    /// It was done (a publicity task then closes).
+    #[arg(long)]
+    done: bool,
+    /// Households reached.
+    #[arg(long, default_value_t = 0)]
+    households: u32,
+    /// Note (no personal data).
+    #[arg(long, default_value = "")]
+    note: String,
+    /// Who.
+    #[arg(long, default_value = "")]
+    actor: String,
+}
+
+/// Records publicity given on a task.
+pub async fn publicity(a: PublicityArgs) -> anyhow::Result<()> {
+    let c = a.console.conn.conn();
+    let mut client = console_client(&c).await?;
+    let base_version = Some(current_version(&mut client, &c, &a.task_id).await?);
+    let req = proto::RecordPublicityRequest {
+        task_id: a.task_id,
+        actor: a.actor,
+        method: proto::PublicityMethod::from(a.method).into(),
+        done: a.done,
+        households: a.households,
+        note: a.note,
+        base_version,
+    };
+    let t = client.record_publicity(c.request(req)?).await?.into_inner();
+    print_task(&t, a.console.json);
+    Ok(())
+}
