@@ -163,7 +163,9 @@ pub(super) fn build(file: DirectoryFile) -> Result<Directory, Fault> {
         });
     }
     let version = file.version;
+    let people = people.keys().map(|id| id.to_string()).collect();
     Ok(Directory {
+        people,
         version,
         villages,
         village_index,

@@ -97,6 +97,8 @@ pub struct Directory {
     retired: HashMap<u64, String>,
     /// Retired codes (any level) to the code that replaced them.
     replacements: HashMap<u64, DivisionCode>,
+    /// Every officer and grid worker id (a grid's second worker too).
+    people: std::collections::HashSet<String>,
 }
 
 #[derive(Debug)]
@@ -183,8 +185,7 @@ impl Directory {
 
     /// True when `id` is an officer or a grid worker of this directory.
     pub fn has_person(&self, id: &str) -> bool {
-        self.areas.iter().any(|a| a.officer.id == id)
-            || self.grids.iter().any(|g| g.worker.id == id)
+        self.people.contains(id)
     }
 }
 
