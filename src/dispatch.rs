@@ -50,6 +50,7 @@ fn new_task(
     let s = &item.alert.subject;
     let division = p.division_code.to_string();
     let due = due_at(deadlines, spec.level, &division, hits, now_ms);
+    let steps_due = steps_due(deadlines, spec.level, role, &division, now_ms);
     let mut detail = format!("level {:?}, {} rule(s)", spec.level, hits.len());
     if role == Role::GridWorker && p.grid_inferred {
         detail.push_str("; grid not given, routed to the village's first grid");
@@ -99,6 +100,46 @@ fn new_task(
         transfer: None,
         publicity: Vec::new(),
         brief: None,
+        steps_due,
+    }
+}
+
+/// The step deadlines of a new task, as the policy sets them now.
+fn steps_due(
+    deadlines: &Deadlines,
+    level: Level,
+    role: Role,
+    division: &str,
+    now_ms: i64,
+) -> crate::model::StepsDue {
+    let Some(s) = deadlines.steps_for(level, role, division) else {
+        return crate::model::StepsDue::default();
+    };
+    let at = |d: Option<std::time::Duration>| {
+        d.map_or(0, |d| {
+            now_ms.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        })
+    };
+    let show = |d: Option<std::time::Duration>| {
+        d.map_or("-".to_string(), |d| {
+            humantime::format_duration(d).to_string()
+        })
+    };
+    let scope = if s.prefix.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", s.prefix)
+    };
+    crate::model::StepsDue {
+        call_by_ms: at(s.call),
+        visit_by_ms: at(s.visit),
+        policy: format!(
+            "{}/{}: call {}, visit {}{scope}",
+            s.level,
+            s.role,
+            show(s.call),
+            show(s.visit)
+        ),
     }
 }
 
@@ -254,5 +295,6 @@ pub fn publicity_pair(spec: &PublicitySpec<'_>, now_ms: i64) -> [Task; 2] {
         transfer: None,
         publicity: Vec::new(),
         brief: Some(spec.brief.clone()),
+        steps_due: Default::default(),
     })
 }

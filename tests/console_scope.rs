@@ -225,6 +225,7 @@ fn series_task(id: &str, division: &str, series: &str) -> Task {
         transfer: None,
         publicity: Vec::new(),
         brief: None,
+        steps_due: Default::default(),
     }
 }
 

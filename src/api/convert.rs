@@ -11,6 +11,9 @@ use crate::proto;
 /// A task as consoles see it (the subject is already masked on the task).
 pub fn task_to_proto(t: &Task) -> proto::Task {
     proto::Task {
+        call_by_ms: t.steps_due.call_by_ms,
+        visit_by_ms: t.steps_due.visit_by_ms,
+        deadline_policy: t.steps_due.policy.clone(),
         publicity: t
             .publicity
             .iter()

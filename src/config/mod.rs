@@ -8,17 +8,19 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::directory;
-use crate::model::Level;
+use crate::model::{Level, Role};
 
 mod consoles;
 mod escalation;
 mod graph;
 mod ingest;
+mod steps;
 
 pub use consoles::{ConsoleAccess, ConsoleKind, token_digest};
 pub use escalation::EscalationConfig;
 pub use graph::{DEFAULT_SNAPSHOT_EVERY, GraphConfig};
 pub use ingest::{IngestConfig, PublisherAccess, RateLimit, TlsConfig};
+pub use steps::StepDeadline;
 
 /// Default gRPC listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -163,6 +165,9 @@ pub struct Deadlines {
     pub low: Duration,
     /// Per-jurisdiction overrides; the longest matching prefix wins.
     pub jurisdiction: Vec<DeadlineOverride>,
+    /// Step deadlines per level and role (call, visit), with overrides by
+    /// prefix; given at all, they replace the shipped ones.
+    pub steps: Vec<StepDeadline>,
 }
 
 /// Deadlines for one jurisdiction; unset levels fall back to the defaults.
@@ -264,11 +269,17 @@ impl Default for Deadlines {
             medium: DEFAULT_DUE_MEDIUM,
             low: DEFAULT_DUE_LOW,
             jurisdiction: Vec::new(),
+            steps: steps::default_steps(),
         }
     }
 }
 
 impl Deadlines {
+    /// The step deadlines of `level` and `role` in `division`, if any.
+    pub fn steps_for(&self, level: Level, role: Role, division: &str) -> Option<&StepDeadline> {
+        steps::pick(&self.steps, level, role, division)
+    }
+
     /// The deadline for `level` in the jurisdiction of `division` (12 digits).
     pub fn due_within(&self, level: Level, division: &str) -> Duration {
         let best = self
@@ -423,6 +434,7 @@ impl Config {
 
     fn validate_deadlines(&self) -> Result<(), ConfigError> {
         let d = &self.deadlines;
+        steps::validate(&d.steps)?;
         for (field, v) in [
             ("deadlines.high", d.high),
             ("deadlines.medium", d.medium),

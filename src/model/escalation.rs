@@ -36,6 +36,37 @@ pub enum Escalated {
     Centre,
 }
 
+/// Step deadlines of one task (电话 and 上门 by when), snapshotted from the
+/// `[[deadlines.steps]]` policy when the task is made; 0 = no such deadline.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepsDue {
+    /// Phone the person by, unix ms.
+    pub call_by_ms: i64,
+    /// Visit by, unix ms.
+    pub visit_by_ms: i64,
+    /// The policy as it was: `high/police: call 10m, visit 30m (520102)`.
+    pub policy: String,
+}
+
+/// The deadline that binds `task` now: its own, or an earlier step's that
+/// is not done yet (no call by `call_by_ms`, no visit by `visit_by_ms`),
+/// and which step that is. Once an outcome is reported the steps are moot.
+pub fn binding_due(task: &Task) -> (i64, &'static str) {
+    let mut due = (task.due_at_ms, "办结");
+    if task.outcome.is_some() {
+        return due;
+    }
+    let done = |kind| task.history.iter().any(|h| h.kind == kind);
+    let s = &task.steps_due;
+    if s.call_by_ms > 0 && s.call_by_ms < due.0 && !done(TaskEventKind::Called) {
+        due = (s.call_by_ms, "电话");
+    }
+    if s.visit_by_ms > 0 && s.visit_by_ms < due.0 && !done(TaskEventKind::Visited) {
+        due = (s.visit_by_ms, "上门");
+    }
+    due
+}
+
 /// The actor of engine-made changes.
 const ACTOR: &str = super::task::ENGINE_ACTOR;
 
@@ -50,7 +81,8 @@ pub fn due(
     if task.status == TaskStatus::Done {
         return None;
     }
-    let late = now_ms.saturating_sub(task.due_at_ms);
+    let (binding, step_name) = binding_due(task);
+    let late = now_ms.saturating_sub(binding);
     let entry = |kind, detail: String| HistoryEntry {
         at_ms: now_ms,
         actor: ACTOR.into(),
@@ -61,7 +93,7 @@ pub fn due(
         Escalated::No if late >= policy.to_station_after_ms => Some((
             Escalated::Station,
             format!(
-                "逾期 {} 分钟: 升级至派出所 {}",
+                "{step_name}逾期 {} 分钟: 升级至派出所 {}",
                 late / 60_000,
                 task.police_station
             ),
@@ -69,7 +101,7 @@ pub fn due(
         Escalated::Station if late >= policy.to_centre_after_ms => Some((
             Escalated::Centre,
             format!(
-                "逾期 {} 分钟: 升级至县级反诈中心 {}",
+                "{step_name}逾期 {} 分钟: 升级至县级反诈中心 {}",
                 late / 60_000,
                 task.division.county()
             ),
@@ -133,6 +165,27 @@ mod tests {
             kinds.push(k);
         }
         kinds
+    }
+
+    #[test]
+    fn an_undone_step_binds_before_the_task_deadline() {
+        let mut t = task();
+        t.due_at_ms = 120 * MIN;
+        t.steps_due = StepsDue {
+            call_by_ms: 10 * MIN,
+            visit_by_ms: 30 * MIN,
+            policy: String::new(),
+        };
+        assert_eq!(binding_due(&t), (10 * MIN, "电话"));
+        t.history.push(HistoryEntry {
+            at_ms: 5 * MIN,
+            actor: "officer".into(),
+            kind: TaskEventKind::Called,
+            detail: "接通".into(),
+        });
+        assert_eq!(binding_due(&t), (30 * MIN, "上门"));
+        t.outcome = Some(Default::default());
+        assert_eq!(binding_due(&t), (120 * MIN, "办结"));
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub mod transfer;
 
 pub use alert::{Alert, AlertKey, Artefact, ArtefactKind, Link, LinkKind, SourceKind, Subject};
 pub use audit::AuditEntry;
-pub use escalation::{Escalated, EscalationPolicy};
+pub use escalation::{Escalated, EscalationPolicy, StepsDue};
 pub use lifecycle::{FollowUp, OutcomeCode, Step, StepError};
 pub use person_key::{MIN_SECRET_BYTES, PersonKey, PersonKeys, SECRET_BYTES};
 pub use publicity::{PublicityBrief, PublicityMethod, PublicityRecord};

@@ -241,6 +241,9 @@ pub struct Task {
     /// has no person behind it.
     #[serde(default)]
     pub brief: Option<super::publicity::PublicityBrief>,
+    /// Step deadlines (电话, 上门) as the policy set them at creation.
+    #[serde(default)]
+    pub steps_due: super::escalation::StepsDue,
 }
 
 /// One entry of the global task event log that consoles watch.

@@ -224,6 +224,7 @@ pub(crate) mod tests {
             transfer: None,
             publicity: Vec::new(),
             brief: None,
+            steps_due: Default::default(),
         }
     }
 

@@ -190,6 +190,7 @@ mod tests {
             transfer: None,
             publicity: Vec::new(),
             brief: None,
+            steps_due: Default::default(),
         }
     }
 
