@@ -7,18 +7,17 @@
 //! `cargo bench --bench escalation`
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
+
+#[path = "support/pair.rs"]
+mod pair;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dualwarn::config::{Deadlines, EscalationConfig};
 use dualwarn::directory::Directory;
-use dualwarn::model::Task;
-use dualwarn::normalize::Checks;
-use dualwarn::pipeline::{Writer, prepare};
-use dualwarn::proto;
-use dualwarn::rules::{self, Matcher, window::WindowLimits};
-use dualwarn::store::{KnownAlerts, WriterState};
+use dualwarn::pipeline::Writer;
+use dualwarn::store::WriterState;
+use pair::{matcher, template};
 
 /// Open pairs under `cargo bench`; `cargo test --all-targets` runs each
 /// bench once, on a small province.
@@ -31,47 +30,10 @@ fn pairs() -> usize {
 }
 const NOW_MS: i64 = 1_795_363_200_000;
 
-fn matcher(root: &Path) -> Matcher {
-    let rules = Arc::new(rules::load_dir(&root.join("rules")).expect("rules"));
-    Matcher::new(rules, WindowLimits::default(), 8)
-}
-
-/// One real pair, made by the writer from a matching alert.
-fn template(root: &Path) -> Vec<Task> {
-    let dir = Directory::load(&root.join("directory/directory.json")).expect("directory");
-    let mut w = Writer::from_state(WriterState::default(), Deadlines::default(), matcher(root));
-    let alert = proto::Alert {
-        source: "bench-telecom".into(),
-        source_id: "e-1".into(),
-        source_kind: proto::SourceKind::Telecom as i32,
-        occurred_at_ms: NOW_MS - 60_000,
-        subject: Some(proto::Subject {
-            phone: "13900000001".into(),
-            division_code: dir.villages()[0].code.to_string(),
-            ..Default::default()
-        }),
-        counterparts: vec![proto::Artefact {
-            kind: proto::ArtefactKind::Phone as i32,
-            value: "16200071583".into(),
-        }],
-        ..Default::default()
-    };
-    let batch = prepare(
-        &proto::AlertBatch {
-            sequence: 0,
-            alerts: vec![alert],
-        },
-        &dir,
-        Checks::at(NOW_MS),
-    );
-    let (commit, _) = w.apply_batch(&batch, &KnownAlerts::new(), NOW_MS);
-    assert_eq!(commit.tasks.len(), 2, "the alert makes a pair");
-    commit.tasks
-}
-
 /// A writer holding [`pairs`] open pairs like the template's.
 fn province(root: &Path) -> Writer {
-    let pair = template(root);
+    let dir = Directory::load(&root.join("directory/directory.json")).expect("directory");
+    let pair = template(root, &dir, NOW_MS);
     let n = pairs();
     let mut open_tasks = Vec::with_capacity(2 * n);
     for p in 0..n {

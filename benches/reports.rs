@@ -6,18 +6,15 @@
 //! `cargo bench --bench reports`
 
 use std::path::Path;
-use std::sync::Arc;
+
+#[path = "support/pair.rs"]
+mod pair;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dualwarn::config::Deadlines;
 use dualwarn::directory::Directory;
 use dualwarn::model::{HistoryEntry, Outcome, OutcomeCode, Task, TaskEventKind, TaskStatus};
-use dualwarn::normalize::Checks;
-use dualwarn::pipeline::{Writer, prepare};
-use dualwarn::proto;
 use dualwarn::report::{DailyBuilder, Supervision, sheet};
-use dualwarn::rules::{self, Matcher, window::WindowLimits};
-use dualwarn::store::{KnownAlerts, WriterState};
+use pair::template;
 
 /// Tasks under `cargo bench`; `cargo test --all-targets` runs each bench
 /// once, on a small list.
@@ -30,43 +27,9 @@ fn tasks_n() -> usize {
 }
 const NOW_MS: i64 = 1_795_363_200_000;
 
-/// One real pair, made by the writer from a matching alert.
-fn template(root: &Path, dir: &Directory) -> Vec<Task> {
-    let rules = Arc::new(rules::load_dir(&root.join("rules")).expect("rules"));
-    let matcher = Matcher::new(rules, WindowLimits::default(), 8);
-    let mut w = Writer::from_state(WriterState::default(), Deadlines::default(), matcher);
-    let alert = proto::Alert {
-        source: "bench-telecom".into(),
-        source_id: "r-1".into(),
-        source_kind: proto::SourceKind::Telecom as i32,
-        occurred_at_ms: NOW_MS - 60_000,
-        subject: Some(proto::Subject {
-            phone: "13900000001".into(),
-            division_code: dir.villages()[0].code.to_string(),
-            ..Default::default()
-        }),
-        counterparts: vec![proto::Artefact {
-            kind: proto::ArtefactKind::Phone as i32,
-            value: "16200071583".into(),
-        }],
-        ..Default::default()
-    };
-    let batch = prepare(
-        &proto::AlertBatch {
-            sequence: 0,
-            alerts: vec![alert],
-        },
-        dir,
-        Checks::at(NOW_MS),
-    );
-    let (commit, _) = w.apply_batch(&batch, &KnownAlerts::new(), NOW_MS);
-    assert_eq!(commit.tasks.len(), 2, "the alert makes a pair");
-    commit.tasks
-}
-
 /// `n` tasks like the template's; every third worked to an outcome.
 fn city(root: &Path, dir: &Directory) -> Vec<Task> {
-    let pair = template(root, dir);
+    let pair = template(root, dir, NOW_MS);
     let codes = [
         OutcomeCode::Dissuaded,
         OutcomeCode::Mismatch,

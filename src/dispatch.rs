@@ -5,6 +5,7 @@
 
 use crate::config::Deadlines;
 use crate::enrich::Enriched;
+use crate::model::transfer::Routing;
 use crate::model::{
     HistoryEntry, Level, Reason, Role, Task, TaskDelta, TaskEventKind, TaskStatus, mask,
 };
@@ -51,6 +52,7 @@ fn new_task(
     let division = p.division_code.to_string();
     let due = due_at(deadlines, spec.level, &division, hits, now_ms);
     let steps_due = steps_due(deadlines, spec.level, role, &division, now_ms);
+    let r = Routing::of(p, role);
     let mut detail = format!("level {:?}, {} rule(s)", spec.level, hits.len());
     if role == Role::GridWorker && p.grid_inferred {
         detail.push_str("; grid not given, routed to the village's first grid");
@@ -59,14 +61,11 @@ fn new_task(
         id: format!("{}-{}", spec.pair_id, role.tag()),
         pair_id: spec.pair_id.to_string(),
         role,
-        division: p.division_code,
-        police_station: p.police_station.clone(),
-        police_area: p.police_area.clone(),
-        grid_id: p.grid_id.clone(),
-        assignee: match role {
-            Role::PoliceOfficer => p.officer.clone(),
-            Role::GridWorker => p.grid_worker.clone(),
-        },
+        division: r.division,
+        police_station: r.police_station,
+        police_area: r.police_area,
+        grid_id: r.grid_id,
+        assignee: r.assignee,
         subject_phone_masked: mask::phone(&s.phone),
         subject_name_masked: mask::name(&s.name),
         subject_address_masked: mask::address(&s.address),
@@ -250,22 +249,33 @@ pub struct PublicitySpec<'a> {
 pub fn publicity_pair(spec: &PublicitySpec<'_>, now_ms: i64) -> [Task; 2] {
     let p = spec.placement;
     let division = p.division_code.to_string();
-    Role::BOTH.map(|role| Task {
+    Role::BOTH.map(|role| {
+        let r = Routing::of(p, role);
+        publicity_task(spec, role, r, &division, now_ms)
+    })
+}
+
+fn publicity_task(
+    spec: &PublicitySpec<'_>,
+    role: Role,
+    r: Routing,
+    division: &str,
+    now_ms: i64,
+) -> Task {
+    let p = spec.placement;
+    Task {
         id: format!("{}-{}", spec.pair_id, role.tag()),
         pair_id: spec.pair_id.to_string(),
         role,
-        division: p.division_code,
-        police_station: p.police_station.clone(),
-        police_area: p.police_area.clone(),
-        grid_id: p.grid_id.clone(),
-        assignee: match role {
-            Role::PoliceOfficer => p.officer.clone(),
-            Role::GridWorker => p.grid_worker.clone(),
-        },
+        division: r.division,
+        police_station: r.police_station,
+        police_area: r.police_area,
+        grid_id: r.grid_id,
+        assignee: r.assignee,
         subject_phone_masked: String::new(),
         subject_name_masked: spec.brief.group.clone(),
         subject_address_masked: p.village_name.clone(),
-        subject_key: crate::model::publicity::area_key(&division, spec.fraud_type),
+        subject_key: crate::model::publicity::area_key(division, spec.fraud_type),
         level: Level::Low,
         fraud_type: spec.fraud_type.to_string(),
         reasons: vec![Reason {
@@ -296,5 +306,5 @@ pub fn publicity_pair(spec: &PublicitySpec<'_>, now_ms: i64) -> [Task; 2] {
         publicity: Vec::new(),
         brief: Some(spec.brief.clone()),
         steps_due: Default::default(),
-    })
+    }
 }

@@ -124,20 +124,11 @@ async fn the_daily_list_and_the_figures_show_the_work_done() {
     let day = dualwarn::model::calendar::local_date(now_ms() / 1000, 8);
 
     // The CLI downloads the XLSX; openpyxl opens it.
-    let out_dir = tempfile::tempdir().unwrap();
-    let file = out_dir.path().join("list.xlsx");
-    let run = Command::new(env!("CARGO_BIN_EXE_dualwarn"))
-        .args(["tasks", "daily", "--addr", &server.url, "--token", COUNTY])
-        .args(["--jurisdiction", "520102", "--day", &day, "--out"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    let book = daily_xlsx(
+        &server.url,
+        &day,
+        &["--token", COUNTY, "--jurisdiction", "520102"],
     );
-    let book = read_xlsx(&file);
     assert_eq!(
         book["sheets"],
         serde_json::json!(["任务清单", "汇总", "逾期清单", "宣传任务"])

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use common::*;
-use dualwarn::app::{Job, Shared};
 use dualwarn::proto;
 use tokio_stream::StreamExt;
 use tonic::Request;
@@ -21,16 +20,6 @@ const STATION_TOKEN: &str = "station-console-token-01";
 
 fn clock() -> i64 {
     CLOCK.load(Ordering::SeqCst)
-}
-
-async fn tick(shared: &Shared) -> usize {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    shared
-        .jobs
-        .send(Job::Tick { reply: Some(tx) })
-        .await
-        .unwrap();
-    rx.await.unwrap().unwrap()
 }
 
 fn auth<T>(msg: T) -> Request<T> {

@@ -195,27 +195,7 @@ async fn a_tripled_village_gets_one_publicity_pair_and_a_usual_one_none() {
 
     // The daily list: a 宣传任务 sheet, and 双宣传 on the task sheet.
     let day = dualwarn::model::calendar::local_date(now_ms() / 1000, 8);
-    let out = tempfile::tempdir().unwrap();
-    let file = out.path().join("list.xlsx");
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_dualwarn"))
-        .args([
-            "tasks",
-            "daily",
-            "--addr",
-            &server.url,
-            "--day",
-            &day,
-            "--out",
-        ])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let book = read_xlsx(&file);
+    let book = daily_xlsx(&server.url, &day, &[]);
     let sheet = book["cells"]["宣传任务"].as_array().unwrap();
     assert_eq!(sheet.len(), 3, "a header and the pair's two tasks");
     let head = sheet[0].as_array().unwrap();

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use common::*;
-use dualwarn::app::{Job, Shared};
 use dualwarn::config::{Config, StepDeadline};
 use dualwarn::proto;
 
@@ -19,16 +18,6 @@ const MIN: i64 = 60_000;
 
 fn clock() -> i64 {
     CLOCK.load(Ordering::SeqCst)
-}
-
-async fn tick(shared: &Shared) -> usize {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    shared
-        .jobs
-        .send(Job::Tick { reply: Some(tx) })
-        .await
-        .unwrap();
-    rx.await.unwrap().unwrap()
 }
 
 fn by_role(tasks: &[proto::Task], role: proto::Role) -> proto::Task {

@@ -364,3 +364,35 @@ pub fn read_xlsx(path: &std::path::Path) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// The daily list of `day` downloaded as XLSX with the real `dualwarn tasks
+/// daily` (extra flags in `args`), read back with openpyxl.
+pub fn daily_xlsx(url: &str, day: &str, args: &[&str]) -> serde_json::Value {
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("list.xlsx");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_dualwarn"))
+        .args(["tasks", "daily", "--addr", url, "--day", day])
+        .args(args)
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    read_xlsx(&file)
+}
+
+/// Has the writer of `shared` run its escalation check now; the number of
+/// escalation events it made.
+pub async fn tick(shared: &app::Shared) -> usize {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    shared
+        .jobs
+        .send(app::Job::Tick { reply: Some(tx) })
+        .await
+        .unwrap();
+    rx.await.unwrap().unwrap()
+}

@@ -118,13 +118,13 @@ pub async fn supervise(a: SuperviseArgs) -> anyhow::Result<()> {
     for (title, units) in [("区县", &r.counties), ("派出所", &r.stations)] {
         crate::say!("{title} (按时办结率排名)");
         for u in units {
-            let f = u.figures.clone().unwrap_or_default();
+            let f = u.figures.unwrap_or_default();
             crate::say!("  #{:<3} {:<14} {}", u.rank, u.id, line(&f));
         }
     }
     crate::say!("规则 (准确率 = (已劝阻+已被骗) / (已劝阻+已被骗+不符))");
     for rule in &r.rules {
-        let f = rule.figures.clone().unwrap_or_default();
+        let f = rule.figures.unwrap_or_default();
         crate::say!(
             "  {:<28} 准确率 {} (TP {} FP {}) {}",
             rule.rule_id,
@@ -171,17 +171,17 @@ fn figures_json(f: &proto::Figures) -> serde_json::Value {
 fn json(r: &proto::SupervisionResponse) -> serde_json::Value {
     let unit = |u: &proto::UnitFigures| {
         serde_json::json!({"id": u.id, "rank": u.rank,
-            "figures": figures_json(&u.figures.clone().unwrap_or_default())})
+            "figures": figures_json(&u.figures.unwrap_or_default())})
     };
     serde_json::json!({
         "as_of_ms": r.as_of_ms,
-        "total": figures_json(&r.total.clone().unwrap_or_default()),
+        "total": figures_json(&r.total.unwrap_or_default()),
         "counties": r.counties.iter().map(unit).collect::<Vec<_>>(),
         "stations": r.stations.iter().map(unit).collect::<Vec<_>>(),
         "rules": r.rules.iter().map(|x| serde_json::json!({
             "rule_id": x.rule_id, "precision": x.precision,
             "true_positives": x.true_positives, "false_positives": x.false_positives,
-            "figures": figures_json(&x.figures.clone().unwrap_or_default()),
+            "figures": figures_json(&x.figures.unwrap_or_default()),
         })).collect::<Vec<_>>(),
     })
 }
