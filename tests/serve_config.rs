@@ -121,3 +121,46 @@ fn consoles_without_an_admin_token_exit_64() {
     assert_eq!(code, Some(64), "{err}");
     assert!(err.contains("admin_token"), "{err}");
 }
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    use std::io::{BufRead, BufReader};
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dualwarn"))
+        .args([
+            "--log-format",
+            "json",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .arg("--rules")
+        .arg(rules_path())
+        .arg("--directory")
+        .arg(directory_path())
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = 0;
+    let mut serving = None;
+    for line in lines {
+        let line = line.unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("not a JSON object ({e}): {line}"));
+        assert!(v["level"].is_string() && v["fields"].is_object(), "{line}");
+        seen += 1;
+        if v["fields"]["message"] == "serving" {
+            serving = v["fields"]["addr"].as_str().map(String::from);
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen > 1, "the start logs more than one line");
+    assert!(serving.is_some_and(|a| a.starts_with("127.0.0.1:")));
+}

@@ -450,6 +450,13 @@ impl TaskConsole for ConsoleService {
             division: task.division.to_string(),
             reason: crate::model::mask::bounded(reason, *REASON_CHARS.end()),
         };
+        if task.brief.is_some() {
+            return Err(Error::NotFound(format!(
+                "task {} is a publicity task (宣传任务): no person behind it",
+                task.id
+            ))
+            .into());
+        }
         // The audit entry is durable before anything is shown.
         let (contact, seq) = self
             .blocking(move |s| {

@@ -304,10 +304,16 @@ pub async fn serve(
     } else {
         None
     };
+    // v1, and v1alpha for the clients that speak only it (Python's
+    // grpcio-reflection, older grpcurl).
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
     let ingest = &shared.config.ingest;
     let max_msg = ingest.max_message_bytes;
     let mut builder = tonic::transport::Server::builder()
@@ -319,6 +325,7 @@ pub async fn serve(
     let server = builder
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_alpha)
         .add_service(Gated::new(
             AlertIngestServer::new(IngestService::new(shared.clone()))
                 .max_decoding_message_size(max_msg),

@@ -249,6 +249,11 @@ pub fn plan(
                 ..TaskDelta::new(entry(TaskEventKind::Publicized, detail))
             }
         }
+        Step::Call { .. } | Step::Visit { .. } | Step::Report(_) if task.brief.is_some() => {
+            return Err(wrong(
+                "a publicity task (宣传任务) is worked with RecordPublicity",
+            ));
+        }
         Step::Acknowledge | Step::Call { .. } | Step::Visit { .. } | Step::Report(_) if closed => {
             return Err(wrong(
                 "the work on it is over; schedule a follow-up round instead",
