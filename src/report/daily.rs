@@ -159,8 +159,12 @@ impl DailyBuilder {
             *n += 1;
         }
         let timeliness = facts::timeliness(task, self.as_of_ms);
-        let mut rules: Vec<&str> = task.reasons.iter().map(|r| r.rule_id.as_str()).collect();
-        rules.dedup();
+        let mut rules: Vec<&str> = Vec::new();
+        for r in &task.reasons {
+            if !rules.contains(&r.rule_id.as_str()) {
+                rules.push(&r.rule_id);
+            }
+        }
         let cells = [
             task.id.clone(),
             level_label(task.level).into(),
