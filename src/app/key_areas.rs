@@ -37,6 +37,7 @@ pub async fn run(shared: Arc<Shared>, day: i64, dry_run: bool) -> Result<Assessm
         .key_areas
         .clone()
         .ok_or_else(|| Error::NotFound("the rule set in force has no key_areas.toml".into()))?;
+    let deadline_ms = i64::try_from(method.deadline.as_millis()).unwrap_or(i64::MAX);
     let s = shared.clone();
     let (areas, alerts) = tokio::task::spawn_blocking(move || {
         let mut counts = Counts::new(&method, day, s.config.utc_offset_hours);
@@ -70,8 +71,6 @@ pub async fn run(shared: Arc<Shared>, day: i64, dry_run: bool) -> Result<Assessm
             }
         }
     }
-    let method = shared.rules.load().key_areas.clone();
-    let deadline_ms = method.map_or(72 * 3_600_000, |m| m.deadline.as_millis() as i64);
     let (reply, rx) = oneshot::channel();
     shared
         .jobs
