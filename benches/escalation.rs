@@ -4,6 +4,10 @@
 //! nothing is due (the steady state), and, once, the check after an outage
 //! when every task is due (each gets its station escalation).
 //!
+//! The same open tasks in the store's deadline index (逾期调度索引), which
+//! the engine's check reads: timed, a check when nothing is due (one range
+//! read) and one commit's worth of due tasks read from it.
+//!
 //! `cargo bench --bench escalation`
 
 use std::path::Path;
@@ -15,8 +19,9 @@ mod pair;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dualwarn::config::{Deadlines, EscalationConfig};
 use dualwarn::directory::Directory;
+use dualwarn::model::escalation::next_due_at;
 use dualwarn::pipeline::Writer;
-use dualwarn::store::WriterState;
+use dualwarn::store::{EmbeddedStore, Store, WriterState};
 use pair::{matcher, template};
 
 /// Open pairs under `cargo bench`; `cargo test --all-targets` runs each
@@ -61,6 +66,29 @@ fn bench_escalation(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("check_1m_open_tasks_none_due", |b| {
         b.iter(|| assert!(w.escalations_due(&policy, NOW_MS).is_empty()))
+    });
+    // The deadline index: built once (timed), then read.
+    let data = tempfile::tempdir().expect("temp dir");
+    let store = EmbeddedStore::open(data.path()).expect("store");
+    let wakes: Vec<(String, Option<i64>)> = w
+        .open_tasks()
+        .map(|t| (t.id.clone(), next_due_at(t, &policy)))
+        .collect();
+    let started = Instant::now();
+    store.reindex_deadlines(1, &wakes).expect("index");
+    println!(
+        "escalation/index_build ({} tasks): {:.2} s",
+        wakes.len(),
+        started.elapsed().as_secs_f64()
+    );
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("index_check_none_due", |b| {
+        b.iter(|| assert!(store.tasks_due(NOW_MS, 1365).expect("read").is_empty()))
+    });
+    let later = NOW_MS + 24 * 3600 * 1000;
+    g.throughput(Throughput::Elements(1365.min(wakes.len() as u64)));
+    g.bench_function("index_read_1365_due", |b| {
+        b.iter(|| assert!(!store.tasks_due(later, 1365).expect("read").is_empty()))
     });
     g.finish();
     // Once: after an outage every task is overdue.

@@ -160,3 +160,69 @@ async fn get_task(
         .unwrap()
         .into_inner()
 }
+
+static CLOCK2: AtomicI64 = AtomicI64::new(0);
+
+fn clock2() -> i64 {
+    CLOCK2.load(Ordering::SeqCst)
+}
+
+/// The deadline index holds wake-up times computed under the policy in
+/// force; a restart under a shorter `to_centre_after` re-indexes the open
+/// tasks, so the centre hears of them by the new policy, not the old.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_policy_reindexes_the_deadlines_at_start() {
+    CLOCK2.store(now_ms(), Ordering::SeqCst);
+    let dir = directory();
+    let p = persons(&dir, "520102", 1, 62).remove(0);
+    let data = tempfile::tempdir().unwrap();
+    let cfg = |centre_after_min: u64| {
+        let mut c = config(data.path());
+        c.escalation.to_centre_after = Duration::from_secs(centre_after_min * 60);
+        c
+    };
+    let (server, shared) = Server::start_with_clock(cfg(120), clock2).await;
+    let card = list("flagged_cards", 1).remove(0);
+    let ack = submit(
+        &mut server.ingest().await,
+        1,
+        vec![transfer_alert("r-1", &p, &card, 600_000)],
+    )
+    .await;
+    assert_eq!(ack.pairs_created, 1, "{ack:?}");
+    let tasks = all_tasks(&mut server.console().await, "").await;
+    let due = tasks[0].due_at_ms;
+    // At the deadline the station is told of both tasks.
+    CLOCK2.store(due + MIN, Ordering::SeqCst);
+    assert_eq!(tick(&shared).await, 2);
+    let tasks = all_tasks(&mut server.console().await, "").await;
+    assert!(
+        tasks
+            .iter()
+            .all(|t| t.escalated == proto::Escalation::Station as i32)
+    );
+    // 20 minutes late is nothing under a 120-minute centre step...
+    CLOCK2.store(due + 20 * MIN, Ordering::SeqCst);
+    assert_eq!(tick(&shared).await, 0);
+    drop(shared);
+    server.stop().await;
+
+    // ...but under a 10-minute one it is due at once.
+    // (The start's own check may have fired it already; either way, once.)
+    let (server, shared) = Server::start_with_clock(cfg(10), clock2).await;
+    tick(&shared).await;
+    assert_eq!(tick(&shared).await, 0);
+    let tasks = all_tasks(&mut server.console().await, "").await;
+    assert!(
+        tasks
+            .iter()
+            .all(|t| t.escalated == proto::Escalation::Centre as i32
+                && t.history
+                    .iter()
+                    .filter(|h| h.detail.contains("县级反诈中心"))
+                    .count()
+                    == 1),
+        "{tasks:?}"
+    );
+    server.stop().await;
+}

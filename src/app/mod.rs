@@ -168,7 +168,7 @@ pub fn build_with_clock(config: Config, clock: fn() -> i64) -> Result<Arc<Shared
     keeper.last = loaded;
     let (jobs, jobs_rx) = mpsc::channel(config.queue_batches);
     let (events, _) = broadcast::channel(EVENT_FANOUT);
-    let thread = writer_thread::WriterThread {
+    let mut thread = writer_thread::WriterThread {
         writer,
         store: store.clone(),
         config: config.clone(),
@@ -180,6 +180,7 @@ pub fn build_with_clock(config: Config, clock: fn() -> i64) -> Result<Arc<Shared
         failing: None,
         last_revive: None,
     };
+    thread.index_deadlines()?;
     let writer_status =
         writer_status::spawn("dualwarn-writer", move |report| thread.run(jobs_rx, report))
             .map_err(|e| Error::Unavailable(format!("cannot start writer thread: {e}")))?;

@@ -13,7 +13,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::graph::import::ImportRow;
 use crate::graph::{BoundCounters, MemoryUse};
-use crate::model::{Step, Task, TaskEventRecord};
+use crate::model::escalation::next_due_at;
+use crate::model::{EscalationPolicy, Step, Task, TaskEventRecord};
 use crate::pipeline::{BatchCounts, PreparedBatch, Writer};
 use crate::rules::{Matcher, RuleSet};
 use crate::store::{Commit, Store};
@@ -287,21 +288,70 @@ impl WriterThread {
         }
     }
 
-    /// Escalations due now, durable before anyone hears of them.
+    /// Escalations due now, durable before anyone hears of them: the tasks
+    /// the store's deadline index says are due, in bounded commits, each
+    /// moved to its next wake-up time in the same transaction.
     fn tick(&mut self) -> Result<usize, Error> {
         let now = (self.clock)();
         let policy = self.config.escalation.policy();
-        let ids = self.writer.escalations_due(&policy, now);
-        let mut total = 0;
-        for chunk in ids.chunks(ESCALATED_TASKS_PER_COMMIT) {
-            let commit = self.writer.escalate(chunk, &policy, now);
+        let (mut total, mut tasks) = (0, 0);
+        let mut last: Vec<String> = Vec::new();
+        loop {
+            let ids = self.store.tasks_due(now, ESCALATED_TASKS_PER_COMMIT)?;
+            // Each round moves its tasks past `now` (next_due_at is the first
+            // moment anything is due), so a repeat means the index and the
+            // writer disagree: stop rather than spin.
+            if ids.is_empty() || ids == last {
+                if !ids.is_empty() {
+                    tracing::error!(
+                        tasks = ids.len(),
+                        "deadline index did not advance; escalation check stopped"
+                    );
+                }
+                break;
+            }
+            let mut commit = self.writer.escalate(&ids, &policy, now);
+            commit.wakes = ids
+                .iter()
+                .map(|id| {
+                    let wake = self
+                        .writer
+                        .open_task_ref(id)
+                        .and_then(|t| next_due_at(t, &policy));
+                    (id.clone(), wake)
+                })
+                .collect();
             total += commit.events.len();
+            tasks += ids.len();
             self.persist(commit)?;
+            last = ids;
         }
         if total > 0 {
-            tracing::info!(tasks = ids.len(), events = total, "overdue tasks escalated");
+            tracing::info!(tasks, events = total, "overdue tasks escalated");
         }
         Ok(total)
+    }
+
+    /// Makes the store's deadline index match the policy in force: built
+    /// anew from the open tasks when the store has none yet or it was
+    /// computed under another policy.
+    pub fn index_deadlines(&mut self) -> Result<(), Error> {
+        let policy = self.config.escalation.policy();
+        let fingerprint = policy_fingerprint(&policy);
+        if self.store.deadline_policy()? == fingerprint {
+            return Ok(());
+        }
+        let wakes: Vec<(String, Option<i64>)> = self
+            .writer
+            .open_tasks()
+            .map(|t| (t.id.clone(), next_due_at(t, &policy)))
+            .collect();
+        self.store.reindex_deadlines(fingerprint, &wakes)?;
+        tracing::info!(
+            tasks = wakes.len(),
+            "deadline index rebuilt for the escalation policy"
+        );
+        Ok(())
     }
 
     /// A console step: on the writer's own task, or on a closed one read
@@ -488,10 +538,19 @@ impl WriterThread {
         }
     }
 
-    fn persist(&mut self, commit: Commit) -> Result<(), Error> {
+    fn persist(&mut self, mut commit: Commit) -> Result<(), Error> {
         if commit.is_empty() && commit.open_insert.is_empty() {
             return Ok(());
         }
+        let policy = self.config.escalation.policy();
+        let mut changed: Vec<(String, Option<i64>)> = commit
+            .tasks
+            .iter()
+            .map(|t| (t.id.clone(), next_due_at(t, &policy)))
+            .collect();
+        // The tick's own wake-ups (tasks it found due but left unchanged)
+        // go first; a task's state in this commit has the last word.
+        commit.wakes.append(&mut changed);
         if let Err(e) = self.commit_with_retry(&commit) {
             tracing::error!(error = %e, attempts = COMMIT_ATTEMPTS, "commit failed; rebuilding writer from store");
             self.failing = Some(e.to_string());
@@ -522,7 +581,20 @@ fn append(into: &mut Commit, c: Commit) {
     into.open_insert.extend(c.open_insert);
     into.open_remove.extend(c.open_remove);
     into.series_aliases.extend(c.series_aliases);
+    into.moved_from.extend(c.moved_from);
+    into.wakes.extend(c.wakes);
     into.next_pair = c.next_pair;
+}
+
+/// A fingerprint of `policy`, kept beside the deadline index: the index's
+/// wake-up times hold only under the policy they were computed with.
+fn policy_fingerprint(policy: &EscalationPolicy) -> u64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("{policy:?}").as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    // 0 means "never built".
+    u64::from_be_bytes(b).max(1)
 }
 
 fn fail_all(group: Vec<(PreparedBatch, oneshot::Sender<Result<BatchCounts, Error>>)>, msg: &str) {

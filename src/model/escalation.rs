@@ -117,33 +117,55 @@ pub fn due(
     }
     // Signed for and forgotten: the last step by a person is the signature,
     // long ago, and nobody was reminded since.
+    let signed_at = stalled_since(task, policy)?;
+    let quiet = now_ms.saturating_sub(signed_at);
+    if quiet < policy.stalled_after_ms {
+        return None;
+    }
+    let delta = TaskDelta::new(entry(
+        TaskEventKind::Renotified,
+        format!("已签收 {} 分钟无进展: 再次提醒", quiet / 60_000),
+    ));
+    Some((TaskEventKind::Renotified, delta))
+}
+
+/// The earliest time at which [`due`] has something for `task` as it
+/// stands: the wake-up key of the store's deadline index, so that a check
+/// reads only the tasks that are due instead of scanning every open one.
+/// `None` when nothing can fall due without a change to the task.
+pub fn next_due_at(task: &Task, policy: &EscalationPolicy) -> Option<i64> {
+    if task.status == TaskStatus::Done {
+        return None;
+    }
+    let (binding, _) = binding_due(task);
+    let overdue = match task.escalated {
+        Escalated::No => Some(binding.saturating_add(policy.to_station_after_ms)),
+        Escalated::Station => Some(binding.saturating_add(policy.to_centre_after_ms)),
+        Escalated::Centre => None,
+    };
+    let stalled = stalled_since(task, policy)
+        .map(|signed_at| signed_at.saturating_add(policy.stalled_after_ms));
+    match (overdue, stalled) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// When the task was signed for, if it is signed, shows no step since, was
+/// not reminded since, and reminders are on: the start of its quiet time.
+fn stalled_since(task: &Task, policy: &EscalationPolicy) -> Option<i64> {
     if task.status != TaskStatus::Acknowledged || policy.stalled_after_ms <= 0 {
         return None;
     }
-    let last_work = task
+    let i = task
         .history
         .iter()
-        .rposition(|h| h.actor != ACTOR && h.kind != TaskEventKind::Created);
-    let forgotten = last_work.is_some_and(|i| {
-        let signed = &task.history[i];
-        let reminded = task.history[i..]
-            .iter()
-            .any(|h| h.kind == TaskEventKind::Renotified);
-        task.status == TaskStatus::Acknowledged
-            && signed.kind == TaskEventKind::Acknowledged
-            && policy.stalled_after_ms > 0
-            && now_ms.saturating_sub(signed.at_ms) >= policy.stalled_after_ms
-            && !reminded
-    });
-    if forgotten {
-        let quiet = last_work.map_or(0, |i| now_ms.saturating_sub(task.history[i].at_ms));
-        let delta = TaskDelta::new(entry(
-            TaskEventKind::Renotified,
-            format!("已签收 {} 分钟无进展: 再次提醒", quiet / 60_000),
-        ));
-        return Some((TaskEventKind::Renotified, delta));
-    }
-    None
+        .rposition(|h| h.actor != ACTOR && h.kind != TaskEventKind::Created)?;
+    let signed = &task.history[i];
+    let reminded = task.history[i..]
+        .iter()
+        .any(|h| h.kind == TaskEventKind::Renotified);
+    (signed.kind == TaskEventKind::Acknowledged && !reminded).then_some(signed.at_ms)
 }
 
 #[cfg(test)]
@@ -237,5 +259,92 @@ mod tests {
         assert!(all_due(&mut t, 69 * MIN).is_empty());
         assert_eq!(all_due(&mut t, 70 * MIN), [TaskEventKind::Renotified]);
         assert!(all_due(&mut t, 500 * MIN).is_empty());
+    }
+
+    fn arbitrary_task(
+        due: i64,
+        call_by: i64,
+        visit_by: i64,
+        escalated: u8,
+        signed_at: Option<i64>,
+        step_after: Option<(bool, i64)>,
+    ) -> Task {
+        let mut t = task();
+        t.due_at_ms = due;
+        t.steps_due = StepsDue {
+            call_by_ms: call_by,
+            visit_by_ms: visit_by,
+            policy: String::new(),
+        };
+        t.escalated =
+            [Escalated::No, Escalated::Station, Escalated::Centre][escalated as usize % 3];
+        let push = |t: &mut Task, at_ms, actor: &str, kind, status| {
+            TaskDelta {
+                status: Some(status),
+                ..TaskDelta::new(HistoryEntry {
+                    at_ms,
+                    actor: actor.into(),
+                    kind,
+                    detail: String::new(),
+                })
+            }
+            .apply(t)
+        };
+        if let Some(at) = signed_at {
+            push(
+                &mut t,
+                at,
+                "w",
+                TaskEventKind::Acknowledged,
+                TaskStatus::Acknowledged,
+            );
+            match step_after {
+                Some((true, d)) => push(
+                    &mut t,
+                    at + d,
+                    ACTOR,
+                    TaskEventKind::Renotified,
+                    TaskStatus::Acknowledged,
+                ),
+                Some((false, d)) => push(
+                    &mut t,
+                    at + d,
+                    "w",
+                    TaskEventKind::Called,
+                    TaskStatus::InProgress,
+                ),
+                None => {}
+            }
+        }
+        t
+    }
+
+    proptest::proptest! {
+        /// The deadline index wakes a task exactly when something is due:
+        /// never after it (a missed escalation), never before (a wasted read).
+        #[test]
+        fn next_due_at_is_the_first_moment_anything_is_due(
+            deadline in 0i64..1_000,
+            call_by in 0i64..1_000,
+            visit_by in 0i64..1_000,
+            escalated in 0u8..3,
+            signed_at in proptest::option::of(0i64..1_000),
+            step_after in proptest::option::of((proptest::bool::ANY, 0i64..100)),
+            now in 0i64..3_000,
+            stalled in 0i64..300,
+        ) {
+            let policy = EscalationPolicy {
+                to_station_after_ms: 0,
+                to_centre_after_ms: 30,
+                stalled_after_ms: stalled,
+            };
+            let t = arbitrary_task(deadline, call_by, visit_by, escalated, signed_at, step_after);
+            let wake = next_due_at(&t, &policy);
+            proptest::prop_assert_eq!(
+                due(&t, &policy, now).is_some(),
+                wake.is_some_and(|w| now >= w),
+                "wake {:?} at {}", wake, now
+            );
+        }
     }
 }

@@ -111,6 +111,7 @@ impl EmbeddedStore {
             tx.open_table(ALERT_DIGESTS).map_err(backend)?;
             series::create_tables(&tx)?;
             super::audit::create_tables(&tx)?;
+            super::deadlines::create_tables(&tx)?;
             graph_log::create_tables(&tx)?;
         }
         tx.commit().map_err(backend)?;
@@ -288,6 +289,7 @@ impl Store for EmbeddedStore {
         events::write(&tx, c)?;
         series::write(&tx, c)?;
         graph_log::write(&tx, c)?;
+        super::deadlines::write(&tx, c)?;
         tx.commit().map_err(backend)
     }
 
@@ -395,6 +397,22 @@ impl Store for EmbeddedStore {
             Some(v) => Ok(Some(decode(key, v.value())?)),
             None => Ok(None),
         }
+    }
+
+    fn tasks_due(&self, now_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.wakes_due(now_ms, limit)
+    }
+
+    fn deadline_policy(&self) -> Result<u64, StoreError> {
+        self.wake_policy()
+    }
+
+    fn reindex_deadlines(
+        &self,
+        policy: u64,
+        wakes: &[(String, Option<i64>)],
+    ) -> Result<(), StoreError> {
+        self.reindex_wakes(policy, wakes)
     }
 
     fn append_audit(&self, entry: &crate::model::AuditEntry) -> Result<u64, StoreError> {

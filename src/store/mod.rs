@@ -7,6 +7,7 @@
 //! backend implements the same trait.
 
 mod audit;
+mod deadlines;
 mod embedded;
 mod events;
 mod graph_log;
@@ -137,6 +138,10 @@ pub struct Commit {
     /// Tasks that moved to another village (转办), as they stood before:
     /// their old place in the jurisdiction order is removed.
     pub moved_from: Vec<Task>,
+    /// Each changed task's next escalation wake-up time, `None` when nothing
+    /// can fall due (closed, or escalated as far as it goes): the deadline
+    /// index. Filled by the writer thread, which knows the policy.
+    pub wakes: Vec<(String, Option<i64>)>,
 }
 
 impl Commit {
@@ -146,6 +151,7 @@ impl Commit {
             && self.tasks.is_empty()
             && self.events.is_empty()
             && self.series_aliases.is_empty()
+            && self.wakes.is_empty()
     }
 }
 
@@ -246,6 +252,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// The stored alert of `key` (`source/source_id`), while retention keeps it.
     fn alert(&self, key: &str) -> Result<Option<crate::model::Alert>, StoreError>;
+
+    /// Up to `limit` ids of tasks whose escalation wake-up time is at or
+    /// before `now_ms`, earliest first (the deadline index).
+    fn tasks_due(&self, now_ms: i64, limit: usize) -> Result<Vec<String>, StoreError>;
+    /// The fingerprint of the escalation policy the deadline index was built
+    /// with; 0 when it never was.
+    fn deadline_policy(&self) -> Result<u64, StoreError>;
+    /// Replaces the deadline index with `wakes`, computed under `policy`.
+    fn reindex_deadlines(
+        &self,
+        policy: u64,
+        wakes: &[(String, Option<i64>)],
+    ) -> Result<(), StoreError>;
 
     /// Appends a reveal to the audit log, durably; returns its number.
     fn append_audit(&self, entry: &crate::model::AuditEntry) -> Result<u64, StoreError>;

@@ -151,7 +151,20 @@ impl Writer {
         ids
     }
 
-    /// Escalates the tasks `ids` (from [`Writer::escalations_due`]) and
+    /// Every task of every open pair, in no order: what the deadline index
+    /// is rebuilt from.
+    pub fn open_tasks(&self) -> impl Iterator<Item = &Task> {
+        self.pairs.values().flatten()
+    }
+
+    /// The open task `id` as the writer holds it.
+    pub fn open_task_ref(&self, id: &str) -> Option<&Task> {
+        let pair_id = id.rsplit_once('-').map_or(id, |(p, _)| p);
+        self.pairs.get(pair_id)?.iter().find(|t| t.id == id)
+    }
+
+    /// Escalates the tasks `ids` (from the store's deadline index, or
+    /// [`Writer::escalations_due`]) and
     /// re-notifies the forgotten ones, as due at `now_ms`, each once; a task
     /// overdue for long gets the station's and the centre's in one go.
     pub fn escalate(
