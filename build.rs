@@ -1,5 +1,6 @@
 //! Compiles `proto/dualwarn/v1/*.proto` with the vendored protoc, and writes
-//! the descriptor set that gRPC server reflection serves.
+//! the descriptor set that gRPC server reflection serves, and the serde
+//! (proto3 JSON) impls that the web console's JSON API uses.
 
 use std::path::PathBuf;
 
@@ -20,6 +21,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ],
             &["proto"],
         )?;
+    // serde for every message in the proto3 JSON mapping (enum names, 64-bit
+    // integers as strings), with the .proto field names: the web console's
+    // JSON is the gRPC console's messages, not a second schema.
+    let descriptors = std::fs::read(out.join("dualwarn_descriptor.bin"))?;
+    pbjson_build::Builder::new()
+        .register_descriptors(&descriptors)?
+        .preserve_proto_field_names()
+        .build(&[".dualwarn"])?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())
 }

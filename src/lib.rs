@@ -35,7 +35,9 @@
 //! - [`areas`]: key areas and groups (重点区域、重点人群) for publicity tasks.
 //! - [`report`]: the daily task list (任务清单) and supervision figures (督导).
 //! - [`store`]: the `Store` trait and the embedded redb backend.
-//! - [`api`]: the gRPC services (ingest, console, watch).
+//! - [`api`]: the gRPC services (ingest, console, watch) and the web
+//!   console's HTTP edge (`api::http`: page, JSON API, events, `/metrics`).
+//! - [`metrics`]: operational figures for Prometheus.
 //! - [`app`]: the wiring — load, check, start the writer, serve.
 //! - [`cli`]: `gen`, `send`, `tasks` and `directory` commands.
 //! - [`error`]: the crate error and its one mapping to `tonic::Status`.
@@ -53,6 +55,7 @@ pub mod dispatch;
 pub mod enrich;
 pub mod error;
 pub mod graph;
+pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod pipeline;
@@ -64,6 +67,7 @@ pub mod store;
 #[allow(missing_docs, clippy::all)]
 pub mod proto {
     tonic::include_proto!("dualwarn.v1");
+    include!(concat!(env!("OUT_DIR"), "/dualwarn.v1.serde.rs"));
 
     /// Encoded descriptors, served by gRPC reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =

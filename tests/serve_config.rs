@@ -14,6 +14,9 @@ fn serve_with(args: &[&str], config: Option<&str>) -> (Option<i32>, String) {
     if !args.contains(&"--listen") {
         cmd.args(["--listen", "127.0.0.1:0"]);
     }
+    if !args.contains(&"--http-listen") {
+        cmd.args(["--http-listen", "127.0.0.1:0"]);
+    }
     cmd.arg("--data-dir").arg(dir.path().join("data"));
     if !args.contains(&"--rules") {
         cmd.arg("--rules").arg(rules_path());
@@ -132,6 +135,8 @@ fn json_logs_are_one_object_per_line() {
             "json",
             "serve",
             "--listen",
+            "127.0.0.1:0",
+            "--http-listen",
             "127.0.0.1:0",
             "--data-dir",
         ])

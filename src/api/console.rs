@@ -191,6 +191,7 @@ impl TaskConsole for ConsoleService {
             status: convert::status_filter(r.status)?,
             level: convert::level_filter(r.level)?,
             created_between,
+            overdue_at: r.overdue.then(|| (self.shared.clock)()),
             page_size,
             page_token: (!r.page_token.is_empty()).then_some(r.page_token),
         };

@@ -1,7 +1,8 @@
 //! The *serve* edge: gRPC services over the pipeline and the store.
 //! [`IngestService`] feeds the bounded queue, behind the [`IngestGate`]
 //! (publisher tokens, byte budget, rate limits); [`ConsoleService`] reads
-//! the store and sends console actions to the writer.
+//! the store and sends console actions to the writer; [`http`] serves the
+//! web console over the same console service.
 
 mod admin;
 mod auth;
@@ -11,6 +12,7 @@ mod convert;
 mod directory_admin;
 mod gate;
 mod graph_admin;
+pub mod http;
 mod ingest;
 mod rate_limit;
 mod reports;

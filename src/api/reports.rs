@@ -39,6 +39,7 @@ fn each_visible(
     mut each: impl FnMut(&Task),
 ) -> Result<(), Error> {
     let mut query = TaskQuery {
+        overdue_at: None,
         prefix,
         created_between: Some(created_between),
         page_size: PAGE,

@@ -80,6 +80,8 @@ pub struct Shared {
     pub tls: Option<tonic::transport::ServerTlsConfig>,
     /// The engine's clock (unix ms), the writer's too: reports are "as of" it.
     pub clock: fn() -> i64,
+    /// Operational figures, for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Shared {
@@ -168,7 +170,9 @@ pub fn build_with_clock(config: Config, clock: fn() -> i64) -> Result<Arc<Shared
     keeper.last = loaded;
     let (jobs, jobs_rx) = mpsc::channel(config.queue_batches);
     let (events, _) = broadcast::channel(EVENT_FANOUT);
+    let metrics = Arc::new(crate::metrics::Metrics::new());
     let mut thread = writer_thread::WriterThread {
+        metrics: metrics.clone(),
         writer,
         store: store.clone(),
         config: config.clone(),
@@ -204,6 +208,7 @@ pub fn build_with_clock(config: Config, clock: fn() -> i64) -> Result<Arc<Shared
         person_keys,
         writer_status,
         clock,
+        metrics,
     }))
 }
 
@@ -261,6 +266,22 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
+    serve_with_http(shared, listener, None, shutdown).await
+}
+
+/// [`serve`], and the web console on `http` when given.
+pub async fn serve_with_http(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    http: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let (http_stop, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let web = http.map(|l| {
+        tokio::spawn(crate::api::http::serve(shared.clone(), l, async {
+            let _ = http_stopped.await;
+        }))
+    });
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<AlertIngestServer<IngestService>>()
@@ -362,6 +383,15 @@ pub async fn serve(
     escalation.abort();
     follower.abort();
     acceptor.abort();
+    let _ = http_stop.send(());
+    if let Some(web) = web {
+        // Event streams never end by themselves: give pages a moment, then cut.
+        match tokio::time::timeout(std::time::Duration::from_secs(2), web).await {
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "web console stopped with an error"),
+            Ok(_) => {}
+            Err(_) => tracing::debug!("web console streams cut at shutdown"),
+        }
+    }
     if let WriterStatus::Died(why) = &*shared.writer_status.borrow() {
         anyhow::bail!("{why}; exiting so that a supervisor restarts the engine");
     }

@@ -167,6 +167,8 @@ pub struct WriterThread {
     pub failing: Option<String>,
     /// Last time a stopped writer tried to come back.
     pub last_revive: Option<std::time::Instant>,
+    /// Operational figures.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl WriterThread {

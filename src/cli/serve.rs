@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// Jurisdiction directory file [default: ./directory/directory.json].
     #[arg(long)]
     pub directory: Option<PathBuf>,
+    /// Web console and /metrics listen address; "" turns it off
+    /// [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub http_listen: Option<String>,
     /// Allow a non-loopback listen address while consoles, administration
     /// or ingest answer without a token (a trusted test network only).
     #[arg(long)]
@@ -62,6 +66,13 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let listen = config.listen;
+    let http = match config.http.addr() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_CONFIG));
+        }
+    };
     let shared = match app::build(config) {
         Ok(s) => s,
         Err(e) => {
@@ -72,9 +83,24 @@ pub async fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    let http = match http {
+        Some(a) => {
+            let l = tokio::net::TcpListener::bind(a)
+                .await
+                .with_context(|| format!("cannot listen on {a} (http.listen)"))?;
+            let scheme = if shared.config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            tracing::info!(http_addr = %l.local_addr()?, scheme, "web console listening");
+            Some(l)
+        }
+        None => None,
+    };
     tracing::info!(addr = %listener.local_addr()?, "serving");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut server = tokio::spawn(app::serve(shared, listener, async {
+    let mut server = tokio::spawn(app::serve_with_http(shared, listener, http, async {
         let _ = stop_rx.await;
     }));
     tokio::select! {
@@ -98,6 +124,9 @@ fn checked_config(a: ServeArgs) -> Result<Config, ConfigError> {
     config.data_dir = a.data_dir.unwrap_or(config.data_dir);
     config.rules_dir = a.rules.unwrap_or(config.rules_dir);
     config.directory = a.directory.unwrap_or(config.directory);
+    if let Some(http) = a.http_listen {
+        config.http.listen = http;
+    }
     config.check_exposure(a.insecure_dev)?;
     Ok(config)
 }

@@ -50,6 +50,9 @@ pub enum TasksCommand {
         /// Local day created, YYYY-MM-DD.
         #[arg(long, default_value = "")]
         day: String,
+        /// Only tasks past their deadline and not done (逾期).
+        #[arg(long)]
+        overdue: bool,
     },
     /// Follow task events of a jurisdiction.
     Watch {
@@ -155,8 +158,10 @@ pub async fn run(cmd: TasksCommand) -> anyhow::Result<ExitCode> {
             status,
             level,
             day,
+            overdue,
         } => {
             let req = proto::ListTasksRequest {
+                overdue,
                 jurisdiction,
                 role: wire::<_, proto::Role>(role),
                 status: wire::<_, proto::TaskStatus>(status),

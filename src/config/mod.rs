@@ -13,12 +13,14 @@ use crate::model::{Level, Role};
 mod consoles;
 mod escalation;
 mod graph;
+mod http;
 mod ingest;
 mod steps;
 
 pub use consoles::{ConsoleAccess, ConsoleKind, token_digest};
 pub use escalation::EscalationConfig;
 pub use graph::{DEFAULT_SNAPSHOT_EVERY, GraphConfig};
+pub use http::{DEFAULT_HTTP_LISTEN, HttpConfig};
 pub use ingest::{IngestConfig, PublisherAccess, RateLimit, TlsConfig};
 pub use steps::StepDeadline;
 
@@ -111,8 +113,11 @@ pub struct Config {
     pub escalation: EscalationConfig,
     /// Publisher tokens, rate limits and ingest resource bounds.
     pub ingest: IngestConfig,
-    /// TLS for gRPC; none: plain text (loopback or a trusted network only).
+    /// TLS for gRPC and the web console; none: plain text (loopback or a
+    /// trusted network only).
     pub tls: Option<TlsConfig>,
+    /// The web console and `/metrics`.
+    pub http: HttpConfig,
 }
 
 /// Bounds of the rule windows.
@@ -258,6 +263,7 @@ impl Default for Config {
             escalation: EscalationConfig::default(),
             ingest: IngestConfig::default(),
             tls: None,
+            http: HttpConfig::default(),
         }
     }
 }
@@ -323,6 +329,7 @@ impl Config {
             value,
             why,
         };
+        self.http.addr()?;
         if self.store_cache_bytes < 1024 * 1024 {
             return Err(invalid(
                 "store_cache_bytes",
@@ -423,13 +430,20 @@ impl Config {
     /// token, unless `insecure_dev`.
     pub fn check_exposure(&self, insecure_dev: bool) -> Result<(), ConfigError> {
         let open = self.unauthenticated();
-        if open.is_empty() || insecure_dev || self.listen.ip().is_loopback() {
+        if open.is_empty() || insecure_dev {
             return Ok(());
         }
-        Err(ConfigError::Exposed {
-            listen: self.listen,
-            open: open.join(", "),
-        })
+        // The web console answers for the consoles, like gRPC does.
+        let http = self.http.addr()?;
+        for listen in std::iter::once(self.listen).chain(http) {
+            if !listen.ip().is_loopback() {
+                return Err(ConfigError::Exposed {
+                    listen,
+                    open: open.join(", "),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn validate_deadlines(&self) -> Result<(), ConfigError> {

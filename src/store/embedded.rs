@@ -223,6 +223,21 @@ impl Store for EmbeddedStore {
         self.reopen()
     }
 
+    fn last_event_seq(&self) -> Result<u64, StoreError> {
+        let tx = self.begin_read()?;
+        let events = tx.open_table(EVENTS).map_err(backend)?;
+        let meta = tx.open_table(META).map_err(backend)?;
+        let last = events
+            .last()
+            .map_err(backend)?
+            .map_or(0, |(k, _)| k.value());
+        let compacted = meta
+            .get(events::COMPACTED_THROUGH)
+            .map_err(backend)?
+            .map_or(0, |v| v.value());
+        Ok(last.max(compacted))
+    }
+
     fn person_secret(&self) -> Result<Vec<u8>, StoreError> {
         self.stored_secret()
     }
@@ -737,6 +752,7 @@ mod tests {
             assert_eq!(page_through(&store, prefix), expected);
         }
         let grid_workers = TaskQuery {
+            overdue_at: None,
             role: Some(Role::GridWorker),
             ..query(&a[..4], 10, None)
         };

@@ -192,6 +192,9 @@ pub trait Store: Send + Sync + 'static {
     /// Makes the backend usable again after a failed write (for the
     /// embedded store, a reopen of its file); committed data is untouched.
     fn recover(&self) -> Result<(), StoreError>;
+    /// The newest event's sequence number (0 for an empty log): a watcher
+    /// that starts after it sees only what happens from now on.
+    fn last_event_seq(&self) -> Result<u64, StoreError>;
     /// Reads what the writer needs to resume.
     fn load_state(&self) -> Result<WriterState, StoreError>;
     /// The installation's person-key secret, made and kept on first call

@@ -15,6 +15,8 @@ pub struct TaskQuery {
     pub level: Option<Level>,
     /// Only tasks created in `[start, end)` unix ms (a local day).
     pub created_between: Option<(i64, i64)>,
+    /// Only tasks not done whose binding deadline passed before this time, unix ms.
+    pub overdue_at: Option<i64>,
     /// Page size.
     pub page_size: usize,
     /// Continue after this token.
@@ -39,6 +41,10 @@ impl TaskQuery {
             && self
                 .created_between
                 .is_none_or(|(a, b)| task.created_at_ms >= a && task.created_at_ms < b)
+            && self.overdue_at.is_none_or(|now| {
+                task.status != crate::model::TaskStatus::Done
+                    && crate::model::escalation::binding_due(task).0 < now
+            })
     }
 }
 

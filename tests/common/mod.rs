@@ -277,15 +277,22 @@ pub fn spawn_server_at(
 ) -> (std::process::Child, String, String) {
     use std::io::{BufRead, BufReader};
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dualwarn"));
-    cmd.args(["serve", "--listen", listen, "--data-dir"])
-        .arg(data)
-        .arg("--rules")
-        .arg(rules_path())
-        .arg("--directory")
-        .arg(directory_path())
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null());
+    cmd.args([
+        "serve",
+        "--listen",
+        listen,
+        "--http-listen",
+        "127.0.0.1:0",
+        "--data-dir",
+    ])
+    .arg(data)
+    .arg("--rules")
+    .arg(rules_path())
+    .arg("--directory")
+    .arg(directory_path())
+    .env("RUST_LOG", "info")
+    .stderr(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::null());
     configure(&mut cmd);
     let mut child = cmd.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
