@@ -38,7 +38,10 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test"
+rm -rf target/test-logs
 cargo test --all-targets --locked
+echo "== personal data in the suite's server logs"
+"$venv/bin/python" tests/tools/check_log_masking.py target/test-logs
 echo "== cargo bench --no-run"
 cargo bench --no-run --locked
 echo "== all green"

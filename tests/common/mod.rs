@@ -275,7 +275,7 @@ pub fn spawn_server_at(
     listen: &str,
     configure: impl FnOnce(&mut std::process::Command),
 ) -> (std::process::Child, String, String) {
-    use std::io::{BufRead, BufReader};
+    use std::io::{BufRead, BufReader, Write};
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dualwarn"));
     cmd.args([
         "serve",
@@ -310,8 +310,28 @@ pub fn spawn_server_at(
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
-    std::thread::spawn(move || for _ in lines {});
+    let mut kept = server_log_file();
+    let _ = kept.write_all(log.as_bytes());
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = writeln!(kept, "{line}");
+        }
+    });
     (child, format!("http://{addr}"), log)
+}
+
+/// A new file under target/test-logs for one server's log: every line the
+/// real binary writes in the suite is kept, and scripts/test.sh runs them
+/// all through the personal-data checker (tests/tools/check_log_masking.py).
+fn server_log_file() -> std::fs::File {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = Path::new(ROOT).join("target/test-logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let name = exe.file_stem().unwrap().to_string_lossy().into_owned();
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    std::fs::File::create(dir.join(format!("{name}-{}-{n}.log", std::process::id()))).unwrap()
 }
 
 /// `msg` with `authorization: Bearer <token>`.
