@@ -26,11 +26,12 @@ const DEFAULT_CASES: u32 = 2_000;
 /// Alerts in the generated batch the mutations start from.
 const BASE_ALERTS: usize = 50;
 /// The fuzz target names, which are also the regression folders.
-const TARGETS: [&str; 4] = [
+const TARGETS: [&str; 5] = [
     "alert_batch",
     "rule_compile",
     "division_code",
     "import_rows",
+    "console_json",
 ];
 
 /// The config of one of a target's `properties` properties.
@@ -724,6 +725,7 @@ fn run_target(target: &str, data: &[u8]) {
         "rule_compile" => fc::rule_bytes(data),
         "division_code" => fc::division_code_bytes(data),
         "import_rows" => fc::import_bytes(data),
+        "console_json" => fc::console_json::console_json(data),
         other => panic!("no fuzz target {other}"),
     }
 }

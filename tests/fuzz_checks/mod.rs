@@ -1,4 +1,4 @@
-//! The four fuzzed input paths (issue 10, item 9) and what must hold on
+//! The fuzzed input paths (issue 10, item 9; issue 12) and what must hold on
 //! each. Shared by the libFuzzer targets (`fuzz/fuzz_targets/*.rs` include
 //! this file by path) and the property harness (`tests/fuzz_inputs.rs`).
 //! Every entry point takes the raw bytes a fuzzer gives, so a libFuzzer
@@ -9,8 +9,11 @@
 //!   a thread with the 2 MiB stack of a tokio worker.
 //! - [`division_code`]: `DivisionCode::parse` and `is_valid_prefix`.
 //! - [`import_rows`]: CSV → `graph::import::read_rows`, every format.
+//! - [`console_json::console_json`]: the web console's JSON request bodies.
 
 #![allow(dead_code)]
+
+pub mod console_json;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
