@@ -116,14 +116,26 @@ fn a_dispatcher_works_a_live_task_in_the_browser_and_another_county_sees_none() 
         .env("SCREENSHOT", &screenshot)
         .output()
         .expect("node runs (scripts/test.sh installs it)");
-    let _ = child.kill();
-    let _ = child.wait();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stdout}");
     assert!(
         out.status.success() && stdout.contains("BROWSER OK"),
         "browser run failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
+    assert!(
+        stdout.contains("step 3b") && stdout.contains("step 7"),
+        "{stdout}"
+    );
+    // The reveal made in the browser is in the audit log, with its reason.
+    let audit = Command::new(env!("CARGO_BIN_EXE_dualwarn"))
+        .args(["tasks", "audit", "--addr", &url, "--token", CENTRE_TOKEN])
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.contains("上门前核实"), "audit log: {audit}");
     // The screenshot is a real PNG.
     let png = std::fs::read(&screenshot).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");

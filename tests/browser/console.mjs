@@ -152,6 +152,23 @@ async function main() {
     await statusIs(page, '已办结', '反馈 已劝阻');
     console.log('  status 已办结');
 
+    const twin = fresh.find((x) => x !== id);
+    if (twin) {
+      step(`3b: reveal the contact of ${twin} with a reason; it is shown in full`);
+      await page.evaluate((h) => (location.hash = h), `#/task/${encodeURIComponent(twin)}`);
+      await page.waitForSelector(T('action-reveal'));
+      await page.click(T('action-reveal'));
+      await page.fill(T('reveal-reason'), '上门前核实');
+      await page.click(T('reveal-submit'));
+      await page.waitForSelector(T('reveal-phone'), { timeout: 15_000 })
+        .catch(async () => fail(`no contact shown: ${await errorBoxText(page)}`));
+      const phone = (await page.textContent(T('reveal-phone'))).trim();
+      if (!/^1\d{10}$/.test(phone)) fail(`revealed phone "${phone}" is not a full 11-digit number`);
+      const shownElsewhere = await page.locator('body').textContent();
+      if (!shownElsewhere.includes('审计记录 #')) fail('the reveal shows no audit number');
+      console.log('  full phone shown, with its audit number');
+    }
+
     step('4: download the daily list (xlsx) of today');
     await page.evaluate(() => (location.hash = '#/daily'));
     await page.waitForSelector(T('daily-download'));
@@ -202,6 +219,14 @@ async function main() {
     }
     console.log(`  list of ${otherIds.length} task(s) without them; each opens as not found`);
     await other.close();
+
+    step('7: the overview draws its charts');
+    await page.evaluate(() => (location.hash = '#/overview'));
+    for (const c of ['chart-hourly', 'chart-state', 'chart-counties']) {
+      await page.waitForSelector(`${T(c)} canvas`, { timeout: 20_000 })
+        .catch(async () => fail(`chart ${c} was not drawn: ${await errorBoxText(page)}`));
+    }
+    console.log('  hourly, open/overdue and per-unit charts drawn');
 
     current = 'end';
     if (problems.length) fail(`the page reported problems:\n  ${problems.join('\n  ')}`);
