@@ -108,6 +108,7 @@ impl Server {
     }
 
     async fn serve(shared: std::sync::Arc<app::Shared>) -> Server {
+        keep_in_process_logs();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, rx) = oneshot::channel::<()>();
@@ -332,6 +333,20 @@ fn server_log_file() -> std::fs::File {
     let name = exe.file_stem().unwrap().to_string_lossy().into_owned();
     let n = N.fetch_add(1, Ordering::SeqCst);
     std::fs::File::create(dir.join(format!("{name}-{}-{n}.log", std::process::id()))).unwrap()
+}
+
+/// Sends the logs of in-process servers (this test binary's own tracing) to
+/// a file under target/test-logs too, at info, for the personal-data check.
+fn keep_in_process_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let file = std::sync::Mutex::new(server_log_file());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_ansi(false)
+            .with_writer(file)
+            .try_init();
+    });
 }
 
 /// `msg` with `authorization: Bearer <token>`.
