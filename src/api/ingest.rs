@@ -9,6 +9,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
@@ -19,6 +20,7 @@ use super::budget::{Held, SUBMIT_WAIT, footprint};
 use super::gate::{CallSlot, Publisher};
 use crate::app::{Job, Shared, now_ms};
 use crate::error::Error;
+use crate::metrics::{FieldLabel, Metrics};
 use crate::pipeline::{BatchCounts, prepare};
 use crate::proto;
 use crate::proto::alert_ingest_server::AlertIngest;
@@ -43,6 +45,10 @@ struct Pending {
     sequence: u64,
     rejections: Vec<proto::Rejection>,
     reply: oneshot::Receiver<Result<BatchCounts, Error>>,
+    /// When `submit` started, for the batch latency.
+    started: Instant,
+    /// Where the ack counts the batch's outcome.
+    metrics: Arc<Metrics>,
     /// The batch's share of the byte budget, returned after the ack.
     _held: Held,
 }
@@ -73,6 +79,7 @@ async fn submit(
     publisher: Option<Arc<Publisher>>,
     wait: Option<std::time::Duration>,
 ) -> Result<Pending, Error> {
+    let started = Instant::now();
     let max = shared.config.max_batch;
     if batch.alerts.len() > max {
         return Err(Error::invalid(
@@ -104,6 +111,10 @@ async fn submit(
             },
             other => other,
         })?;
+    // Taken: from here each alert is accepted or rejected.
+    let arrived_at_ms = (shared.clock)();
+    let metrics = shared.metrics.clone();
+    metrics.alerts_received.inc_by(batch.alerts.len() as u64);
     let s = shared.clone();
     let mut prepared = tokio::task::spawn_blocking(move || {
         let checks = crate::normalize::Checks {
@@ -114,6 +125,8 @@ async fn submit(
     })
     .await
     .map_err(|e| Error::Unavailable(format!("prepare task failed: {e}")))?;
+    prepared.arrived_at_ms = arrived_at_ms;
+    count_rejections(&metrics, &prepared.rejections);
     // The writer needs the items only; rejections stay here for the ack.
     let rejections = std::mem::take(&mut prepared.rejections);
     let sequence = prepared.sequence;
@@ -131,8 +144,47 @@ async fn submit(
         sequence,
         rejections,
         reply,
+        started,
+        metrics,
         _held: held,
     })
+}
+
+/// Counts a batch's rejections: one update per field named, not per alert.
+fn count_rejections(metrics: &Metrics, rejections: &[proto::Rejection]) {
+    let mut by_field: rustc_hash::FxHashMap<&str, u64> = Default::default();
+    for r in rejections {
+        *by_field.entry(r.field.as_str()).or_default() += 1;
+    }
+    for (field, n) in by_field {
+        let label = FieldLabel {
+            field: metric_field(field),
+        };
+        metrics.alerts_rejected.get_or_create(&label).inc_by(n);
+    }
+}
+
+/// A rejection's field as a label from a fixed set: positions and attribute
+/// names come from the sender, and must not grow the figures without bound
+/// (`links[3].from.value` → `links[].from.value`, `attributes.x` → `attributes`).
+fn metric_field(field: &str) -> String {
+    if field.starts_with("attributes") {
+        return "attributes".into();
+    }
+    let mut out = String::with_capacity(field.len());
+    let mut in_index = false;
+    for c in field.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                out.push_str("[]");
+            }
+            ']' => in_index = false,
+            _ if in_index => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Waits for durability and builds the ack.
@@ -141,6 +193,9 @@ async fn ack(p: Pending) -> Result<proto::PublishAck, Error> {
         .reply
         .await
         .map_err(|_| Error::Unavailable("writer stopped".into()))??;
+    let m = &p.metrics;
+    // What the batch did is counted by the writer once durable, acked or not.
+    m.batch_seconds.observe(p.started.elapsed().as_secs_f64());
     let mut rejections = p.rejections;
     for (index, key) in &counts.reused {
         let source_id = key.split_once('/').map_or(key.as_str(), |(_, id)| id);
@@ -245,5 +300,18 @@ impl AlertIngest for IngestService {
         )
         .await?;
         Ok(Response::new(ack(pending).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metric_field;
+
+    #[test]
+    fn rejection_labels_come_from_a_fixed_set_whatever_the_sender_sends() {
+        assert_eq!(metric_field("subject.phone"), "subject.phone");
+        assert_eq!(metric_field("links[12].from.value"), "links[].from.value");
+        assert_eq!(metric_field("counterparts[0].kind"), "counterparts[].kind");
+        assert_eq!(metric_field("attributes.k9f3a"), "attributes");
     }
 }

@@ -80,6 +80,7 @@ pub fn reload(shared: &Shared, now_ms: i64) -> Result<Reloaded, Error> {
                 "directory reloaded"
             );
             shared.directory.store(Arc::new(directory));
+            shared.metrics.reload(true);
             *status = next.clone();
             Ok(Reloaded {
                 previous_version,
@@ -88,6 +89,7 @@ pub fn reload(shared: &Shared, now_ms: i64) -> Result<Reloaded, Error> {
         }
         Err(e) => {
             tracing::error!(error = %e, kept = %previous_version, "directory reload refused");
+            shared.metrics.reload(false);
             status.last_error = e.to_string();
             status.last_error_at_ms = now_ms;
             Err(e)

@@ -11,6 +11,7 @@ mod listen;
 mod reload;
 mod reload_guard;
 mod retention;
+mod writer_metrics;
 mod writer_status;
 mod writer_thread;
 
@@ -185,6 +186,8 @@ pub fn build_with_clock(config: Config, clock: fn() -> i64) -> Result<Arc<Shared
         last_revive: None,
     };
     thread.index_deadlines()?;
+    thread.task_gauges(clock());
+    thread.size_gauges();
     let writer_status =
         writer_status::spawn("dualwarn-writer", move |report| thread.run(jobs_rx, report))
             .map_err(|e| Error::Unavailable(format!("cannot start writer thread: {e}")))?;

@@ -57,8 +57,17 @@ fn errors_of(e: RuleError) -> Vec<String> {
 
 /// Reloads the server's rule directory: a consistent read, compiled and
 /// tested off the hot path; a set that guts the one in force is refused
-/// unless `force`.
+/// unless `force`. Counted in the reload figures: applied or failed (files
+/// that still hold the set in force count as neither).
 pub async fn reload(shared: &Arc<Shared>, force: bool) -> proto::ReloadResponse {
+    let out = reload_set(shared, force).await;
+    if out.applied || !out.errors.is_empty() {
+        shared.metrics.reload(out.applied);
+    }
+    out
+}
+
+async fn reload_set(shared: &Arc<Shared>, force: bool) -> proto::ReloadResponse {
     let _one_at_a_time = shared.reload_lock.lock().await;
     let previous = shared.rules.load_full();
     let dir = shared.config.rules_dir.clone();

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::graph_state::{GraphKeeper, SnapshotInfo};
+use super::writer_metrics::{MadeFigures, count_escalations, escalation_counts};
 use super::writer_status::{StatusReport, WriterStatus};
 use crate::config::Config;
 use crate::error::Error;
@@ -295,6 +296,8 @@ impl WriterThread {
     /// moved to its next wake-up time in the same transaction.
     fn tick(&mut self) -> Result<usize, Error> {
         let now = (self.clock)();
+        // Escalating changes neither status nor level nor what is overdue.
+        self.task_gauges(now);
         let policy = self.config.escalation.policy();
         let (mut total, mut tasks) = (0, 0);
         let mut last: Vec<String> = Vec::new();
@@ -325,7 +328,9 @@ impl WriterThread {
                 .collect();
             total += commit.events.len();
             tasks += ids.len();
+            let kinds = escalation_counts(&commit.events);
             self.persist(commit)?;
+            count_escalations(&self.metrics, kinds);
             last = ids;
         }
         if total > 0 {
@@ -392,9 +397,11 @@ impl WriterThread {
         };
         let now = (self.clock)();
         let mut merged = Commit::default();
+        let mut made = MadeFigures::default();
         let mut replies = Vec::with_capacity(group.len());
         for (batch, reply) in group {
             let (c, counts) = self.writer.apply_batch(&batch, &known, now);
+            made.add(&c, batch.arrived_at_ms);
             known.extend(c.alerts.iter().map(|a| (a.key.clone(), Some(a.digest))));
             append(&mut merged, c);
             replies.push((reply, counts));
@@ -402,6 +409,22 @@ impl WriterThread {
         let alerts = merged.alerts.len() as u64;
         match self.persist(merged) {
             Ok(()) => {
+                made.record(&self.metrics, (self.clock)());
+                self.size_gauges();
+                let m = &self.metrics;
+                for (_, c) in &replies {
+                    m.alerts_accepted.inc_by(u64::from(c.accepted));
+                    m.alerts_duplicate.inc_by(u64::from(c.duplicates));
+                    m.pairs_created.inc_by(u64::from(c.pairs_created));
+                    if !c.reused.is_empty() {
+                        let label = crate::metrics::FieldLabel {
+                            field: "source_id".into(),
+                        };
+                        m.alerts_rejected
+                            .get_or_create(&label)
+                            .inc_by(c.reused.len() as u64);
+                    }
+                }
                 for (reply, counts) in replies {
                     let _ = reply.send(Ok(counts));
                 }
@@ -524,8 +547,13 @@ impl WriterThread {
         let mut delay = COMMIT_BACKOFF;
         let mut attempt = 1;
         loop {
+            let started = std::time::Instant::now();
             match self.store.commit(commit) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    let took = started.elapsed().as_secs_f64();
+                    self.metrics.commit_seconds.observe(took);
+                    return Ok(());
+                }
                 Err(e) if attempt == COMMIT_ATTEMPTS => return Err(e),
                 Err(e) => {
                     tracing::warn!(error = %e, attempt, retry_in_ms = delay.as_millis() as u64, "commit failed; retrying");

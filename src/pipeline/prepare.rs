@@ -32,6 +32,10 @@ pub struct PreparedBatch {
     pub items: Vec<Prepared>,
     /// Alerts refused, with index and reason.
     pub rejections: Vec<proto::Rejection>,
+    /// When the engine received the batch, unix ms on the engine's clock:
+    /// the start of its alerts' arrival-to-task latency. [`prepare`] sets
+    /// the checks' `now`; ingest sets the moment it took the batch.
+    pub arrived_at_ms: i64,
 }
 
 /// Runs the stateless stages over `batch`; a bad alert never affects the rest.
@@ -42,6 +46,7 @@ pub fn prepare(
 ) -> PreparedBatch {
     let mut out = PreparedBatch {
         sequence: batch.sequence,
+        arrived_at_ms: checks.now_ms,
         ..PreparedBatch::default()
     };
     for (i, wire) in batch.alerts.iter().enumerate() {

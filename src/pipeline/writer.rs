@@ -295,6 +295,11 @@ impl Writer {
         self.matcher.horizon_ms()
     }
 
+    /// Sliding windows the matcher holds.
+    pub fn window_count(&self) -> usize {
+        self.matcher.window_count()
+    }
+
     /// The rule set in force.
     pub fn rules(&self) -> &Arc<RuleSet> {
         self.matcher.rules()

@@ -151,6 +151,11 @@ impl Matcher {
             .collect()
     }
 
+    /// Sliding windows held: keys across every window definition in force.
+    pub fn window_count(&self) -> usize {
+        self.stores.iter().map(WindowStore::key_count).sum()
+    }
+
     /// Adds the alert to every window without evaluating any rule (warm-up).
     pub fn observe(&mut self, alert: &Alert, graph: &dyn GraphFeatures, now_ms: i64) {
         let rules = Arc::clone(&self.rules);

@@ -237,6 +237,11 @@ impl WindowStore {
         self.duration_ms
     }
 
+    /// Keys held, each its own sliding window; cheap, unlike [`Self::stats`].
+    pub fn key_count(&self) -> usize {
+        self.slots.len()
+    }
+
     /// Adds an observation; `false` when it is too late
     /// (`at_ms < watermark - lateness`) and was dropped. An accepted event
     /// older than every event of a full key is evicted at once (counted).

@@ -54,7 +54,7 @@ pub(super) async fn session(State(h): State<Http>, headers: HeaderMap) -> Respon
             supervises: scope.supervises_area(),
             actor: scope.actor,
             jurisdiction: scope.jurisdiction,
-            utc_offset_hours: i32::from(h.shared.config.utc_offset_hours),
+            utc_offset_hours: h.shared.config.utc_offset_hours,
         })
         .into_response(),
         Err(e) => status_response(&tonic::Status::from(e)),

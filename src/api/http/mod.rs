@@ -78,7 +78,12 @@ pub async fn serve(
 }
 
 async fn metrics(axum::extract::State(h): axum::extract::State<Http>) -> Response {
-    let body = h.shared.metrics.render();
+    let jobs = &h.shared.jobs;
+    let waiting = jobs.max_capacity().saturating_sub(jobs.capacity());
+    let m = &h.shared.metrics;
+    m.writer_queue
+        .set(i64::try_from(waiting).unwrap_or(i64::MAX));
+    let body = m.render();
     (
         [(
             axum::http::header::CONTENT_TYPE,
