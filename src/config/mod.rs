@@ -568,4 +568,16 @@ mod tests {
         let err = cfg.validate().unwrap_err().to_string();
         assert!(err.contains("deadlines.low"), "{err}");
     }
+
+    #[test]
+    fn an_open_web_console_on_a_public_address_is_refused_like_grpc() {
+        let mut cfg = Config::default();
+        assert!(cfg.check_exposure(false).is_ok(), "loopback both");
+        cfg.http.listen = "0.0.0.0:8080".into();
+        let err = cfg.check_exposure(false).unwrap_err().to_string();
+        assert!(err.contains("0.0.0.0:8080") && err.contains("consoles"), "{err}");
+        assert!(cfg.check_exposure(true).is_ok(), "--insecure-dev");
+        cfg.http.listen = String::new();
+        assert!(cfg.check_exposure(false).is_ok(), "web console off");
+    }
 }
