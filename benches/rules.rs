@@ -18,6 +18,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 mod common;
+#[path = "support/shaped.rs"]
+mod shaped;
 
 const ALERTS: usize = 2000;
 const NOW_MS: i64 = 1_795_363_200_000;
@@ -121,6 +123,42 @@ fn bench_eval(c: &mut Criterion) {
     g.finish();
 }
 
+/// The amount-threshold shape of issue 13, indexed and (as the control,
+/// in the same run) with every rule evaluated.
+fn bench_shaped(c: &mut Criterion) {
+    let alerts = shaped::alerts(13, ALERTS * 5, NOW_MS);
+    let set: Arc<RuleSet> =
+        Arc::new(compile_set(&shaped::rule_files(1000, 7)).expect("shaped rules compile"));
+    let graph = LinkGraph::new(GraphLimits::default());
+    let mut g = c.benchmark_group("rules");
+    g.throughput(Throughput::Elements(alerts.len() as u64));
+    for indexed in [true, false] {
+        let name = if indexed {
+            "eval_1000_rules_amount_shape"
+        } else {
+            "eval_1000_rules_amount_shape_unindexed"
+        };
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || Matcher::new(set.clone(), WindowLimits::default(), 8),
+                |mut m| {
+                    let mut hits = 0;
+                    for a in &alerts {
+                        hits += if indexed {
+                            m.match_alert(a, &graph, NOW_MS).len()
+                        } else {
+                            m.match_alert_unindexed(a, &graph, NOW_MS).len()
+                        };
+                    }
+                    black_box(hits)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
 fn bench_reload(c: &mut Criterion) {
     let files = rule_files(1000, 5);
     let mut g = c.benchmark_group("rules");
@@ -131,5 +169,5 @@ fn bench_reload(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_eval, bench_reload);
+criterion_group!(benches, bench_eval, bench_shaped, bench_reload);
 criterion_main!(benches);

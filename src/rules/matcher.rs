@@ -190,14 +190,44 @@ impl Matcher {
         graph: &dyn GraphFeatures,
         now_ms: i64,
     ) -> Vec<RuleHit> {
+        self.run(alert, graph, now_ms, true)
+    }
+
+    /// [`Matcher::match_alert`] without the index: every enabled rule is
+    /// evaluated. The reference the index is tested and benched against.
+    pub fn match_alert_unindexed(
+        &mut self,
+        alert: &Alert,
+        graph: &dyn GraphFeatures,
+        now_ms: i64,
+    ) -> Vec<RuleHit> {
+        self.run(alert, graph, now_ms, false)
+    }
+
+    fn run(
+        &mut self,
+        alert: &Alert,
+        graph: &dyn GraphFeatures,
+        now_ms: i64,
+        indexed: bool,
+    ) -> Vec<RuleHit> {
         let rules = Arc::clone(&self.rules);
         let mut buf = [0u8; 12];
         let cache = GraphCache::default();
         let bare = self.bare_ctx(&rules, alert, graph, &cache, &mut buf, now_ms);
         update_windows(&mut self.stores, &rules, &bare);
-        rules
-            .index
-            .candidates(alert, &rules.list_values, &mut self.candidates);
+        if indexed {
+            rules.index.candidates(
+                alert,
+                bare.minute_of_day,
+                &rules.list_values,
+                &mut self.candidates,
+            );
+        } else {
+            self.candidates.clear();
+            self.candidates
+                .extend((0..rules.rules.len() as u32).filter(|&i| rules.rules[i as usize].enabled));
+        }
         let mut hits = Vec::new();
         for &i in &self.candidates {
             let Some(rule) = rules.rules.get(i as usize) else {
@@ -233,9 +263,12 @@ impl Matcher {
         let cache = GraphCache::default();
         let bare = self.bare_ctx(&rules, alert, graph, &cache, &mut buf, now_ms);
         update_windows(&mut self.stores, &rules, &bare);
-        rules
-            .index
-            .candidates(alert, &rules.list_values, &mut self.candidates);
+        rules.index.candidates(
+            alert,
+            bare.minute_of_day,
+            &rules.list_values,
+            &mut self.candidates,
+        );
         let mut out = Vec::new();
         for (i, rule) in rules.rules.iter().enumerate() {
             fill_windows(

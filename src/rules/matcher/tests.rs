@@ -392,7 +392,7 @@ fn index_skips_rules_whose_list_was_not_hit() {
         0,
     );
     let mut out = Vec::new();
-    s.index.candidates(&miss, &s.list_values, &mut out);
+    s.index.candidates(&miss, 0, &s.list_values, &mut out);
     assert!(out.is_empty());
     let hit = alert(
         proto::SourceKind::Telecom,
@@ -400,7 +400,7 @@ fn index_skips_rules_whose_list_was_not_hit() {
         &[(proto::ArtefactKind::Phone, "17000000002")],
         0,
     );
-    s.index.candidates(&hit, &s.list_values, &mut out);
+    s.index.candidates(&hit, 0, &s.list_values, &mut out);
     assert_eq!(out, vec![0]);
 }
 
@@ -456,10 +456,10 @@ condition = 'fraud_type_hint == "虚假贷款" && amount >= 100'
 "#);
     let mut a = alert(proto::SourceKind::Bank, T0, &[], 20_000);
     let mut out = Vec::new();
-    s.index.candidates(&a, &s.list_values, &mut out);
+    s.index.candidates(&a, 0, &s.list_values, &mut out);
     assert!(out.is_empty(), "no hint, not a candidate");
     a.fraud_type_hint = "虚假贷款".into();
-    s.index.candidates(&a, &s.list_values, &mut out);
+    s.index.candidates(&a, 0, &s.list_values, &mut out);
     assert_eq!(out, vec![0]);
     assert_eq!(run(&s, &[a]), vec![vec!["hinted".to_string()]]);
 }
