@@ -57,6 +57,9 @@ pub enum Error {
     /// The engine is shutting down or its writer has stopped.
     #[error("engine unavailable: {0}")]
     Unavailable(String),
+    /// The request needs a state the engine is not in (e.g. no shadow run).
+    #[error("{0}")]
+    FailedPrecondition(String),
 }
 
 impl Error {
@@ -84,6 +87,7 @@ impl From<Error> for tonic::Status {
                 WriteError::AlreadyDone(_) | WriteError::NotOpen(_) | WriteError::Step(_),
             ) => Code::FailedPrecondition,
             Error::Unavailable(_) => Code::Unavailable,
+            Error::FailedPrecondition(_) => Code::FailedPrecondition,
             Error::Exhausted { .. } => Code::ResourceExhausted,
             Error::Config(_) | Error::Directory(_) | Error::Rules(_) | Error::Store(_) => {
                 Code::Internal

@@ -1,13 +1,13 @@
 //! `RuleAdmin`: analysts validate a rule set without applying it, reload
-//! the server's rule directory, and see what is running and why the last
-//! reload failed.
+//! the server's rule directory, see what is running and why the last
+//! reload failed, and run a candidate set in the shadow before promoting it.
 
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
 use super::auth::admin;
-use crate::app::{Shared, reload};
+use crate::app::{Shared, reload, shadow};
 use crate::error::Error;
 use crate::proto;
 use crate::proto::rule_admin_server::RuleAdmin;
@@ -32,8 +32,68 @@ impl RuleAdminService {
     }
 }
 
+/// The files of a rule set sent by an analyst, checked: 1..=MAX_FILES of
+/// them, each a relative path inside the set.
+fn checked_files(files: Vec<proto::RuleFile>) -> Result<Vec<SourceFile>, Error> {
+    let files: Vec<SourceFile> = files
+        .into_iter()
+        .map(|f| SourceFile {
+            path: f.path,
+            text: f.text,
+        })
+        .collect();
+    if files.is_empty() || files.len() > MAX_FILES {
+        return Err(Error::invalid(
+            "files",
+            format!("{} files; send 1..={MAX_FILES}", files.len()),
+        ));
+    }
+    if let Some(bad) = files.iter().find(|f| {
+        f.path.is_empty() || f.path.starts_with('/') || f.path.split('/').any(|p| p == "..")
+    }) {
+        return Err(Error::invalid(
+            "files.path",
+            format!("{:?} is not a relative path inside the set", bad.path),
+        ));
+    }
+    Ok(files)
+}
+
 #[tonic::async_trait]
 impl RuleAdmin for RuleAdminService {
+    async fn start_shadow(
+        &self,
+        request: Request<proto::StartShadowRequest>,
+    ) -> Result<Response<proto::ShadowReportResponse>, Status> {
+        self.authorize(&request)?;
+        let files = checked_files(request.into_inner().files)?;
+        Ok(Response::new(shadow::start(&self.shared, files).await?))
+    }
+
+    async fn shadow_report(
+        &self,
+        request: Request<proto::ShadowReportRequest>,
+    ) -> Result<Response<proto::ShadowReportResponse>, Status> {
+        self.authorize(&request)?;
+        Ok(Response::new(shadow::report(&self.shared).await?))
+    }
+
+    async fn stop_shadow(
+        &self,
+        request: Request<proto::StopShadowRequest>,
+    ) -> Result<Response<proto::ShadowReportResponse>, Status> {
+        self.authorize(&request)?;
+        Ok(Response::new(shadow::stop(&self.shared).await?))
+    }
+
+    async fn promote_shadow(
+        &self,
+        request: Request<proto::PromoteShadowRequest>,
+    ) -> Result<Response<proto::ReloadResponse>, Status> {
+        self.authorize(&request)?;
+        Ok(Response::new(shadow::promote(&self.shared).await?))
+    }
+
     async fn assess_key_areas(
         &self,
         request: Request<proto::AssessKeyAreasRequest>,
@@ -76,31 +136,7 @@ impl RuleAdmin for RuleAdminService {
         request: Request<proto::ValidateRequest>,
     ) -> Result<Response<proto::ValidateResponse>, Status> {
         self.authorize(&request)?;
-        let files: Vec<SourceFile> = request
-            .into_inner()
-            .files
-            .into_iter()
-            .map(|f| SourceFile {
-                path: f.path,
-                text: f.text,
-            })
-            .collect();
-        if files.is_empty() || files.len() > MAX_FILES {
-            return Err(Error::invalid(
-                "files",
-                format!("{} files; send 1..={MAX_FILES}", files.len()),
-            )
-            .into());
-        }
-        if let Some(bad) = files.iter().find(|f| {
-            f.path.is_empty() || f.path.starts_with('/') || f.path.split('/').any(|p| p == "..")
-        }) {
-            return Err(Error::invalid(
-                "files.path",
-                format!("{:?} is not a relative path inside the set", bad.path),
-            )
-            .into());
-        }
+        let files = checked_files(request.into_inner().files)?;
         let compiled = tokio::task::spawn_blocking(move || compile_set(&files))
             .await
             .map_err(|e| Status::internal(format!("compile task failed: {e}")))?;

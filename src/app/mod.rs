@@ -11,6 +11,7 @@ mod listen;
 mod reload;
 mod reload_guard;
 mod retention;
+pub mod shadow;
 mod writer_metrics;
 mod writer_status;
 mod writer_thread;

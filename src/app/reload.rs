@@ -140,15 +140,27 @@ async fn reload_set(shared: &Arc<Shared>, force: bool) -> proto::ReloadResponse 
         out.errors = vec!["writer stopped".into()];
         return out;
     };
+    installed(shared, &set, kept, &mut out);
+    out
+}
+
+/// Records `set` as the one in force after the writer swapped it in
+/// (`kept` windows carried over), for status and admin calls.
+pub(super) fn installed(
+    shared: &Shared,
+    set: &Arc<RuleSet>,
+    kept: usize,
+    out: &mut proto::ReloadResponse,
+) {
     shared.rules.store(set.clone());
     if let Ok(mut s) = shared.rule_status.lock() {
-        *s = RuleStatus::loaded(&set, now_ms());
+        *s = RuleStatus::loaded(set, now_ms());
     }
-    tracing::info!(version = %set.version, previous = %previous.version, rules = set.enabled_count(), windows_kept = kept, "rule set reloaded");
+    tracing::info!(version = %set.version, previous = %out.previous_version, rules = set.enabled_count(), windows_kept = kept, "rule set put in force");
     out.applied = true;
     out.version = set.version.clone();
+    out.warnings = set.warnings.clone();
     out.windows_kept = u32::try_from(kept).unwrap_or(u32::MAX);
-    out
 }
 
 fn record_failure(shared: &Shared, errors: &[String]) {

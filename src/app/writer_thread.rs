@@ -116,6 +116,8 @@ pub enum Job {
         /// Reply, when someone waits for it.
         reply: Option<oneshot::Sender<Result<usize, Error>>>,
     },
+    /// A shadow run's start, report, stop or promotion (影子运行).
+    Shadow(super::shadow::ShadowJob),
     /// The graph's figures.
     GraphStats {
         /// Reply.
@@ -277,6 +279,7 @@ impl WriterThread {
                         let _ = reply.send(r);
                     }
                 }
+                Job::Shadow(job) => self.shadow_job(job),
                 Job::GraphStats { reply } => {
                     let _ = reply.send(self.figures());
                 }
@@ -512,7 +515,7 @@ impl WriterThread {
                     drop(reply.send(Err(stopped())));
                 }
             }
-            Job::SwapRules { .. } | Job::GraphStats { .. } => {}
+            Job::SwapRules { .. } | Job::GraphStats { .. } | Job::Shadow(_) => {}
         }
     }
 

@@ -56,6 +56,9 @@ pub const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600
 /// Default alert retention: half a year of dedupe and replay.
 pub const DEFAULT_ALERT_RETENTION: Duration = Duration::from_secs(180 * 24 * 3600);
 
+/// Default of `shadow_max_cost`: a candidate may cost four times the live set.
+pub const DEFAULT_SHADOW_MAX_COST: f64 = 4.0;
+
 /// Everything `dualwarn serve` needs to run.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -92,6 +95,9 @@ pub struct Config {
     /// Largest fraction of enabled rules, or of a list's values, a reload
     /// may drop without `force`.
     pub reload_max_drop: f64,
+    /// A shadow run stops itself when its candidate evaluates more than
+    /// this many times the rules the live set evaluates (plus one per alert).
+    pub shadow_max_cost: f64,
     /// Task deadlines by level, with per-jurisdiction overrides.
     pub deadlines: Deadlines,
     /// Consoles allowed to read tasks, each bound to its jurisdiction. Empty:
@@ -252,6 +258,7 @@ impl Default for Config {
             ),
             event_retention: DEFAULT_EVENT_RETENTION,
             reload_max_drop: 0.25,
+            shadow_max_cost: DEFAULT_SHADOW_MAX_COST,
             alert_retention: DEFAULT_ALERT_RETENTION,
             deadlines: Deadlines::default(),
             consoles: Vec::new(),
@@ -352,6 +359,13 @@ impl Config {
                 "max_event_age",
                 humantime::format_duration(self.max_event_age).to_string(),
                 "must be at least 1h (a centre's backlog is weeks)",
+            ));
+        }
+        if !(self.shadow_max_cost > 0.0 && self.shadow_max_cost.is_finite()) {
+            return Err(invalid(
+                "shadow_max_cost",
+                self.shadow_max_cost.to_string(),
+                "must be a positive number",
             ));
         }
         if !(0.0..=1.0).contains(&self.reload_max_drop) {

@@ -4,6 +4,7 @@
 //! writer thread and produces the [`crate::store::Commit`] to persist.
 
 pub mod prepare;
+pub mod shadow;
 pub mod writer;
 
 pub use prepare::{Prepared, PreparedBatch, prepare};

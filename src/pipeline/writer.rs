@@ -71,6 +71,8 @@ pub struct Writer {
     matcher: Matcher,
     /// The account-link graph the rules ask about.
     graph: LinkGraph,
+    /// A candidate rule set matched beside the live one (影子运行).
+    shadow: Option<super::shadow::Shadow>,
 }
 
 /// Collects one step's changes in order.
@@ -107,6 +109,7 @@ impl Writer {
             deadlines,
             graph: graph_for(matcher.rules(), LinkGraph::new(GraphLimits::default())),
             matcher,
+            shadow: None,
         }
     }
 
@@ -173,6 +176,20 @@ impl Writer {
             self.graph.observe(&p.item.alert);
             let hits = self.matcher.match_alert(&p.item.alert, &self.graph, now_ms);
             let decision = decide(&p.item.alert.subject, &hits, &self.open);
+            if let Some(shadow) = &mut self.shadow {
+                let created = matches!(decision, Decision::Create { .. });
+                let evaluated = self.matcher.last_evaluated();
+                let a = &p.item.alert;
+                shadow.observe(
+                    a,
+                    &self.graph,
+                    now_ms,
+                    &hits,
+                    evaluated,
+                    created,
+                    &self.open,
+                );
+            }
             // After decide, before dispatch: a new pair's series id already
             // takes in the series this alert joins.
             let suspect = !hits.is_empty();
@@ -365,6 +382,7 @@ impl Writer {
 
 mod act;
 mod publicity;
+mod shadow_run;
 pub use publicity::Covered;
 #[cfg(test)]
 mod tests;

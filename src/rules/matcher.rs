@@ -193,6 +193,40 @@ impl Matcher {
         self.run(alert, graph, now_ms, true)
     }
 
+    /// Rules the last match evaluated (its candidates): the cost measure of
+    /// a shadow run.
+    pub fn last_evaluated(&self) -> usize {
+        self.candidates.len()
+    }
+
+    /// An empty-windowed matcher of `rules` with this one's limits and clock.
+    pub fn fresh(&self, rules: Arc<RuleSet>) -> Matcher {
+        Matcher::new(rules, self.limits, self.utc_offset_hours)
+    }
+
+    /// Puts `candidate`'s rules in force: windows the live set already has
+    /// keep their (longer) history, windows new in the candidate keep what
+    /// it gathered in the shadow. Returns how many windows carried over.
+    pub fn adopt(&mut self, candidate: Matcher) -> usize {
+        let live: Vec<String> = self
+            .rules
+            .windows
+            .iter()
+            .map(|w| w.identity.clone())
+            .collect();
+        let rules = candidate.rules.clone();
+        let gathered = rules
+            .windows
+            .iter()
+            .map(|w| w.identity.clone())
+            .zip(candidate.stores);
+        // [`Matcher::swap`] takes a definition's state from the live set
+        // first, then from the parked windows, newest first.
+        self.parked
+            .extend(gathered.filter(|(id, _)| !live.contains(id)));
+        self.swap(rules)
+    }
+
     /// [`Matcher::match_alert`] without the index: every enabled rule is
     /// evaluated. The reference the index is tested and benched against.
     pub fn match_alert_unindexed(

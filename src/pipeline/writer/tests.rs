@@ -711,3 +711,5 @@ proptest! {
 fn reload_target_is_a_different_version() {
     assert_ne!(RULES.version, RULES_B.version);
 }
+
+mod shadow;
