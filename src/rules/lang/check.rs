@@ -444,10 +444,12 @@ fn path(parts: &[String], sp: Span, names: &mut dyn Names) -> Result<Typed, Chec
         ["counterpart", kind] => match ArtefactKind::parse(kind) {
             Some(k) => Typed::Str(StrExpr::Counterparts(k)),
             None => {
+                let known: Vec<&str> = ArtefactKind::ALL.iter().map(|k| k.name()).collect();
                 return err(
                     sp,
                     format!(
-                        "unknown counterpart kind `{kind}`; known: phone, bank_card, url, app, social_account, device, ip"
+                        "unknown counterpart kind `{kind}`; known: {}",
+                        known.join(", ")
                     ),
                 );
             }
