@@ -7,7 +7,8 @@
 //! - [`send`]: stream a JSON-lines file to a server's ingest.
 //! - [`tasks`]: a console in the terminal (list, watch, series, ack, outcome).
 //! - [`directory`]: `directory generate`.
-//! - [`rules`]: `rules check|test|explain`.
+//! - [`rules`]: `rules check|test|explain|key-areas|shadow`.
+//! - [`shadow`]: `rules shadow start|report|stop|promote` on a running server.
 //! - [`graph`]: `graph import|stats|snapshot|measure|eval-amlsim`.
 //! - [`precision`]: a labelled stream through the core, pairs per class.
 //! - [`conn`]: the one set of connection flags (`--addr`, `--token`, TLS)
@@ -26,6 +27,7 @@ pub mod record;
 pub mod rules;
 pub mod send;
 pub mod serve;
+pub mod shadow;
 pub mod tasks;
 pub mod token;
 

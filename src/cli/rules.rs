@@ -43,6 +43,10 @@ pub enum RulesCommand {
     /// Assess key areas (重点区域) on a running server now, with the method
     /// of its key_areas.toml, and make their publicity tasks (宣传任务).
     KeyAreas(super::key_areas::KeyAreasArgs),
+    /// Run a candidate rule set beside the live one on a running server
+    /// (影子运行): start, report, stop, promote (admin token).
+    #[command(subcommand)]
+    Shadow(super::shadow::ShadowCommand),
 }
 
 /// Runs one `rules` subcommand: exit code 1 when the rules have errors or
@@ -58,6 +62,10 @@ pub async fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
         }
         RulesCommand::KeyAreas(a) => {
             super::key_areas::run(a).await?;
+            true
+        }
+        RulesCommand::Shadow(c) => {
+            super::shadow::run(c).await?;
             true
         }
     };
