@@ -56,7 +56,7 @@ async fn shadow_then_promote_loses_no_alert_and_doubles_no_pair() {
     let people = persons(&directory(), "5201", 60, 83);
     let card = list("flagged_cards", 1).remove(0);
     let (mut sent, mut accepted, mut seq) = (0u32, 0u32, 0u64);
-    let mut batch = |round: usize| -> Vec<proto::Alert> {
+    let batch = |round: usize| -> Vec<proto::Alert> {
         // Each round: a flagged transfer for 10 of the first 30 people
         // (new pairs, then duplicates), and a pilot tip for 5 of the others.
         let mut b: Vec<_> = (0..10)
