@@ -203,7 +203,7 @@ pub fn join(
 fn reasons(item: &Enriched, hits: &[RuleHit]) -> Vec<Reason> {
     hits.iter()
         .map(|h| Reason {
-            rule_id: h.rule_id.clone(),
+            rule_id: h.rule_id.to_string(),
             why: h.why.clone(),
             alert_key: item.alert.key.0.clone(),
         })

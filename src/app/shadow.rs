@@ -159,7 +159,7 @@ fn to_proto(shared: &Shared, figures: Option<ShadowFigures>) -> proto::ShadowRep
             .into_iter()
             .map(
                 |(rule_id, (live_hits, shadow_hits))| proto::ShadowRuleFigures {
-                    rule_id,
+                    rule_id: rule_id.to_string(),
                     live_hits,
                     shadow_hits,
                 },

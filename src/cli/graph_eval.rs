@@ -267,7 +267,7 @@ fn replay(
         for card in [to, from] {
             aim(&mut probe, card, *amount_fen, *at_ms);
             for hit in matcher.match_alert(&probe, &graph, *at_ms) {
-                if let Some(&i) = index.get(hit.rule_id.as_str()) {
+                if let Some(&i) = index.get(&*hit.rule_id) {
                     flagged[i].insert(card.1.clone());
                 }
             }

@@ -47,7 +47,7 @@ pub struct ShadowFigures {
     /// Alerts matched by both sets.
     pub alerts: u64,
     /// Per rule id: (live hits, shadow hits).
-    pub rules: BTreeMap<String, (u64, u64)>,
+    pub rules: BTreeMap<Arc<str>, (u64, u64)>,
     /// Pairs the live set made, and the candidate would have made.
     pub live_pairs: u64,
     /// Pairs the candidate would have made.
@@ -140,7 +140,7 @@ impl Shadow {
         let sample = |hits: &[RuleHit]| PairSample {
             alert_key: alert.key.0.clone(),
             subject: mask::phone(&alert.subject.phone),
-            rule_ids: hits.iter().map(|h| h.rule_id.clone()).collect(),
+            rule_ids: hits.iter().map(|h| h.rule_id.to_string()).collect(),
         };
         match (live_created, shadow_created) {
             (false, true) => {

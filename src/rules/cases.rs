@@ -115,7 +115,7 @@ fn run_case(file: &str, case: Case, rules: &Arc<RuleSet>, utc_offset_hours: i32)
         // As the writer does after decide: a match makes a suspected victim.
         graph.settle(&alert, !hits.is_empty());
         let Some(mut want) = a.expect else { continue };
-        let mut got: Vec<String> = hits.into_iter().map(|h| h.rule_id).collect();
+        let mut got: Vec<String> = hits.into_iter().map(|h| h.rule_id.to_string()).collect();
         got.sort();
         want.sort();
         if got != want {

@@ -17,8 +17,8 @@ use crate::model::{Alert, ArtefactKind, Level, mask};
 /// One rule that held for an alert.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleHit {
-    /// Rule id.
-    pub rule_id: String,
+    /// Rule id (shared with the compiled rule: a hit copies no text).
+    pub rule_id: Arc<str>,
     /// Level asked for.
     pub level: Level,
     /// Fraud type: the rule's, else the alert's hint.
@@ -358,6 +358,7 @@ impl Matcher {
             minute_of_day,
             weekday,
             division: division_text(alert.subject.division.as_u64(), division_buf),
+            source: alert.key.0.split_once('/').map_or("", |(s, _)| s),
         }
     }
 }
@@ -427,27 +428,34 @@ fn observe(def: &WindowDef, store: &mut WindowStore, ctx: &EvalCtx<'_>) {
 }
 
 /// Builds the hit and its explanation; runs only on a match.
+/// The hit of `rule` on the alert of `ctx`, with its why: the description,
+/// then the listed counterparts, the condition, window values and the graph
+/// path, one string built once (a hit is made for every match).
 fn hit(rule: &CompiledRule, ctx: &EvalCtx<'_>, rules: &RuleSet) -> RuleHit {
-    let mut details = Vec::new();
-    list_hits(&rule.condition, ctx, rules, &mut details);
-    details.push(rule.conditions_text.clone());
-    for (name, slot) in &rule.windows {
-        details.push(format!(
-            "{name} = {}",
-            ctx.windows.get(*slot as usize).copied().unwrap_or(0.0)
-        ));
+    use std::fmt::Write;
+    let mut lists = Vec::new();
+    list_hits(&rule.condition, ctx, rules, &mut lists);
+    let mut why = String::with_capacity(rule.description.len() + rule.conditions_text.len() + 64);
+    why.push_str(&rule.description);
+    why.push('（');
+    for line in &lists {
+        why.push_str(line);
+        why.push('；');
     }
-    if let Some(depth) = hops_depth(&rule.condition)
+    why.push_str(&rule.conditions_text);
+    for (name, slot) in &rule.windows {
+        let v = ctx.windows.get(*slot as usize).copied().unwrap_or(0.0);
+        // Writing into a String cannot fail.
+        let _ = write!(why, "；{name} = {v}");
+    }
+    if let Some(depth) = rule.hops_depth
         && let Some((hops, path)) = ctx.graph.hops_to_flagged(ctx.alert, depth)
     {
-        details.push(format!("{hops} 跳: {}", describe_path(&path)));
+        let _ = write!(why, "；{hops} 跳: {}", describe_path(&path));
     }
-    let mut why = rule.description.clone();
-    if !details.is_empty() {
-        why.push_str(&format!("（{}）", details.join("；")));
-    }
+    why.push('）');
     RuleHit {
-        rule_id: rule.id.clone(),
+        rule_id: rule.shared_id.clone(),
         level: rule.level,
         fraud_type: rule
             .fraud_type
@@ -503,8 +511,8 @@ fn list_hits(b: &BoolExpr, ctx: &EvalCtx<'_>, rules: &RuleSet, out: &mut Vec<Str
 }
 
 /// The deepest `hops_to_flagged(n)` the condition asks, if any: the path
-/// shown on the task is searched to that depth.
-fn hops_depth(b: &BoolExpr) -> Option<u32> {
+/// shown on the task is searched to that depth. Kept on the compiled rule.
+pub(super) fn hops_depth(b: &BoolExpr) -> Option<u32> {
     fn num(n: &NumExpr) -> Option<u32> {
         match n {
             NumExpr::Graph(GraphNum::Hops(d)) => Some(*d),

@@ -144,6 +144,8 @@ pub struct WindowDef {
 pub struct CompiledRule {
     /// Stable id, recorded on every task it causes.
     pub id: String,
+    /// The same id, shared by every hit of the rule.
+    pub shared_id: std::sync::Arc<str>,
     /// Short name.
     pub name: String,
     /// Readable why.
@@ -168,6 +170,9 @@ pub struct CompiledRule {
     pub conditions_text: String,
     /// The rule's windows: name → slot.
     pub windows: Vec<(String, WindowSlot)>,
+    /// The deepest `hops_to_flagged(n)` the condition asks, if any: the
+    /// depth of the graph path a hit shows.
+    pub hops_depth: Option<u32>,
     /// File it came from.
     pub file: String,
 }

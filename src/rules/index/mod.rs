@@ -1,5 +1,5 @@
 //! The candidate index (过滤索引): an alert visits only the rules whose
-//! necessary tests all pass, then evaluates each of those rules' condition
+//! necessary tests pass, then evaluates each of those rules' condition
 //! once. In the flow it sits in *match*, built once per rule set at load.
 //!
 //! Every enabled rule enters the index at one point, chosen for
@@ -9,17 +9,17 @@
 //!    most selective test a rule can have — a list hit is rare (about 2 % of
 //!    a real stream) — so a rule with one enters there, keyed by
 //!    (kind, list), and an alert looks up its counterparts' values once.
-//! 2. Otherwise an equality key, the conjunction of what the rule fixes of
-//!    the source kind, the fraud-type hint and one counterpart kind it needs
-//!    present (the rarest by an estimate: apps, URLs, devices and social
-//!    accounts before cards before phones), each or any. An alert looks up
-//!    only the key shapes that rules use. A rule that allows several source
-//!    kinds or hints enters under each.
-//! 3. Within a key, a range on a number field: a rule with `amount >= T`
-//!    (or `amount_fen`, `subject.age`, `hour`, lower or upper bounds; amounts
-//!    first, as the estimate of the most selective) sits in a threshold
-//!    array sorted by `T`, and a binary search gives the rules that can still
-//!    hold. A rule with no bound is visited whenever its key matches.
+//! 2. Otherwise its most selective equality, by an estimate of the share of
+//!    alerts that pass it ([`prior`]): a fraud-type hint, an attribute, the
+//!    source, the source kind, or a counterpart kind it needs present. A rule
+//!    that allows several values enters under each. An alert looks up its
+//!    own value of each field rules use, and each of its counterpart kinds.
+//! 3. Within that entry, a range on a number field: a rule with
+//!    `amount >= T` (or `amount_fen`, `subject.age`, `hour`, lower or upper
+//!    bounds; amounts first, as the estimate of the most selective) sits in
+//!    a threshold array sorted by `T`, and a binary search gives the rules
+//!    the alert's value still admits. A rule with neither an equality nor a
+//!    bound is visited for every alert.
 //!
 //! The index only prunes: a candidate's whole condition is evaluated, so a
 //! test the index does not understand costs speed, never an answer. A
@@ -34,9 +34,9 @@ use rustc_hash::FxHashMap;
 use super::lang::compiled::{BoolExpr, ListId};
 use super::{CompiledRule, ListValues, NamedList};
 use crate::model::{Alert, ArtefactKind, SourceKind};
-pub use needs::{NUM_FIELDS, Needs, NumField, Side};
+pub use needs::{Dim, NUM_FIELDS, Needs, NumField, Side};
 
-/// Source kinds in index order (slot + 1 in a key; 0 is "any").
+/// Source kind names, as rules write them.
 const SOURCE_KINDS: [(SourceKind, &str); 5] = [
     (SourceKind::NationalPush, "national_push"),
     (SourceKind::Bank, "bank"),
@@ -44,58 +44,58 @@ const SOURCE_KINDS: [(SourceKind, &str); 5] = [
     (SourceKind::PoliceReport, "police_report"),
     (SourceKind::Tip, "tip"),
 ];
-/// Counterpart kinds from rarest to commonest, by estimate: the key uses
-/// the first one a rule needs.
-const KIND_PREFERENCE: [ArtefactKind; 6] = [
-    ArtefactKind::App,
-    ArtefactKind::Url,
-    ArtefactKind::Device,
-    ArtefactKind::SocialAccount,
-    ArtefactKind::BankCard,
-    ArtefactKind::Phone,
-];
-/// A rule allowing more (source kind × hint) combinations than this enters
-/// with "any hint" instead.
-const MAX_KEYS_PER_RULE: usize = 32;
 
-fn source_slot(k: SourceKind) -> u8 {
+fn source_kind_name(k: SourceKind) -> &'static str {
     SOURCE_KINDS
         .iter()
-        .position(|(s, _)| *s == k)
-        .map_or(0, |i| i as u8 + 1)
+        .find(|(s, _)| *s == k)
+        .map_or("", |(_, n)| n)
 }
 
-fn kind_code(k: ArtefactKind) -> u8 {
-    KIND_PREFERENCE
-        .iter()
-        .position(|x| *x == k)
-        .map_or(u8::MAX, |i| i as u8 + 1)
+/// Where a rule enters.
+#[derive(Clone, Debug, PartialEq)]
+enum Entry {
+    /// An equality on a field, for each allowed value.
+    Field(Dim, Vec<Box<str>>),
+    /// A counterpart kind that must be present.
+    Kind(ArtefactKind),
+    /// No equality: by range alone.
+    Any,
 }
 
-/// An equality key: 0 in a part means "any".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct Key {
-    source: u8,
-    hint: u32,
-    kind: u8,
-}
-
-/// Which parts of a key rules use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Shape {
-    source: bool,
-    hint: bool,
-    kind: bool,
-}
-
-impl Key {
-    fn shape(&self) -> Shape {
-        Shape {
-            source: self.source != 0,
-            hint: self.hint != 0,
-            kind: self.kind != 0,
-        }
+/// The estimated share of alerts an equality passes, per allowed value:
+/// how an entry is chosen when there is no sample to measure. From the
+/// centres' streams: a fraud-type hint is rare (most alerts carry none, and
+/// there are dozens of types), attributes and feeds split a stream several
+/// ways, source kinds five ways; apps, URLs, devices and social accounts
+/// are rarer counterparts than cards, and cards than phones.
+pub fn prior(entry_dim: Option<&Dim>, kind: Option<ArtefactKind>) -> f64 {
+    match (entry_dim, kind) {
+        (Some(Dim::Hint), _) => 0.04,
+        (Some(Dim::Attr(_)), _) => 0.15,
+        (Some(Dim::Source), _) => 0.15,
+        (Some(Dim::SourceKind), _) => 0.2,
+        (None, Some(ArtefactKind::Phone)) => 0.5,
+        (None, Some(ArtefactKind::BankCard)) => 0.3,
+        (None, Some(_)) => 0.1,
+        (None, None) => 1.0,
     }
+}
+
+/// The most selective equality of `needs`.
+fn entry(needs: &Needs) -> Entry {
+    let fields = needs.equal.iter().map(|(d, v)| {
+        let share = prior(Some(d), None) * v.len() as f64;
+        (share, Entry::Field(d.clone(), v.clone()))
+    });
+    let kinds = needs
+        .kinds
+        .iter()
+        .map(|k| (prior(None, Some(*k)), Entry::Kind(*k)));
+    fields
+        .chain(kinds)
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or(Entry::Any, |(_, e)| e)
 }
 
 /// Rules sorted by the threshold of one bound.
@@ -107,10 +107,10 @@ struct Range {
     rules: Vec<(f64, u32)>,
 }
 
-/// The rules of one key.
+/// The rules of one entry.
 #[derive(Clone, Debug, Default)]
 struct Bucket {
-    /// Visited whenever the key matches.
+    /// Visited whenever the entry passes.
     always: Vec<u32>,
     /// Visited when their bound admits the alert's value.
     ranges: Vec<Range>,
@@ -133,6 +133,13 @@ impl Bucket {
                 side,
                 rules: vec![(t, rule)],
             }),
+        }
+    }
+
+    fn sort(&mut self) {
+        for r in &mut self.ranges {
+            r.rules
+                .sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         }
     }
 
@@ -182,12 +189,12 @@ impl Probe {
 pub struct RuleIndex {
     /// Rules entered by a counterpart in a list.
     by_list: FxHashMap<(ArtefactKind, ListId), Vec<u32>>,
-    /// Rules entered by an equality key, then a range.
-    by_key: FxHashMap<Key, Bucket>,
-    /// The key shapes in use.
-    shapes: Vec<Shape>,
-    /// Fraud-type hints rules name, as key ids (from 1).
-    hint_ids: FxHashMap<Box<str>, u32>,
+    /// Rules entered by an equality: per field, value → bucket.
+    by_field: Vec<(Dim, FxHashMap<Box<str>, Bucket>)>,
+    /// Rules entered by a counterpart kind present.
+    by_kind: Vec<(ArtefactKind, Bucket)>,
+    /// Rules with no equality: by range alone.
+    any: Bucket,
 }
 
 /// The bound a rule's range entry uses: amounts first, then age, then hour.
@@ -215,55 +222,46 @@ impl RuleIndex {
                 continue;
             }
             let bound = entry_bound(&needs);
-            for key in ix.keys_of(&needs) {
-                if !ix.shapes.contains(&key.shape()) {
-                    ix.shapes.push(key.shape());
+            match entry(&needs) {
+                Entry::Field(dim, values) => {
+                    let map = ix.field_map(dim);
+                    for v in values {
+                        map.entry(v).or_default().add(i, bound);
+                    }
                 }
-                ix.by_key.entry(key).or_default().add(i, bound);
+                Entry::Kind(kind) => ix.kind_bucket(kind).add(i, bound),
+                Entry::Any => ix.any.add(i, bound),
             }
         }
-        for b in ix.by_key.values_mut() {
-            for r in &mut b.ranges {
-                r.rules
-                    .sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            }
-        }
+        ix.by_field
+            .iter_mut()
+            .flat_map(|(_, m)| m.values_mut())
+            .chain(ix.by_kind.iter_mut().map(|(_, b)| b))
+            .chain(std::iter::once(&mut ix.any))
+            .for_each(Bucket::sort);
         ix
     }
 
-    /// The keys a rule enters under.
-    fn keys_of(&mut self, needs: &Needs) -> Vec<Key> {
-        let sources: Vec<u8> = match &needs.source_kinds {
-            None => vec![0],
-            Some(names) => SOURCE_KINDS
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, n))| names.iter().any(|x| &**x == *n))
-                .map(|(i, _)| i as u8 + 1)
-                .collect(),
-        };
-        let hints: Vec<u32> = match &needs.hints {
-            Some(h) if h.len() * sources.len() <= MAX_KEYS_PER_RULE => {
-                h.iter().map(|h| self.hint_id(h)).collect()
+    fn field_map(&mut self, dim: Dim) -> &mut FxHashMap<Box<str>, Bucket> {
+        let i = match self.by_field.iter().position(|(d, _)| *d == dim) {
+            Some(i) => i,
+            None => {
+                self.by_field.push((dim, FxHashMap::default()));
+                self.by_field.len() - 1
             }
-            _ => vec![0],
         };
-        let kind = KIND_PREFERENCE
-            .iter()
-            .find(|k| needs.kinds.contains(k))
-            .map_or(0, |k| kind_code(*k));
-        let mut keys = Vec::with_capacity(sources.len() * hints.len());
-        for &source in &sources {
-            for &hint in &hints {
-                keys.push(Key { source, hint, kind });
-            }
-        }
-        keys
+        &mut self.by_field[i].1
     }
 
-    fn hint_id(&mut self, hint: &str) -> u32 {
-        let next = self.hint_ids.len() as u32 + 1;
-        *self.hint_ids.entry(hint.into()).or_insert(next)
+    fn kind_bucket(&mut self, kind: ArtefactKind) -> &mut Bucket {
+        let i = match self.by_kind.iter().position(|(k, _)| *k == kind) {
+            Some(i) => i,
+            None => {
+                self.by_kind.push((kind, Bucket::default()));
+                self.by_kind.len() - 1
+            }
+        };
+        &mut self.by_kind[i].1
     }
 
     /// Fills `out` with the candidate rules for `alert` (local time of day
@@ -285,49 +283,26 @@ impl RuleIndex {
                 }
             }
         }
-        if !self.shapes.is_empty() {
-            self.by_keys(alert, minute_of_day, out);
-        }
-        out.sort_unstable();
-        out.dedup();
-    }
-
-    fn by_keys(&self, alert: &Alert, minute_of_day: i64, out: &mut Vec<u32>) {
         let probe = Probe::of(alert, minute_of_day);
-        let source = source_slot(alert.source_kind);
-        let hint = self
-            .hint_ids
-            .get(alert.fraud_type_hint.as_str())
-            .copied()
-            .unwrap_or(0);
-        let mut kinds = [0u8; 8];
-        let mut n = 0;
-        for c in &alert.counterparts {
-            let k = kind_code(c.kind);
-            if n < kinds.len() && !kinds[..n].contains(&k) {
-                kinds[n] = k;
-                n += 1;
-            }
-        }
-        for shape in &self.shapes {
-            if shape.hint && hint == 0 {
-                continue;
-            }
-            let key = Key {
-                source: if shape.source { source } else { 0 },
-                hint: if shape.hint { hint } else { 0 },
-                kind: 0,
+        for (dim, map) in &self.by_field {
+            let value = match dim {
+                Dim::SourceKind => source_kind_name(alert.source_kind),
+                Dim::Hint => alert.fraud_type_hint.as_str(),
+                Dim::Source => alert.key.0.split_once('/').map_or("", |(s, _)| s),
+                Dim::Attr(name) => alert.attributes.get(&**name).map_or("", String::as_str),
             };
-            if shape.kind {
-                for &kind in &kinds[..n] {
-                    if let Some(b) = self.by_key.get(&Key { kind, ..key }) {
-                        b.visit(&probe, out);
-                    }
-                }
-            } else if let Some(b) = self.by_key.get(&key) {
+            if let Some(b) = map.get(value) {
                 b.visit(&probe, out);
             }
         }
+        for (kind, b) in &self.by_kind {
+            if alert.counterparts.iter().any(|c| c.kind == *kind) {
+                b.visit(&probe, out);
+            }
+        }
+        self.any.visit(&probe, out);
+        out.sort_unstable();
+        out.dedup();
     }
 }
 
@@ -336,7 +311,7 @@ pub fn never_fire(rules: &[CompiledRule], lists: &[NamedList]) -> Vec<String> {
     let mut out = Vec::new();
     for r in rules.iter().filter(|r| r.enabled) {
         let d = Needs::of(&r.condition);
-        let unknown_source = d.source_kinds.as_ref().is_some_and(|names| {
+        let unknown_source = d.fixed(&Dim::SourceKind).is_some_and(|names| {
             !names
                 .iter()
                 .any(|n| SOURCE_KINDS.iter().any(|(_, k)| *k == &**n))

@@ -1,8 +1,9 @@
 //! What a rule needs of an alert before its condition can hold: the
 //! necessary tests among its top-level `&&` parts (nested `&&` flattened),
 //! in the forms the index answers without evaluating anything — a
-//! counterpart in a list, a source kind, a fraud-type hint, a counterpart
-//! kind present, and lower or upper bounds on a number field. Everything
+//! counterpart in a list, equality on a single-valued string field (source
+//! kind, fraud-type hint, source, an attribute), a counterpart kind
+//! present, and lower or upper bounds on a number field. Everything
 //! else stays in the residual condition, which is evaluated in full for
 //! every candidate, so a test missed here costs speed, never an answer.
 
@@ -41,15 +42,26 @@ pub enum Side {
     Upper,
 }
 
+/// A single-valued string field an equality test can fix.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Dim {
+    /// `source_kind`.
+    SourceKind,
+    /// `fraud_type_hint`.
+    Hint,
+    /// `source` (the feed).
+    Source,
+    /// `attr.NAME`.
+    Attr(Box<str>),
+}
+
 /// The necessary tests of one rule.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Needs {
     /// A counterpart of this kind in this list (the first such part).
     pub list: Option<(ArtefactKind, ListId)>,
-    /// The source kind is one of these (`None`: any).
-    pub source_kinds: Option<Vec<Box<str>>>,
-    /// The fraud-type hint is one of these (`None`: any).
-    pub hints: Option<Vec<Box<str>>>,
+    /// Fields fixed to one of some values (each field once, values narrowed).
+    pub equal: Vec<(Dim, Vec<Box<str>>)>,
     /// Counterpart kinds that must be present.
     pub kinds: Vec<ArtefactKind>,
     /// Bounds on number fields: (field, side, threshold), tightest kept.
@@ -86,20 +98,27 @@ impl Needs {
 
     /// `field` equals one of `values`.
     fn equals(&mut self, field: &StrExpr, values: &[Box<str>]) {
-        let narrow = |slot: &mut Option<Vec<Box<str>>>| {
-            let next = match slot.take() {
-                None => values.to_vec(),
-                Some(old) => old.into_iter().filter(|v| values.contains(v)).collect(),
-            };
-            *slot = Some(next);
-        };
-        match field {
-            StrExpr::SourceKind => narrow(&mut self.source_kinds),
-            StrExpr::FraudTypeHint => narrow(&mut self.hints),
+        let dim = match field {
+            StrExpr::SourceKind => Dim::SourceKind,
+            StrExpr::FraudTypeHint => Dim::Hint,
+            StrExpr::Source => Dim::Source,
+            StrExpr::Attr(name) => Dim::Attr(name.clone()),
             // Some counterpart of the kind equals a value: the kind is there.
-            StrExpr::Counterparts(kind) if !values.is_empty() => self.kind(*kind),
-            _ => {}
+            StrExpr::Counterparts(kind) => return self.kind(*kind),
+            _ => return,
+        };
+        match self.equal.iter_mut().find(|(d, _)| *d == dim) {
+            Some((_, old)) => old.retain(|v| values.contains(v)),
+            None => self.equal.push((dim, values.to_vec())),
         }
+    }
+
+    /// The values `dim` is fixed to, if it is.
+    pub fn fixed(&self, dim: &Dim) -> Option<&[Box<str>]> {
+        self.equal
+            .iter()
+            .find(|(d, _)| d == dim)
+            .map(|(_, v)| v.as_slice())
     }
 
     fn kind(&mut self, kind: ArtefactKind) {
@@ -164,8 +183,7 @@ impl Needs {
 
     /// True when no alert can meet these needs (an empty set of allowed values).
     pub fn impossible(&self) -> bool {
-        self.source_kinds.as_ref().is_some_and(Vec::is_empty)
-            || self.hints.as_ref().is_some_and(Vec::is_empty)
+        self.equal.iter().any(|(_, v)| v.is_empty())
     }
 }
 

@@ -49,7 +49,7 @@ fn needs_read_the_top_level_tests_and_leave_the_rest() {
         r#"source_kind in ["bank", "tip"] && (amount >= 5000 && 18 < subject.age) && has(counterpart.app) && (hour < 6 || hour > 22)"#,
     );
     assert_eq!(
-        n.source_kinds.as_deref(),
+        n.fixed(&super::Dim::SourceKind),
         Some(&["bank".into(), "tip".into()][..])
     );
     assert!(n.bounds.contains(&(NumField::Amount, Side::Lower, 5000.0)));
@@ -188,7 +188,7 @@ fn an_alert() -> impl Strategy<Value = Alert> {
 }
 
 fn ids(hits: &[crate::rules::RuleHit]) -> Vec<String> {
-    hits.iter().map(|h| h.rule_id.clone()).collect()
+    hits.iter().map(|h| h.rule_id.to_string()).collect()
 }
 
 proptest! {

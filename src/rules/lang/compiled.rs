@@ -197,6 +197,8 @@ pub struct EvalCtx<'a> {
     pub weekday: i64,
     /// The 12-digit division code as text.
     pub division: &'a str,
+    /// The alert's source (the feed, before `/` in its key), found once.
+    pub source: &'a str,
 }
 
 /// Local minute of day and ISO weekday of `ms` at `utc_offset_hours`.
@@ -349,7 +351,7 @@ impl StrExpr {
         let a = c.alert;
         match self {
             StrExpr::Const(s) => f(s),
-            StrExpr::Source => f(a.key.0.split_once('/').map_or("", |(s, _)| s)),
+            StrExpr::Source => f(c.source),
             StrExpr::SourceKind => f(source_kind_name(a.source_kind)),
             StrExpr::FraudTypeHint => f(&a.fraud_type_hint),
             StrExpr::Phone => f(&a.subject.phone),

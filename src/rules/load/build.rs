@@ -140,8 +140,10 @@ impl<'a> Build<'a> {
         let conjuncts = conjunct_texts(e.condition.get_ref(), &node, &condition);
         let mut windows: Vec<(String, WindowSlot)> = names.windows.into_iter().collect();
         windows.sort();
+        let id = e.id.into_inner();
         Some(CompiledRule {
-            id: e.id.into_inner(),
+            shared_id: id.as_str().into(),
+            id,
             name: e.name,
             description: e.description,
             enabled: e.enabled,
@@ -150,6 +152,7 @@ impl<'a> Build<'a> {
             fraud_type,
             method: task.method,
             due_within: task.due_within,
+            hops_depth: crate::rules::matcher::hops_depth(&condition),
             condition,
             conditions_text: conditions_text(&conjuncts),
             conjuncts,

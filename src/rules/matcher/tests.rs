@@ -88,7 +88,7 @@ fn run(set: &Arc<RuleSet>, alerts: &[Alert]) -> Vec<Vec<String>> {
             g.observe(a);
             m.match_alert(a, &g, a.occurred_at_ms)
                 .into_iter()
-                .map(|h| h.rule_id)
+                .map(|h| h.rule_id.to_string())
                 .collect()
         })
         .collect()
