@@ -10,6 +10,7 @@
 //! - [`rules`]: `rules check|test|explain`.
 //! - [`graph`]: `graph import|stats|snapshot|measure|eval-amlsim`.
 //! - [`precision`]: a labelled stream through the core, pairs per class.
+//! - [`offline`]: the pure core driven in process, for `precision` and `replay`.
 //! - [`conn`]: the one set of connection flags (`--addr`, `--token`, TLS)
 //!   every client command shares; [`channel`] and [`with_bearer`] below.
 
@@ -21,6 +22,7 @@ pub mod graph_eval;
 pub mod graph_import;
 pub mod graph_measure;
 pub mod key_areas;
+pub mod offline;
 pub mod precision;
 pub mod record;
 pub mod rules;
