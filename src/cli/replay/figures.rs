@@ -198,6 +198,26 @@ pub struct Diff {
     pub only_in_a: PairSide,
     /// Persons with a pair under the second set only: pairs added.
     pub only_in_b: PairSide,
+    /// Persons with a pair under both, at another level under the second.
+    pub other_level: OtherLevel,
+}
+
+/// A person's pair under the second set, at another level than under the first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LevelChange {
+    /// The pair under the second set, at its level there.
+    pub pair: PairSample,
+    /// Its level under the first.
+    pub was: Level,
+}
+
+/// Pairs both sets made, at different levels.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OtherLevel {
+    /// How many.
+    pub count: u64,
+    /// The first few, by pair id under the second set.
+    pub samples: Vec<LevelChange>,
 }
 
 impl Diff {
@@ -230,7 +250,30 @@ impl Diff {
             rules,
             only_in_a: only_in(a, b),
             only_in_b: only_in(b, a),
+            other_level: other_level(a, b),
         }
+    }
+}
+
+/// Pairs of `b` whose person's pair in `a` stands at another level.
+fn other_level(a: &RunFigures, b: &RunFigures) -> OtherLevel {
+    let mut changed: Vec<LevelChange> = b
+        .pairs
+        .iter()
+        .filter_map(|(person, pb)| {
+            let pa = a.pairs.get(person).filter(|pa| pa.level != pb.level)?;
+            Some(LevelChange {
+                pair: pb.clone(),
+                was: pa.level,
+            })
+        })
+        .collect();
+    changed.sort_by(|p, q| p.pair.pair_id.cmp(&q.pair.pair_id));
+    let count = changed.len() as u64;
+    changed.truncate(SAMPLES);
+    OtherLevel {
+        count,
+        samples: changed,
     }
 }
 
@@ -402,7 +445,7 @@ mod tests {
             "p0",
             "P2",
             TaskEventKind::Created,
-            Level::Low,
+            Level::High,
             &[("r1", "s/0")],
         );
         let b = figures(
@@ -427,5 +470,11 @@ mod tests {
         assert_eq!(d.only_in_b.count, 1);
         assert_eq!(d.only_in_b.samples[0].alert_key, "s/9");
         assert_eq!(d.only_in_b.samples[0].rules, ["r2"]);
+        assert_eq!(d.other_level.count, 1);
+        let raised = &d.other_level.samples[0];
+        assert_eq!(
+            (raised.pair.pair_id.as_str(), raised.pair.level, raised.was),
+            ("P2", Level::High, Level::Low)
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The replay report for people (text tables) and for CI (JUnit XML).
 
-use super::figures::{PairSide, RuleChange, RunFigures};
+use super::figures::{OtherLevel, PairSample, PairSide, RuleChange, RunFigures};
 use super::{ReplayReport, RulePrecision};
+use crate::model::Level;
 
 /// Width of the label column.
 const LABEL: usize = 40;
@@ -69,6 +70,7 @@ pub fn text(r: &ReplayReport) -> Vec<String> {
         out.push(String::new());
         out.extend(pair_side("pairs only in A (removed by B)", &d.only_in_a));
         out.extend(pair_side("pairs only in B (added by B)", &d.only_in_b));
+        out.extend(other_level(&d.other_level));
     }
     let failed = r.failures();
     if let Some(max) = r.max_change_percent.filter(|_| r.diff.is_some()) {
@@ -91,7 +93,7 @@ fn row(label: &str, cells: &[String]) -> String {
 }
 
 /// Hits per rule; with a second set, both and the change; with outcomes,
-/// the precision.
+/// the precision. Rules without a hit under either set share one line.
 fn rule_table(r: &ReplayReport) -> Vec<String> {
     let precision = |rule: &str| -> String {
         r.precision
@@ -99,52 +101,50 @@ fn rule_table(r: &ReplayReport) -> Vec<String> {
             .map(|p| p.get(rule).map_or("-".into(), precision_cell))
             .unwrap_or_default()
     };
-    let p_head = if r.precision.is_some() {
-        "precision (TP/TP+FP)"
-    } else {
-        ""
+    let p_head = match r.precision {
+        Some(_) => "precision (TP/TP+FP)",
+        None => "",
     };
+    let line = |s: String| s.trim_end().to_string();
     let mut out = Vec::new();
+    let mut idle = Vec::new();
     match &r.diff {
         None => {
-            out.push(
-                format!("{:<LABEL$} {:>9}  {p_head}", "rule", "hits")
-                    .trim_end()
-                    .to_string(),
-            );
+            out.push(line(format!("{:<LABEL$} {:>9}  {p_head}", "rule", "hits")));
             for (rule, hits) in &r.base.hits {
-                out.push(
-                    format!("{rule:<LABEL$} {hits:>9}  {}", precision(rule))
-                        .trim_end()
-                        .to_string(),
-                );
+                match hits {
+                    0 => idle.push(rule.as_str()),
+                    _ => out.push(line(format!(
+                        "{rule:<LABEL$} {hits:>9}  {}",
+                        precision(rule)
+                    ))),
+                }
             }
         }
         Some(d) => {
-            out.push(
-                format!(
-                    "{:<LABEL$} {:>9} {:>9} {:>8} {:>8}  {p_head}",
-                    "rule", "A", "B", "delta", "change"
-                )
-                .trim_end()
-                .to_string(),
-            );
+            out.push(line(format!(
+                "{:<LABEL$} {:>9} {:>9} {:>8} {:>8}  {p_head}",
+                "rule", "A", "B", "delta", "change"
+            )));
             for c in &d.rules {
-                out.push(
-                    format!(
-                        "{:<LABEL$} {:>9} {:>9} {:>+8} {:>8}  {}",
-                        c.rule,
-                        c.a,
-                        c.b,
-                        c.delta,
-                        change_cell(c),
-                        precision(&c.rule)
-                    )
-                    .trim_end()
-                    .to_string(),
-                );
+                if c.a == 0 && c.b == 0 {
+                    idle.push(c.rule.as_str());
+                    continue;
+                }
+                out.push(line(format!(
+                    "{:<LABEL$} {:>9} {:>9} {:>+8} {:>8}  {}",
+                    c.rule,
+                    c.a,
+                    c.b,
+                    c.delta,
+                    change_cell(c),
+                    precision(&c.rule)
+                )));
             }
         }
+    }
+    if !idle.is_empty() {
+        out.push(format!("no hits ({}): {}", idle.len(), idle.join(", ")));
     }
     out
 }
@@ -166,17 +166,37 @@ fn change_cell(c: &RuleChange) -> String {
 
 fn pair_side(title: &str, side: &PairSide) -> Vec<String> {
     let mut out = vec![format!("{title}: {}", side.count)];
-    for p in &side.samples {
-        out.push(format!(
-            "  {}  {}  {}  {:?}  {}",
-            p.pair_id,
-            p.alert_key,
-            p.phone,
-            p.level,
-            p.rules.join(",")
-        ));
-    }
+    out.extend(side.samples.iter().map(|p| sample(p, level_name(p.level))));
     out
+}
+
+fn other_level(side: &OtherLevel) -> Vec<String> {
+    let mut out = vec![format!("pairs at another level under B: {}", side.count)];
+    out.extend(side.samples.iter().map(|c| {
+        let levels = format!("{} → {}", level_name(c.was), level_name(c.pair.level));
+        sample(&c.pair, &levels)
+    }));
+    out
+}
+
+/// One sample pair: id, the alert that made it, the masked phone, its
+/// level and the rules that made it.
+fn sample(p: &PairSample, level: &str) -> String {
+    format!(
+        "  {}  {}  {}  {level}  {}",
+        p.pair_id,
+        p.alert_key,
+        p.phone,
+        p.rules.join(",")
+    )
+}
+
+fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::High => "high",
+        Level::Medium => "medium",
+        Level::Low => "low",
+    }
 }
 
 /// The report as JUnit XML: one testcase per rule, its hits as output; in
