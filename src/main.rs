@@ -63,6 +63,9 @@ enum Command {
     /// Precision at province scale: a labelled stream with benign
     /// look-alikes through the real core, pairs per class of person.
     Precision(cli::precision::PrecisionArgs),
+    /// Offline backtest: a JSON-lines alert file through the real core, hits
+    /// per rule, pairs, level mix and throughput; `--compare` a second rule set.
+    Replay(cli::replay::ReplayArgs),
 }
 
 fn main() -> ExitCode {
@@ -105,5 +108,6 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Rules(c) => cli::rules::run(c).await,
         Command::Graph(c) => cli::graph::run(c).await,
         Command::Precision(a) => cli::precision::run(&a),
+        Command::Replay(a) => cli::replay::run(&a),
     }
 }

@@ -7,7 +7,7 @@
 //! Where it sits: beside the writer thread, which calls it after a commit
 //! is durable (and at start); [`crate::metrics`] holds the figures.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use super::writer_thread::WriterThread;
 use crate::metrics::{KindLabel, Metrics, RuleLabel, TaskLabels};
@@ -33,33 +33,20 @@ pub(super) struct MadeFigures {
 impl MadeFigures {
     /// Adds one batch's commit `c`, whose batch arrived at `arrived_at_ms`.
     pub(super) fn add(&mut self, c: &Commit, arrived_at_ms: i64) {
-        let made = |k: TaskEventKind| {
-            matches!(
-                k,
-                TaskEventKind::Created | TaskEventKind::Merged | TaskEventKind::Escalated
-            )
-        };
-        if !c.events.iter().any(|e| made(e.kind)) {
+        let hits = c.rule_hits();
+        if hits.is_empty() {
             return;
         }
-        // The batch's own alerts: a joined task's reasons name earlier ones too.
         let occurred: FxHashMap<&str, i64> = c
             .alerts
             .iter()
             .map(|a| (a.key.as_str(), a.occurred_at_ms))
             .collect();
-        // Both tasks of a pair carry the same hit: each (alert, rule) once.
-        let mut hits: FxHashSet<(&str, &str)> = Default::default();
         let mut makers: FxHashMap<&str, i64> = Default::default();
-        for e in c.events.iter().filter(|e| made(e.kind)) {
-            for r in &e.task.reasons {
-                if let Some(&at) = occurred.get(r.alert_key.as_str()) {
-                    hits.insert((r.alert_key.as_str(), r.rule_id.as_str()));
-                    makers.insert(r.alert_key.as_str(), at);
-                }
+        for (key, rule) in hits {
+            if let Some(&at) = occurred.get(key) {
+                makers.insert(key, at);
             }
-        }
-        for (_, rule) in hits {
             match self.rule_hits.get_mut(rule) {
                 Some(n) => *n += 1,
                 None => {

@@ -11,6 +11,8 @@
 //! - [`shadow`]: `rules shadow start|report|stop|promote` on a running server.
 //! - [`graph`]: `graph import|stats|snapshot|measure|eval-amlsim`.
 //! - [`precision`]: a labelled stream through the core, pairs per class.
+//! - [`offline`]: the pure core driven in process, for `precision` and `replay`.
+//! - [`replay`]: an alert file through the core offline, one or two rule sets.
 //! - [`conn`]: the one set of connection flags (`--addr`, `--token`, TLS)
 //!   every client command shares; [`channel`] and [`with_bearer`] below.
 
@@ -22,8 +24,10 @@ pub mod graph_eval;
 pub mod graph_import;
 pub mod graph_measure;
 pub mod key_areas;
+pub mod offline;
 pub mod precision;
 pub mod record;
+pub mod replay;
 pub mod rules;
 pub mod send;
 pub mod serve;

@@ -12,14 +12,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::generate::{AlertStream, GenError, GenOptions};
-use crate::config::Deadlines;
+use super::offline::{BatchRun, OfflineCore};
 use crate::directory::Directory;
 use crate::model::{Role, TaskEventKind};
-use crate::pipeline::{Writer, prepare};
 use crate::proto;
-use crate::rules::window::WindowLimits;
-use crate::rules::{Matcher, RuleSet};
-use crate::store::WriterState;
+use crate::rules::RuleSet;
 
 /// Classes whose persons should get a pair.
 pub const PLANTED: [&str; 2] = ["planted", "planted_mule"];
@@ -102,43 +99,25 @@ pub fn evaluate(
     mut progress: impl FnMut(u64),
 ) -> Result<PrecisionReport, GenError> {
     let started = Instant::now();
-    let matcher = Matcher::new(
-        rules.clone(),
-        WindowLimits::default(),
-        crate::config::DEFAULT_UTC_OFFSET_HOURS,
-    );
-    let mut writer = Writer::from_state(WriterState::default(), Deadlines::default(), matcher);
+    let mut core = OfflineCore::new(rules.clone());
     let mut stream = AlertStream::new(dir, &rules, opts)?;
     let mut seen_phones: HashSet<String> = HashSet::new();
     let mut paired: HashMap<String, Vec<String>> = HashMap::new(); // phone → rules
-    let mut known = crate::store::KnownAlerts::new();
     let mut sent = 0u64;
     loop {
         let records: Vec<_> = stream.by_ref().take(batch.max(1)).collect();
         let Some(last) = records.last() else { break };
         let now = last.occurred_at_ms + 1_000;
         let alerts: Vec<proto::Alert> = records.iter().map(|r| r.to_proto()).collect();
-        let prepared = prepare(
-            &proto::AlertBatch {
-                sequence: 0,
-                alerts,
-            },
-            dir,
-            crate::normalize::Checks::at(now),
-        );
+        let BatchRun {
+            prepared, commit, ..
+        } = core.run(alerts, dir, now);
         let mut phone_of: HashMap<String, String> = HashMap::new();
         for p in &prepared.items {
             let s = &p.item.alert.subject;
             seen_phones.insert(s.phone.clone());
             phone_of.insert(s.subject_key(), s.phone.clone());
         }
-        let (commit, _) = writer.apply_batch(&prepared, &known, now);
-        known.extend(
-            commit
-                .alerts
-                .iter()
-                .map(|a| (a.key.clone(), Some(a.digest))),
-        );
         for e in &commit.events {
             if e.kind != TaskEventKind::Created || e.task.role != Role::PoliceOfficer {
                 continue;

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::model::{Task, TaskEventRecord};
+use crate::model::{Task, TaskEventKind, TaskEventRecord};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +152,27 @@ impl Commit {
             && self.events.is_empty()
             && self.series_aliases.is_empty()
             && self.wakes.is_empty()
+    }
+
+    /// The rule hits of this commit's own alerts, each (alert key, rule id)
+    /// once: read from the reasons of the tasks they made, joined or raised.
+    /// Both tasks of a pair carry the same hit, and a joined task's reasons
+    /// also name earlier alerts, which were counted in their own commit.
+    pub fn rule_hits(&self) -> rustc_hash::FxHashSet<(&str, &str)> {
+        let own: rustc_hash::FxHashSet<&str> = self.alerts.iter().map(|a| a.key.as_str()).collect();
+        let made = |k: TaskEventKind| {
+            matches!(
+                k,
+                TaskEventKind::Created | TaskEventKind::Merged | TaskEventKind::Escalated
+            )
+        };
+        self.events
+            .iter()
+            .filter(|e| made(e.kind))
+            .flat_map(|e| &e.task.reasons)
+            .filter(|r| own.contains(r.alert_key.as_str()))
+            .map(|r| (r.alert_key.as_str(), r.rule_id.as_str()))
+            .collect()
     }
 }
 
