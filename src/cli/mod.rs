@@ -49,8 +49,11 @@ pub async fn channel(addr: &str, tls: &ClientTls) -> anyhow::Result<tonic::trans
     let read = |p: &std::path::Path| {
         std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
     };
+    // Nodelay is tonic's default too; said here because batches and acks
+    // are small and a Nagle-delayed write waits for the peer's delayed ACK.
     let mut endpoint = Endpoint::from_shared(addr.to_string())
-        .with_context(|| format!("{addr:?} is not a server address"))?;
+        .with_context(|| format!("{addr:?} is not a server address"))?
+        .tcp_nodelay(true);
     if tls.ca.is_some() || tls.cert.is_some() {
         let mut config = ClientTlsConfig::new();
         if let Some(ca) = &tls.ca {
