@@ -575,7 +575,10 @@ mod tests {
         assert!(cfg.check_exposure(false).is_ok(), "loopback both");
         cfg.http.listen = "0.0.0.0:8080".into();
         let err = cfg.check_exposure(false).unwrap_err().to_string();
-        assert!(err.contains("0.0.0.0:8080") && err.contains("consoles"), "{err}");
+        assert!(
+            err.contains("0.0.0.0:8080") && err.contains("consoles"),
+            "{err}"
+        );
         assert!(cfg.check_exposure(true).is_ok(), "--insecure-dev");
         cfg.http.listen = String::new();
         assert!(cfg.check_exposure(false).is_ok(), "web console off");
