@@ -63,6 +63,9 @@ enum Command {
     /// Precision at province scale: a labelled stream with benign
     /// look-alikes through the real core, pairs per class of person.
     Precision(cli::precision::PrecisionArgs),
+    /// Load a server: alerts at a rate over N streams while watching their
+    /// tasks; latency percentiles (ack, task on the watch), rate sweeps.
+    Load(cli::load::LoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -105,5 +108,6 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Rules(c) => cli::rules::run(c).await,
         Command::Graph(c) => cli::graph::run(c).await,
         Command::Precision(a) => cli::precision::run(&a),
+        Command::Load(a) => cli::load::run(a).await,
     }
 }

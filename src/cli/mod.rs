@@ -10,6 +10,8 @@
 //! - [`rules`]: `rules check|test|explain`.
 //! - [`graph`]: `graph import|stats|snapshot|measure|eval-amlsim`.
 //! - [`precision`]: a labelled stream through the core, pairs per class.
+//! - [`load`]: offered load over `Publish` streams, with ack and
+//!   task-on-watch latency histograms; rate sweeps and their plot.
 //! - [`conn`]: the one set of connection flags (`--addr`, `--token`, TLS)
 //!   every client command shares; [`channel`] and [`with_bearer`] below.
 
@@ -21,6 +23,7 @@ pub mod graph_eval;
 pub mod graph_import;
 pub mod graph_measure;
 pub mod key_areas;
+pub mod load;
 pub mod precision;
 pub mod record;
 pub mod rules;
