@@ -75,6 +75,14 @@ fn render(pixels: &mut [u8], runs: &[&LoadSummary]) -> Result<(), Box<dyn std::e
         .configure_mesh()
         .x_desc("offered rate, alerts/s")
         .y_desc("latency, ms")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| {
+            if *v < 10.0 {
+                format!("{v:.1}")
+            } else {
+                format!("{v:.0}")
+            }
+        })
         .label_style(("sans-serif", 15))
         .draw()?;
     for (label, color, value) in CURVES {
@@ -94,13 +102,13 @@ fn render(pixels: &mut [u8], runs: &[&LoadSummary]) -> Result<(), Box<dyn std::e
                 .map(|p| Circle::new(p, 4, color.filled())),
         )?;
     }
-    let target = BLACK.stroke_width(1);
+    let target = RGBColor(0, 140, 60).stroke_width(2);
     chart
         .draw_series(LineSeries::new(
             [(x_lo, TARGET_MS), (x_hi, TARGET_MS)],
             target,
         ))?
-        .label("target: task p99 10 ms")
+        .label("target: task p99 10 ms (at 50 K/s)")
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], target));
     chart
         .configure_series_labels()
