@@ -39,7 +39,7 @@
 //!   console's HTTP edge (`api::http`: page, JSON API, events, `/metrics`).
 //! - [`metrics`]: operational figures for Prometheus.
 //! - [`app`]: the wiring — load, check, start the writer, serve.
-//! - [`cli`]: `gen`, `send`, `tasks` and `directory` commands.
+//! - [`cli`]: `gen`, `send`, `load`, `tasks` and `directory` commands.
 //! - [`error`]: the crate error and its one mapping to `tonic::Status`.
 
 #![forbid(unsafe_code)]

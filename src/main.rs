@@ -66,6 +66,9 @@ enum Command {
     /// Offline backtest: a JSON-lines alert file through the real core, hits
     /// per rule, pairs, level mix and throughput; `--compare` a second rule set.
     Replay(cli::replay::ReplayArgs),
+    /// Load a server: alerts at a rate over N streams while watching their
+    /// tasks; latency percentiles (ack, task on the watch), rate sweeps.
+    Load(cli::load::LoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -109,5 +112,6 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Graph(c) => cli::graph::run(c).await,
         Command::Precision(a) => cli::precision::run(&a),
         Command::Replay(a) => cli::replay::run(&a),
+        Command::Load(a) => cli::load::run(a).await,
     }
 }

@@ -100,7 +100,12 @@ pub fn incoming(
             };
             let item = match listener.accept().await {
                 Ok((io, _)) => {
-                    let _ = io.set_nodelay(true);
+                    // Small acks and watch events go out at once, not after
+                    // the peer's delayed ACK (about 40 ms on Linux): tonic's
+                    // own nodelay setting does not reach an `incoming` stream.
+                    if let Err(e) = io.set_nodelay(true) {
+                        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                    }
                     warned = false;
                     Ok(Limited {
                         io,
@@ -165,6 +170,17 @@ mod tests {
         drop(first);
         let second = tokio::time::timeout(Duration::from_secs(5), accepted.next()).await;
         assert!(matches!(second, Ok(Some(Ok(_)))));
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn accepted_connections_send_without_nagle_delay() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (mut accepted, task) = incoming(listener, 4);
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let conn = accepted.next().await.unwrap().unwrap();
+        assert!(conn.io.nodelay().unwrap(), "TCP_NODELAY is off");
         task.abort();
     }
 }

@@ -13,6 +13,8 @@
 //! - [`precision`]: a labelled stream through the core, pairs per class.
 //! - [`offline`]: the pure core driven in process, for `precision` and `replay`.
 //! - [`replay`]: an alert file through the core offline, one or two rule sets.
+//! - [`load`]: offered load over `Publish` streams, with ack and
+//!   task-on-watch latency histograms; rate sweeps and their plot.
 //! - [`conn`]: the one set of connection flags (`--addr`, `--token`, TLS)
 //!   every client command shares; [`channel`] and [`with_bearer`] below.
 
@@ -24,6 +26,7 @@ pub mod graph_eval;
 pub mod graph_import;
 pub mod graph_measure;
 pub mod key_areas;
+pub mod load;
 pub mod offline;
 pub mod precision;
 pub mod record;
@@ -55,8 +58,11 @@ pub async fn channel(addr: &str, tls: &ClientTls) -> anyhow::Result<tonic::trans
     let read = |p: &std::path::Path| {
         std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
     };
+    // Nodelay is tonic's default too; said here because batches and acks
+    // are small and a Nagle-delayed write waits for the peer's delayed ACK.
     let mut endpoint = Endpoint::from_shared(addr.to_string())
-        .with_context(|| format!("{addr:?} is not a server address"))?;
+        .with_context(|| format!("{addr:?} is not a server address"))?
+        .tcp_nodelay(true);
     if tls.ca.is_some() || tls.cert.is_some() {
         let mut config = ClientTlsConfig::new();
         if let Some(ca) = &tls.ca {
