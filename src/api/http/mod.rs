@@ -69,6 +69,13 @@ pub async fn serve(
                 .await?;
         }
         None => {
+            // Small answers and live events go out at once, not after the
+            // peer's delayed ACK (Nagle).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "cannot set TCP_NODELAY on a web console socket");
+                }
+            });
             axum::serve(listener, app.clone())
                 .with_graceful_shutdown(shutdown)
                 .await?;

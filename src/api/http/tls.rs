@@ -79,6 +79,8 @@ async fn accept_loop(
         if tx.is_closed() {
             return;
         }
+        // Small answers and live events go out at once (no Nagle delay).
+        let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
