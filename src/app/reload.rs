@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Job, Shared, now_ms, reload_guard};
 use crate::proto;
-use crate::rules::{self, RuleError, RuleSet};
+use crate::rules::{RuleError, RuleSet};
 
 /// Quiet time after the last file event before reloading: editors write
 /// a file in several steps.
@@ -74,13 +74,7 @@ async fn reload_set(shared: &Arc<Shared>, force: bool) -> proto::ReloadResponse 
     let offset = shared.config.utc_offset_hours;
     let compiled = tokio::task::spawn_blocking(move || {
         let files = reload_guard::read_stable(&dir)?;
-        let set = Arc::new(rules::compile_set(&files)?);
-        let failed = reload_guard::failed_cases(&files, &set, offset);
-        if failed.is_empty() {
-            Ok(set)
-        } else {
-            Err(RuleError::Invalid(failed))
-        }
+        reload_guard::compile_tested(&files, offset)
     })
     .await
     .unwrap_or_else(|e| {

@@ -36,6 +36,21 @@ pub fn read_stable(dir: &Path) -> Result<Vec<SourceFile>, RuleError> {
     )]))
 }
 
+/// `files` compiled, and their own test cases passed: the only way a set
+/// is put in force, by a reload or a shadow run.
+pub fn compile_tested(
+    files: &[SourceFile],
+    offset: i32,
+) -> Result<std::sync::Arc<RuleSet>, crate::rules::RuleError> {
+    let set = std::sync::Arc::new(crate::rules::compile_set(files)?);
+    let failed = failed_cases(files, &set, offset);
+    if failed.is_empty() {
+        Ok(set)
+    } else {
+        Err(crate::rules::RuleError::Invalid(failed))
+    }
+}
+
 /// Failures of the set's own test cases (`tests/*.toml`), one line each.
 pub fn failed_cases(
     files: &[SourceFile],

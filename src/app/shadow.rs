@@ -12,8 +12,8 @@ use super::{Job, Shared, reload, reload_guard};
 use crate::error::Error;
 use crate::pipeline::shadow::{PairSample, ShadowFigures};
 use crate::proto;
+use crate::rules::RuleSet;
 use crate::rules::source::SourceFile;
-use crate::rules::{self, RuleError, RuleSet};
 
 /// A shadow request for the writer thread.
 pub enum ShadowJob {
@@ -79,17 +79,10 @@ pub async fn start(
     files: Vec<SourceFile>,
 ) -> Result<proto::ShadowReportResponse, Error> {
     let offset = shared.config.utc_offset_hours;
-    let compiled = tokio::task::spawn_blocking(move || {
-        let set = Arc::new(rules::compile_set(&files)?);
-        let failed = reload_guard::failed_cases(&files, &set, offset);
-        if failed.is_empty() {
-            Ok(set)
-        } else {
-            Err(RuleError::Invalid(failed))
-        }
-    })
-    .await
-    .map_err(|e| Error::Unavailable(format!("compile task failed: {e}")))?;
+    let compiled =
+        tokio::task::spawn_blocking(move || reload_guard::compile_tested(&files, offset))
+            .await
+            .map_err(|e| Error::Unavailable(format!("compile task failed: {e}")))?;
     let set = compiled.map_err(|e| Error::invalid("files", e.to_string()))?;
     let warnings = set.warnings.clone();
     let figures = ask(shared, |reply| ShadowJob::Start { rules: set, reply }).await?;
