@@ -5,6 +5,7 @@
 
 pub mod directory_reload;
 mod graph_state;
+mod jobs;
 pub mod key_areas;
 mod keys;
 mod listen;

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::graph_state::{GraphKeeper, SnapshotInfo};
+use super::graph_state::GraphKeeper;
+pub use super::jobs::{GraphFigures, Job};
 use super::writer_metrics::{MadeFigures, count_escalations, escalation_counts};
 use super::writer_status::{StatusReport, WriterStatus};
 use crate::config::Config;
 use crate::error::Error;
 use crate::graph::import::ImportRow;
-use crate::graph::{BoundCounters, MemoryUse};
 use crate::model::escalation::next_due_at;
 use crate::model::{EscalationPolicy, Step, Task, TaskEventRecord};
 use crate::pipeline::{BatchCounts, PreparedBatch, Writer};
@@ -32,120 +32,6 @@ const COMMIT_ATTEMPTS: u32 = 4;
 const COMMIT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50);
 /// How often a stopped writer tries to rebuild from the store.
 const REVIVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Work for the writer.
-pub enum Job {
-    /// A prepared batch; replied with its counts once durable.
-    Batch {
-        /// The batch.
-        batch: PreparedBatch,
-        /// Reply.
-        reply: oneshot::Sender<Result<BatchCounts, Error>>,
-    },
-    /// A console step on a task (签收, 电话, 上门, 反馈, 回访).
-    Act {
-        /// Task.
-        task_id: String,
-        /// Who.
-        actor: String,
-        /// What.
-        step: Step,
-        /// The task version the caller saw.
-        based_on: u64,
-        /// Reply.
-        reply: oneshot::Sender<Result<Task, Error>>,
-    },
-    /// Put a new rule set in force between two batches; replies with the
-    /// number of windows whose state carried over.
-    SwapRules {
-        /// The compiled set.
-        rules: Arc<RuleSet>,
-        /// Reply.
-        reply: oneshot::Sender<usize>,
-    },
-    /// Log a batch of graph import rows durably, then apply them; replies
-    /// with (rows applied, import number).
-    GraphImport {
-        /// Checked rows.
-        rows: Vec<ImportRow>,
-        /// Reply.
-        reply: oneshot::Sender<Result<(u32, u64), Error>>,
-    },
-    /// 转办 asked on a task of an open pair.
-    RequestTransfer {
-        /// Task.
-        task_id: String,
-        /// Who.
-        actor: String,
-        /// Where the person is now.
-        to: crate::directory::DivisionCode,
-        /// Why.
-        reason: String,
-        /// The task version the caller saw.
-        based_on: u64,
-        /// Reply.
-        reply: oneshot::Sender<Result<Task, Error>>,
-    },
-    /// 转办 decided: moved to `placement`, or refused when `None`.
-    DecideTransfer {
-        /// Task.
-        task_id: String,
-        /// Who.
-        actor: String,
-        /// The new village's routing, when approved.
-        placement: Option<Box<crate::directory::Placement>>,
-        /// Note.
-        note: String,
-        /// The task version the caller saw.
-        based_on: u64,
-        /// Reply: both tasks as they now stand.
-        reply: oneshot::Sender<Result<Vec<Task>, Error>>,
-    },
-    /// Publicity pairs for key areas, placed by the caller.
-    Publicity {
-        /// Each key area and its village's routing.
-        areas: Vec<(crate::areas::KeyArea, crate::directory::Placement)>,
-        /// The method's deadline, ms.
-        deadline_ms: i64,
-        /// Reply: what covers each area, in order.
-        reply: oneshot::Sender<Result<Vec<crate::pipeline::Covered>, Error>>,
-    },
-    /// Escalate what is overdue now (every `escalation.check_every`, and at
-    /// start); replies with the number of escalation events.
-    Tick {
-        /// Reply, when someone waits for it.
-        reply: Option<oneshot::Sender<Result<usize, Error>>>,
-    },
-    /// A shadow run's start, report, stop or promotion (影子运行).
-    Shadow(super::shadow::ShadowJob),
-    /// The graph's figures.
-    GraphStats {
-        /// Reply.
-        reply: oneshot::Sender<GraphFigures>,
-    },
-    /// Write a graph snapshot now (also sent at shutdown).
-    GraphSnapshot {
-        /// Reply.
-        reply: oneshot::Sender<Result<SnapshotInfo, Error>>,
-    },
-}
-
-/// The account-link graph's figures, for `GraphAdmin.Stats`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct GraphFigures {
-    /// Nodes, links and bytes.
-    pub memory: MemoryUse,
-    /// What the bounds did.
-    pub counters: BoundCounters,
-    /// Hop searches that ran out of budget.
-    pub searches_gave_up: u64,
-    /// Flagged nodes.
-    pub flagged: u64,
-    /// Nodes that reached the degree cap.
-    pub hubs: u64,
-    /// The last snapshot written or loaded.
-    pub snapshot: SnapshotInfo,
-}
 
 /// Everything the writer thread owns.
 pub struct WriterThread {
