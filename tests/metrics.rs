@@ -189,19 +189,6 @@ async fn metrics_add_up_to_what_ingest_acknowledged() {
     assert_eq!(get("dualwarn_writer_queue_depth", &[]), 0.0);
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn reloads_count_by_result_and_an_unchanged_rule_set_not_at_all() {
     let root = tempfile::tempdir().unwrap();

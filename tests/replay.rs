@@ -232,19 +232,6 @@ fn rules_with_one_disabled(to: &Path) {
     std::fs::write(path, off).unwrap();
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn compare_with_a_rule_disabled_shows_its_hits_gone_and_its_pairs_removed() {
     let tmp = tempfile::tempdir().unwrap();

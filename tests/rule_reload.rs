@@ -13,19 +13,6 @@ use dualwarn::proto;
 use dualwarn::proto::rule_admin_client::RuleAdminClient;
 use tokio_stream::StreamExt;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 async fn wait_for_version_change(
     admin: &mut RuleAdminClient<tonic::transport::Channel>,
     old: &str,

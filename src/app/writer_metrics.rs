@@ -153,19 +153,11 @@ impl WriterThread {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Reason;
     use crate::store::StoredAlert;
 
     fn event(kind: TaskEventKind, reasons: &[(&str, &str)]) -> TaskEventRecord {
         let mut task = crate::model::task_delta::tests::task();
-        task.reasons = reasons
-            .iter()
-            .map(|(rule, key)| Reason {
-                rule_id: (*rule).into(),
-                why: String::new(),
-                alert_key: (*key).into(),
-            })
-            .collect();
+        task.reasons = crate::model::task_delta::tests::reasons(reasons);
         TaskEventRecord {
             seq: 1,
             kind,

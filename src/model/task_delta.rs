@@ -187,6 +187,17 @@ pub(crate) mod tests {
     use crate::directory::{DivisionCode, Person};
     use crate::model::Role;
 
+    /// Reasons of (rule id, alert key), with no why.
+    pub(crate) fn reasons(of: &[(&str, &str)]) -> Vec<crate::model::Reason> {
+        of.iter()
+            .map(|(rule, key)| crate::model::Reason {
+                rule_id: (*rule).into(),
+                why: String::new(),
+                alert_key: (*key).into(),
+            })
+            .collect()
+    }
+
     pub(crate) fn task() -> Task {
         Task {
             id: "P1-police".into(),

@@ -532,4 +532,4 @@ pub(super) fn hops_depth(b: &BoolExpr) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

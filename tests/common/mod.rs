@@ -438,3 +438,17 @@ pub async fn tick(shared: &app::Shared) -> usize {
         .unwrap();
     rx.await.unwrap().unwrap()
 }
+
+/// Copies the directory tree `from` into `to` (a rule directory to edit).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}

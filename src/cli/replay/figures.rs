@@ -296,7 +296,7 @@ fn only_in(x: &RunFigures, y: &RunFigures) -> PairSide {
 mod tests {
     use super::*;
     use crate::model::task_delta::tests::task;
-    use crate::model::{Reason, TaskEventKind, TaskEventRecord};
+    use crate::model::{TaskEventKind, TaskEventRecord};
     use crate::pipeline::{BatchCounts, PreparedBatch};
     use crate::proto;
     use crate::store::{Commit, StoredAlert};
@@ -320,14 +320,7 @@ mod tests {
                 t.subject_phone_masked = "138****5678".into();
                 t.level = level;
                 t.alert_keys = vec![reasons[0].1.into()];
-                t.reasons = reasons
-                    .iter()
-                    .map(|(rule, key)| Reason {
-                        rule_id: (*rule).into(),
-                        why: String::new(),
-                        alert_key: (*key).into(),
-                    })
-                    .collect();
+                t.reasons = crate::model::task_delta::tests::reasons(reasons);
                 TaskEventRecord {
                     seq: 0,
                     kind,

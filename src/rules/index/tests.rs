@@ -1,14 +1,12 @@
-use std::sync::Arc;
-
 use proptest::prelude::*;
 
 use crate::graph::{GraphLimits, LinkGraph};
 use crate::model::Alert;
 use crate::normalize::{Checks, normalize};
 use crate::proto;
-use crate::rules::source::SourceFile;
+use crate::rules::Matcher;
+use crate::rules::matcher::tests::set;
 use crate::rules::window::WindowLimits;
-use crate::rules::{Matcher, RuleSet, compile_set};
 
 use super::{Needs, NumField, Side};
 
@@ -17,24 +15,6 @@ const PHONES: [&str; 3] = ["17000000001", "17000000002", "13900000003"];
 const CARDS: [&str; 2] = ["6222000011112222", "6222000099998888"];
 const HINTS: [&str; 3] = ["虚假贷款", "刷单返利", ""];
 const SOURCES: [&str; 5] = ["telecom", "bank", "national_push", "police_report", "tip"];
-
-fn set(rules: &str) -> Arc<RuleSet> {
-    let files = vec![
-        SourceFile {
-            path: "r.toml".into(),
-            text: rules.into(),
-        },
-        SourceFile {
-            path: "lists/flagged_phones.txt".into(),
-            text: "17000000001\n17000000002\n".into(),
-        },
-        SourceFile {
-            path: "lists/flagged_cards.txt".into(),
-            text: "6222000011112222\n".into(),
-        },
-    ];
-    Arc::new(compile_set(&files).unwrap_or_else(|e| panic!("{e}\n{rules}")))
-}
 
 fn needs(condition: &str) -> Needs {
     let s = set(&format!(

@@ -9,7 +9,8 @@ use crate::rules::{RuleError, compile_set};
 
 const T0: i64 = 1_772_416_800_000;
 
-fn set(rules: &str) -> Arc<RuleSet> {
+/// `rules` compiled with two small flagged lists and a fraud-type table.
+pub(crate) fn set(rules: &str) -> Arc<RuleSet> {
     let files = vec![
         SourceFile {
             path: "r.toml".into(),
