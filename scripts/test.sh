@@ -9,6 +9,9 @@
 # npm's playwright-core (no browser download) for the web console test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A one-shot build has no use for incremental caches, and they cost GBs of
+# disk across the test binaries.
+export CARGO_INCREMENTAL=0
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
