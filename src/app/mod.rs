@@ -3,6 +3,7 @@
 //! the writer thread behind a bounded queue, and serves the gRPC services
 //! (ingest, console, health, reflection) until shutdown.
 
+mod committer;
 pub mod directory_reload;
 mod graph_state;
 mod jobs;
@@ -186,6 +187,15 @@ pub fn build_with_clock(config: Config, clock: fn() -> i64) -> Result<Arc<Shared
         stopped: false,
         failing: None,
         last_revive: None,
+        committer: committer::Committer::spawn(committer::CommitSide {
+            store: store.clone(),
+            events: events.clone(),
+            metrics: metrics.clone(),
+            clock,
+        })
+        .map_err(|e| Error::Unavailable(format!("cannot start commit thread: {e}")))?,
+        in_flight_known: Default::default(),
+        snapshot_due: false,
     };
     thread.index_deadlines()?;
     thread.task_gauges(clock());

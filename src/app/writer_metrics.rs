@@ -169,7 +169,7 @@ mod tests {
     fn alert(key: &str, at: i64) -> StoredAlert {
         StoredAlert {
             key: key.into(),
-            json: Vec::new(),
+            record: Vec::new(),
             digest: Default::default(),
             occurred_at_ms: at,
             suspect: true,

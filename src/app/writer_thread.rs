@@ -1,12 +1,15 @@
 //! The writer thread: the one place where decide → dispatch → store run,
-//! in arrival order. It drains the bounded job queue, groups consecutive
-//! batches into one durable transaction (group commit), and only then
-//! replies and publishes the events to watchers.
+//! in arrival order. It drains the bounded job queue and groups consecutive
+//! batches into one durable transaction (group commit). A group's commit,
+//! acks and events happen on the commit thread ([`super::committer`]) while
+//! this thread matches the next group; every other job waits for the group
+//! in flight and commits on this thread before it replies.
 
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::committer::{COMMIT_ATTEMPTS, Committer, Landed, Pending, commit_with_retry};
 use super::graph_state::GraphKeeper;
 pub use super::jobs::{GraphFigures, Job};
 use super::writer_metrics::{MadeFigures, count_escalations, escalation_counts};
@@ -18,7 +21,7 @@ use crate::model::escalation::next_due_at;
 use crate::model::{EscalationPolicy, Step, Task, TaskEventRecord};
 use crate::pipeline::{BatchCounts, PreparedBatch, Writer};
 use crate::rules::{Matcher, RuleSet};
-use crate::store::{Commit, Store};
+use crate::store::{Commit, KnownAlerts, Store};
 
 /// Most batches folded into one transaction.
 const MAX_GROUP: usize = 32;
@@ -26,10 +29,6 @@ const MAX_GROUP: usize = 32;
 /// stays within the 4,096 live events watchers are buffered; an outage's
 /// backlog takes several.
 const ESCALATED_TASKS_PER_COMMIT: usize = 1365;
-/// Tries of one commit before the writer is rebuilt and the work refused.
-const COMMIT_ATTEMPTS: u32 = 4;
-/// First pause between commit tries; each next one is 4× longer (0.05, 0.2, 0.8 s).
-const COMMIT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50);
 /// How often a stopped writer tries to rebuild from the store.
 const REVIVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -58,6 +57,12 @@ pub struct WriterThread {
     pub last_revive: Option<std::time::Instant>,
     /// Operational figures.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The commit thread, and the group it is keeping.
+    pub committer: Committer,
+    /// Alert keys of the group in flight, which the store may not have yet.
+    pub in_flight_known: KnownAlerts,
+    /// A graph snapshot is due, taken when memory and disk agree.
+    pub snapshot_due: bool,
 }
 
 impl WriterThread {
@@ -65,17 +70,35 @@ impl WriterThread {
     pub fn run(mut self, mut jobs: mpsc::Receiver<Job>, report: &StatusReport) {
         let mut pending: Option<Job> = None;
         loop {
-            report.set(match &self.failing {
-                Some(why) => WriterStatus::Failing(why.clone()),
-                None => WriterStatus::Running,
-            });
+            self.report(report);
             let job = match pending.take() {
                 Some(j) => j,
-                None => match jobs.blocking_recv() {
-                    Some(j) => j,
-                    None => return,
+                None => match jobs.try_recv() {
+                    Ok(j) => j,
+                    Err(_) => {
+                        // Nothing to match meanwhile: take in the group in
+                        // flight now, so health and snapshots keep up.
+                        if self.committer.busy() {
+                            self.settle();
+                            self.snapshot_if_due();
+                            self.report(report);
+                        }
+                        match jobs.blocking_recv() {
+                            Some(j) => j,
+                            None => {
+                                self.settle();
+                                return;
+                            }
+                        }
+                    }
                 },
             };
+            if !matches!(job, Job::Batch { .. }) {
+                // Other jobs read the store or commit here: the group in
+                // flight must be durable first, and its events out.
+                self.settle();
+                self.snapshot_if_due();
+            }
             if self.stopped && !self.revive() {
                 Self::refuse(job);
                 continue;
@@ -180,6 +203,13 @@ impl WriterThread {
         }
     }
 
+    fn report(&self, report: &StatusReport) {
+        report.set(match &self.failing {
+            Some(why) => WriterStatus::Failing(why.clone()),
+            None => WriterStatus::Running,
+        });
+    }
+
     /// Escalations due now, durable before anyone hears of them: the tasks
     /// the store's deadline index says are due, in bounded commits, each
     /// moved to its next wake-up time in the same transaction.
@@ -272,10 +302,21 @@ impl WriterThread {
         Ok(task)
     }
 
-    fn batches(
-        &mut self,
-        group: Vec<(PreparedBatch, oneshot::Sender<Result<BatchCounts, Error>>)>,
-    ) {
+    /// Matches a group of batches and hands its commit to the commit
+    /// thread, which acks them once it is durable.
+    fn batches(&mut self, group: Vec<(PreparedBatch, BatchReply)>) {
+        if let Some(landed) = self.committer.poll() {
+            self.landed(landed);
+        }
+        if self.snapshot_due {
+            self.settle();
+            self.snapshot_if_due();
+        }
+        if self.stopped {
+            return group.into_iter().for_each(|(_, reply)| {
+                let _ = reply.send(Err(stopped()));
+            });
+        }
         let keys: Vec<&str> = group
             .iter()
             .flat_map(|(b, _)| b.items.iter().map(|p| p.item.alert.key.0.as_str()))
@@ -284,49 +325,87 @@ impl WriterThread {
             Ok(k) => k,
             Err(e) => return fail_all(group, &e.to_string()),
         };
+        if self.committer.busy() {
+            // The group in flight may not be in the store yet.
+            for k in &keys {
+                if !known.contains_key(*k)
+                    && let Some(d) = self.in_flight_known.get(*k)
+                {
+                    known.insert((*k).to_string(), *d);
+                }
+            }
+        }
+        drop(keys);
         let now = (self.clock)();
         let mut merged = Commit::default();
         let mut made = MadeFigures::default();
         let mut replies = Vec::with_capacity(group.len());
+        let mut batches = Vec::with_capacity(group.len());
         for (batch, reply) in group {
             let (c, counts) = self.writer.apply_batch(&batch, &known, now);
             made.add(&c, batch.arrived_at_ms);
             known.extend(c.alerts.iter().map(|a| (a.key.clone(), Some(a.digest))));
             append(&mut merged, c);
             replies.push((reply, counts));
+            batches.push(batch);
         }
-        let alerts = merged.alerts.len() as u64;
-        match self.persist(merged) {
-            Ok(()) => {
-                made.record(&self.metrics, (self.clock)());
-                self.size_gauges();
-                let m = &self.metrics;
-                for (_, c) in &replies {
-                    m.alerts_accepted.inc_by(u64::from(c.accepted));
-                    m.alerts_duplicate.inc_by(u64::from(c.duplicates));
-                    m.pairs_created.inc_by(u64::from(c.pairs_created));
-                    if !c.reused.is_empty() {
-                        let label = crate::metrics::FieldLabel {
-                            field: "source_id".into(),
-                        };
-                        m.alerts_rejected
-                            .get_or_create(&label)
-                            .inc_by(c.reused.len() as u64);
-                    }
-                }
-                for (reply, counts) in replies {
-                    let _ = reply.send(Ok(counts));
+        self.add_wakes(&mut merged);
+        // The group before must be durable before this one goes: if it
+        // failed, this one was matched on memory that held it.
+        if !self.settle() {
+            let msg = self.failing.clone().unwrap_or_default();
+            for (reply, _) in replies {
+                let _ = reply.send(Err(Error::Unavailable(format!(
+                    "an earlier commit failed ({msg}); send again"
+                ))));
+            }
+            return;
+        }
+        self.in_flight_known = known;
+        self.committer.hand_over(Pending {
+            commit: merged,
+            replies,
+            made,
+            batches,
+        });
+        self.size_gauges();
+    }
+
+    /// Waits for the group in flight; false when its commit failed (the
+    /// writer is then rebuilt from the store, or stopped).
+    fn settle(&mut self) -> bool {
+        match self.committer.settle() {
+            Some(landed) => self.landed(landed),
+            None => true,
+        }
+    }
+
+    /// Takes in the result of a group's commit.
+    fn landed(&mut self, landed: Landed) -> bool {
+        match landed {
+            Ok(alerts) => {
+                if self.failing.take().is_some() {
+                    tracing::info!("commits succeed again");
                 }
                 if self.keeper.applied(alerts) {
-                    self.snapshot_quietly();
+                    self.snapshot_due = true;
                 }
+                true
             }
-            Err(e) => {
-                let msg = e.to_string();
-                for (reply, _) in replies {
-                    let _ = reply.send(Err(Error::Unavailable(msg.clone())));
-                }
+            Err(msg) => {
+                self.in_flight_known.clear();
+                self.failing = Some(msg);
+                self.rebuild_or_stop();
+                false
             }
+        }
+    }
+
+    /// A due graph snapshot, once nothing in memory is ahead of the store.
+    fn snapshot_if_due(&mut self) {
+        if self.snapshot_due && !self.committer.busy() {
+            self.snapshot_due = false;
+            self.snapshot_quietly();
         }
     }
 
@@ -384,9 +463,6 @@ impl WriterThread {
 
     /// Refuses a job once the writer has stopped after a storage failure.
     fn refuse(job: Job) {
-        let stopped = || {
-            Error::Unavailable("writer stopped after a storage failure; restart the engine".into())
-        };
         match job {
             Job::Batch { reply, .. } => drop(reply.send(Err(stopped()))),
             Job::Act { reply, .. } | Job::RequestTransfer { reply, .. } => {
@@ -430,37 +506,8 @@ impl WriterThread {
         }
     }
 
-    /// Commits, retrying with backoff (and a store recovery between tries):
-    /// a transient failure costs a pause, not a rebuild.
-    fn commit_with_retry(&self, commit: &Commit) -> Result<(), crate::store::StoreError> {
-        let mut delay = COMMIT_BACKOFF;
-        let mut attempt = 1;
-        loop {
-            let started = std::time::Instant::now();
-            match self.store.commit(commit) {
-                Ok(()) => {
-                    let took = started.elapsed().as_secs_f64();
-                    self.metrics.commit_seconds.observe(took);
-                    return Ok(());
-                }
-                Err(e) if attempt == COMMIT_ATTEMPTS => return Err(e),
-                Err(e) => {
-                    tracing::warn!(error = %e, attempt, retry_in_ms = delay.as_millis() as u64, "commit failed; retrying");
-                    std::thread::sleep(delay);
-                    delay *= 4;
-                    attempt += 1;
-                    if let Err(e) = self.store.recover() {
-                        tracing::warn!(error = %e, "store recovery failed");
-                    }
-                }
-            }
-        }
-    }
-
-    fn persist(&mut self, mut commit: Commit) -> Result<(), Error> {
-        if commit.is_empty() && commit.open_insert.is_empty() {
-            return Ok(());
-        }
+    /// Fills the deadline index's wake-up times of the tasks `commit` changes.
+    fn add_wakes(&self, commit: &mut Commit) {
         let policy = self.config.escalation.policy();
         let mut changed: Vec<(String, Option<i64>)> = commit
             .tasks
@@ -470,16 +517,30 @@ impl WriterThread {
         // The tick's own wake-ups (tasks it found due but left unchanged)
         // go first; a task's state in this commit has the last word.
         commit.wakes.append(&mut changed);
-        if let Err(e) = self.commit_with_retry(&commit) {
+    }
+
+    /// After a failed commit: memory goes back to what the store holds.
+    fn rebuild_or_stop(&mut self) {
+        if let Err(e) = self.rebuild() {
+            // Memory may now be ahead of disk: take no work rather than
+            // build on state that was never persisted.
+            tracing::error!(error = %e, "cannot rebuild the writer from the store; refusing work until it can");
+            self.stopped = true;
+            self.last_revive = Some(std::time::Instant::now());
+        }
+    }
+
+    /// Commits a job's changes on this thread, then publishes its events.
+    /// The caller has settled the group in flight.
+    fn persist(&mut self, mut commit: Commit) -> Result<(), Error> {
+        if commit.is_empty() && commit.open_insert.is_empty() {
+            return Ok(());
+        }
+        self.add_wakes(&mut commit);
+        if let Err(e) = commit_with_retry(self.store.as_ref(), &self.metrics, &commit) {
             tracing::error!(error = %e, attempts = COMMIT_ATTEMPTS, "commit failed; rebuilding writer from store");
             self.failing = Some(e.to_string());
-            if let Err(e2) = self.rebuild() {
-                // Memory may now be ahead of disk: take no work rather than
-                // build on state that was never persisted.
-                tracing::error!(error = %e2, "cannot rebuild the writer from the store; refusing work until it can");
-                self.stopped = true;
-                self.last_revive = Some(std::time::Instant::now());
-            }
+            self.rebuild_or_stop();
             return Err(Error::Unavailable(e.to_string()));
         }
         if self.failing.take().is_some() {
@@ -516,7 +577,14 @@ fn policy_fingerprint(policy: &EscalationPolicy) -> u64 {
     u64::from_be_bytes(b).max(1)
 }
 
-fn fail_all(group: Vec<(PreparedBatch, oneshot::Sender<Result<BatchCounts, Error>>)>, msg: &str) {
+/// Where a batch's ack goes.
+type BatchReply = oneshot::Sender<Result<BatchCounts, Error>>;
+
+fn stopped() -> Error {
+    Error::Unavailable("writer stopped after a storage failure; restart the engine".into())
+}
+
+fn fail_all(group: Vec<(PreparedBatch, BatchReply)>, msg: &str) {
     tracing::error!(error = %msg, "cannot read known alerts");
     for (_, reply) in group {
         let _ = reply.send(Err(Error::Unavailable(msg.to_string())));

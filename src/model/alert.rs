@@ -62,7 +62,8 @@ pub enum ArtefactKind {
 }
 
 impl ArtefactKind {
-    /// Every kind, in the order rules and docs list them.
+    /// Every kind, in the order rules and docs list them. The position is
+    /// the kind's code in stored alerts: add new kinds at the end.
     pub const ALL: [ArtefactKind; 7] = [
         ArtefactKind::Phone,
         ArtefactKind::BankCard,
@@ -106,6 +107,30 @@ pub enum LinkKind {
     SharedDevice,
     /// A person owns the artefact.
     Ownership,
+}
+
+impl SourceKind {
+    /// Every kind. The position is the kind's code in stored alerts: add
+    /// new kinds at the end.
+    pub const ALL: [SourceKind; 5] = [
+        SourceKind::NationalPush,
+        SourceKind::Bank,
+        SourceKind::Telecom,
+        SourceKind::PoliceReport,
+        SourceKind::Tip,
+    ];
+}
+
+impl LinkKind {
+    /// Every kind. The position is the kind's code in stored alerts: add
+    /// new kinds at the end.
+    pub const ALL: [LinkKind; 5] = [
+        LinkKind::Call,
+        LinkKind::Sms,
+        LinkKind::Transfer,
+        LinkKind::SharedDevice,
+        LinkKind::Ownership,
+    ];
 }
 
 /// An artefact on the fraud side.

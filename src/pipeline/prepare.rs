@@ -6,7 +6,8 @@ use crate::directory::Directory;
 use crate::enrich::{Enriched, enrich};
 use crate::normalize::{Checks, Rejection, normalize};
 use crate::proto;
-use crate::store::{Digest, digest};
+use crate::store::Digest;
+use crate::store::alert_codec::encode_alert;
 
 /// One alert that passed normalize and enrich.
 #[derive(Clone, Debug)]
@@ -18,7 +19,7 @@ pub struct Prepared {
     /// The alert encoded for the store, made here because this side runs
     /// in parallel and the writer is serial.
     pub stored: Vec<u8>,
-    /// Content hash of `stored`: a true re-send hashes the same, an id
+    /// Content hash of the alert in `stored`: a true re-send hashes the same, an id
     /// reused for another record does not.
     pub digest: Digest,
 }
@@ -53,11 +54,11 @@ pub fn prepare(
         let index = u32::try_from(i).unwrap_or(u32::MAX);
         match normalize(wire, checks).and_then(|a| enrich(a, directory)) {
             Ok(item) => {
-                let stored = serde_json::to_vec(&item.alert).unwrap_or_default();
+                let (stored, digest) = encode_alert(&item.alert);
                 out.items.push(Prepared {
                     index,
                     item,
-                    digest: digest(&stored),
+                    digest,
                     stored,
                 });
             }

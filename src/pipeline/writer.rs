@@ -197,7 +197,7 @@ impl Writer {
             step.commit.series_aliases.extend(seen.merged);
             step.commit.alerts.push(StoredAlert {
                 key: key.clone(),
-                json: p.stored.clone(),
+                record: p.stored.clone(),
                 digest: p.digest,
                 occurred_at_ms: p.item.alert.occurred_at_ms,
                 suspect,

@@ -19,16 +19,17 @@ use super::events::{self, EVENTS};
 use super::person_keys::KeyMigration;
 use super::query::order_key;
 use super::{
-    Commit, Compacted, Digest, GraphLogMarks, KnownAlerts, RetentionCut, SeriesTasks, Store,
-    StoreError, TaskPage, TaskQuery, WriterState, graph_log, series,
+    Commit, Compacted, GraphLogMarks, KnownAlerts, RetentionCut, SeriesTasks, Store, StoreError,
+    TaskPage, TaskQuery, WriterState, alert_codec, graph_log, series,
 };
 use crate::model::{PersonKeys, Task, TaskEventRecord};
 
-/// Alert key → alert JSON.
+/// Alert key → alert record ([`super::alert_codec`]).
 pub(super) const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
 /// Task id → task JSON.
 pub(super) const TASKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tasks");
-/// Alert key → content hash ([`Digest`]).
+/// Alert key → content hash ([`Digest`]) of alerts kept as JSON by earlier
+/// versions; a binary record carries its own.
 pub(super) const ALERT_DIGESTS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("alert_digests");
 /// `division/task_id` → (), the stable list order and jurisdiction index.
@@ -252,11 +253,10 @@ impl Store for EmbeddedStore {
         let digests = tx.open_table(ALERT_DIGESTS).map_err(backend)?;
         let mut known = KnownAlerts::new();
         for k in keys {
-            if alerts.get(*k).map_err(backend)?.is_some() {
-                let d = digests
-                    .get(*k)
-                    .map_err(backend)?
-                    .and_then(|v| Digest::try_from(v.value()).ok());
+            if let Some(row) = alerts.get(*k).map_err(backend)? {
+                let legacy_hashed = row.value().first() == Some(&b'{')
+                    && digests.get(*k).map_err(backend)?.is_some();
+                let d = alert_codec::record_digest(k, row.value(), legacy_hashed)?;
                 known.insert((*k).to_string(), d);
             }
         }
@@ -268,13 +268,9 @@ impl Store for EmbeddedStore {
         {
             let mut alerts = tx.open_table(ALERTS).map_err(backend)?;
             let mut by_time = tx.open_table(ALERTS_BY_TIME).map_err(backend)?;
-            let mut digests = tx.open_table(ALERT_DIGESTS).map_err(backend)?;
             for a in &c.alerts {
                 alerts
-                    .insert(a.key.as_str(), a.json.as_slice())
-                    .map_err(backend)?;
-                digests
-                    .insert(a.key.as_str(), a.digest.as_slice())
+                    .insert(a.key.as_str(), a.record.as_slice())
                     .map_err(backend)?;
                 by_time
                     .insert((a.occurred_at_ms, a.key.as_str()), ())
@@ -391,7 +387,7 @@ impl Store for EmbeddedStore {
             let (k, _) = row.map_err(backend)?;
             let (_, key) = k.value();
             if let Some(v) = alerts.get(key).map_err(backend)? {
-                out.push(decode(key, v.value())?);
+                out.push(alert_codec::decode_alert(key, v.value())?);
             }
             if out.len() >= limit {
                 break;
@@ -409,7 +405,7 @@ impl Store for EmbeddedStore {
         let tx = self.begin_read()?;
         let alerts = tx.open_table(ALERTS).map_err(backend)?;
         match alerts.get(key).map_err(backend)? {
-            Some(v) => Ok(Some(decode(key, v.value())?)),
+            Some(v) => Ok(Some(alert_codec::decode_alert(key, v.value())?)),
             None => Ok(None),
         }
     }
@@ -498,9 +494,10 @@ mod tests {
         // Make it look as an older build wrote it.
         c.open_insert = vec![("ph:13900000001".into(), c.open_insert[0].1.clone())];
         for a in &mut c.alerts {
-            let mut alert: crate::model::Alert = serde_json::from_slice(&a.json).unwrap();
+            // An older build kept alerts as JSON, without keys.
+            let mut alert = super::alert_codec::decode_alert(&a.key, &a.record).unwrap();
             alert.subject.keys = Default::default();
-            a.json = serde_json::to_vec(&alert).unwrap();
+            a.record = serde_json::to_vec(&alert).unwrap();
         }
         for t in &mut c.tasks {
             t.subject_key = "0123456789abcdef".into();

@@ -7,7 +7,7 @@
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
-use super::embedded::{ALERTS, EmbeddedStore, META, backend, decode};
+use super::embedded::{ALERTS, EmbeddedStore, META, backend};
 use super::{Commit, GraphLogMarks, LoggedAlert, StoreError};
 
 /// Arrival number → alert key.
@@ -120,7 +120,7 @@ impl EmbeddedStore {
             if let Some(v) = alerts.get(key).map_err(backend)? {
                 out.push(LoggedAlert {
                     seq,
-                    alert: decode(key, v.value())?,
+                    alert: super::alert_codec::decode_alert(key, v.value())?,
                     suspect: suspects.get(seq).map_err(backend)?.is_some(),
                 });
             }

@@ -6,6 +6,7 @@
 //! [`EmbeddedStore`] (redb, a crash-safe file) runs by default; a server
 //! backend implements the same trait.
 
+pub mod alert_codec;
 mod audit;
 mod deadlines;
 mod embedded;
@@ -75,8 +76,8 @@ pub struct Compacted {
     pub alerts: u64,
 }
 
-/// Content hash of an alert as stored (its normalized JSON, attributes in
-/// sorted order): the first 16 bytes of SHA-256.
+/// Content hash of an alert as stored (the protobuf body of its record,
+/// [`alert_codec`]): the first 16 bytes of SHA-256.
 pub type Digest = [u8; 16];
 
 /// The content hash of `stored`.
@@ -96,9 +97,9 @@ pub type KnownAlerts = HashMap<String, Option<Digest>>;
 pub struct StoredAlert {
     /// `source/source_id`.
     pub key: String,
-    /// The checked alert, JSON.
-    pub json: Vec<u8>,
-    /// Content hash of `json`.
+    /// The checked alert as the store keeps it ([`alert_codec`]).
+    pub record: Vec<u8>,
+    /// Content hash of the record's alert.
     pub digest: Digest,
     /// Event time, for the time index that warms windows after a restart.
     pub occurred_at_ms: i64,

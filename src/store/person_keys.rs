@@ -8,10 +8,11 @@ use rand::RngCore;
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use super::StoreError;
+use super::alert_codec::{decode_alert, encode_alert};
 use super::embedded::{
     ALERT_DIGESTS, ALERTS, EmbeddedStore, META, OPEN, TASKS, backend, decode, encode,
 };
-use crate::model::{Alert, PersonKeys, SECRET_BYTES, Task};
+use crate::model::{PersonKeys, SECRET_BYTES, Task};
 
 /// Name → secret bytes.
 const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
@@ -110,15 +111,14 @@ fn rekey_alerts(tx: &redb::WriteTransaction, keys: &PersonKeys) -> Result<u64, S
         else {
             continue;
         };
-        let mut alert: Alert = decode(id, &json)?;
+        let mut alert = decode_alert(id, &json)?;
         keys.fill(&mut alert.subject);
-        let json = encode(&alert)?;
+        let (record, _) = encode_alert(&alert);
         alerts
-            .insert(id.as_str(), json.as_slice())
+            .insert(id.as_str(), record.as_slice())
             .map_err(backend)?;
-        digests
-            .insert(id.as_str(), super::digest(&json).as_slice())
-            .map_err(backend)?;
+        // The binary record carries its own hash.
+        digests.remove(id.as_str()).map_err(backend)?;
         if (i + 1) % 100_000 == 0 {
             tracing::info!(alerts = i + 1, of = ids.len(), "keying stored alerts");
         }
@@ -140,7 +140,7 @@ fn rekey_tasks(tx: &redb::WriteTransaction, keys: &PersonKeys) -> Result<u64, St
         let Some(json) = alerts.get(first.as_str()).map_err(backend)? else {
             continue;
         };
-        let alert: Alert = decode(first, json.value())?;
+        let alert = decode_alert(first, json.value())?;
         task.subject_key = keys
             .key(&alert.subject.phone, &alert.subject.id_hash)
             .subject;

@@ -117,7 +117,7 @@ pub fn alert_batch(data: &[u8]) {
 
 /// Runs [`prepare`] on `batch` and checks what it gives back: one item or
 /// one rejection per alert with its index, short masked reasons, accepted
-/// alerts that say what the wire said and replay from their stored JSON,
+/// alerts that say what the wire said and replay from their stored record,
 /// and the same answer twice.
 pub fn check_prepare(batch: &proto::AlertBatch) -> PreparedBatch {
     let checks = Checks::at(NOW_MS);
@@ -154,9 +154,11 @@ pub fn check_prepare(batch: &proto::AlertBatch) -> PreparedBatch {
         assert!(a.amount_fen >= 0);
         assert!(a.counterparts.len() <= wire.counterparts.len());
         assert_eq!(p.item.placement.division_code, a.subject.division);
-        let replayed: Alert = serde_json::from_slice(&p.stored).expect("stored JSON reads back");
+        let replayed: Alert = dualwarn::store::alert_codec::decode_alert(&a.key.0, &p.stored)
+            .expect("stored record reads back");
         assert_eq!(&replayed, a, "stored alert replays as accepted");
-        assert_eq!(p.digest, dualwarn::store::digest(&p.stored));
+        let carried = dualwarn::store::alert_codec::record_digest(&a.key.0, &p.stored, false);
+        assert_eq!(carried.expect("record hash"), Some(p.digest));
     }
     let again = prepare(batch, &DIRECTORY, checks);
     assert_eq!(again.rejections, out.rejections, "prepare is deterministic");

@@ -339,7 +339,7 @@ mod tests {
                     .iter()
                     .map(|k| StoredAlert {
                         key: (*k).into(),
-                        json: Vec::new(),
+                        record: Vec::new(),
                         digest: Default::default(),
                         occurred_at_ms: 1,
                         suspect: true,
