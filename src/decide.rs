@@ -96,7 +96,7 @@ pub fn decide(subject: &Subject, hits: &[RuleHit], open: &OpenPairs) -> Decision
         },
         None => Decision::Create {
             level: top.level,
-            fraud_type: top.fraud_type.clone(),
+            fraud_type: top.fraud_type.to_string(),
         },
     }
 }

@@ -204,7 +204,7 @@ fn reasons(item: &Enriched, hits: &[RuleHit]) -> Vec<Reason> {
     hits.iter()
         .map(|h| Reason {
             rule_id: h.rule_id.to_string(),
-            why: h.why.clone(),
+            why: h.why.render(&item.alert),
             alert_key: item.alert.key.0.clone(),
         })
         .collect()

@@ -28,7 +28,7 @@ fn hit(rule: &str, level: Level, fraud_type: &str) -> RuleHit {
         rule_id: rule.into(),
         level,
         fraud_type: fraud_type.into(),
-        why: String::new(),
+        why: crate::rules::Why::Text(String::new()),
         score: 50,
         method: crate::rules::Method::Phone,
         due_within: None,

@@ -22,15 +22,119 @@ pub struct RuleHit {
     /// Level asked for.
     pub level: Level,
     /// Fraud type: the rule's, else the alert's hint.
-    pub fraud_type: String,
-    /// Readable why: the description and what held (values masked).
-    pub why: String,
+    pub fraud_type: Arc<str>,
+    /// Readable why: the description and what held (values masked),
+    /// written out when a task needs it.
+    pub why: Why,
     /// 0..=100.
     pub score: u8,
     /// Phone or visit.
     pub method: Method,
     /// Deadline override.
     pub due_within: Option<Duration>,
+}
+
+/// Why a rule held for an alert. Matching keeps what can change later (the
+/// rule's window values, the graph path) and writes the text only when a
+/// task takes the hit in: the description, the listed counterparts and the
+/// condition come from the rule set and the alert, which do not change.
+/// Replays and shadow runs that only count hits never write it.
+#[derive(Clone)]
+pub enum Why {
+    /// Already written.
+    Text(String),
+    /// To be written from the rule set and the alert.
+    Pending {
+        /// The rule set that matched.
+        set: Arc<RuleSet>,
+        /// The rule's position in it.
+        rule: u32,
+        /// The rule's window values at the match, in its order.
+        windows: Vec<f64>,
+        /// Hops to the flagged artefact and the path, when the rule asks.
+        path: Option<(u32, String)>,
+    },
+}
+
+impl Why {
+    /// The text: `description（listed counterparts；condition；window = v；n 跳: path）`.
+    pub fn render(&self, alert: &Alert) -> String {
+        use std::fmt::Write;
+        let (set, rule, windows, path) = match self {
+            Why::Text(t) => return t.clone(),
+            Why::Pending {
+                set,
+                rule,
+                windows,
+                path,
+            } => (set, *rule, windows, path),
+        };
+        let Some(rule) = set.rules.get(rule as usize) else {
+            return String::new();
+        };
+        let mut lists = Vec::new();
+        list_hits(&rule.condition, alert, set, &mut lists);
+        let mut why =
+            String::with_capacity(rule.description.len() + rule.conditions_text.len() + 64);
+        why.push_str(&rule.description);
+        why.push('（');
+        for line in &lists {
+            why.push_str(line);
+            why.push('；');
+        }
+        why.push_str(&rule.conditions_text);
+        for ((name, _), v) in rule.windows.iter().zip(windows) {
+            // Writing into a String cannot fail.
+            let _ = write!(why, "；{name} = {v}");
+        }
+        if let Some((hops, path)) = path {
+            let _ = write!(why, "；{hops} 跳: {path}");
+        }
+        why.push('）');
+        why
+    }
+}
+
+impl PartialEq for Why {
+    fn eq(&self, other: &Why) -> bool {
+        match (self, other) {
+            (Why::Text(a), Why::Text(b)) => a == b,
+            (
+                Why::Pending {
+                    set: s1,
+                    rule: r1,
+                    windows: w1,
+                    path: p1,
+                },
+                Why::Pending {
+                    set: s2,
+                    rule: r2,
+                    windows: w2,
+                    path: p2,
+                },
+            ) => Arc::ptr_eq(s1, s2) && r1 == r2 && w1 == w2 && p1 == p2,
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Why::Text(t) => f.debug_tuple("Text").field(t).finish(),
+            Why::Pending {
+                rule,
+                windows,
+                path,
+                ..
+            } => f
+                .debug_struct("Pending")
+                .field("rule", rule)
+                .field("windows", windows)
+                .field("path", path)
+                .finish(),
+        }
+    }
 }
 
 /// What one rule made of one alert, for `rules explain`.
@@ -263,6 +367,8 @@ impl Matcher {
                 .extend((0..rules.rules.len() as u32).filter(|&i| rules.rules[i as usize].enabled));
         }
         let mut hits = Vec::new();
+        // The alert's hint as a hit's fraud type, made once if a rule needs it.
+        let mut hint: Option<Arc<str>> = None;
         for &i in &self.candidates {
             let Some(rule) = rules.rules.get(i as usize) else {
                 continue;
@@ -279,7 +385,7 @@ impl Matcher {
                 ..bare
             };
             if rule.condition.eval(&ctx) {
-                hits.push(hit(rule, &ctx, &rules));
+                hits.push(hit(&rules, i, &ctx, &mut hint));
             }
         }
         hits
@@ -427,41 +533,35 @@ fn observe(def: &WindowDef, store: &mut WindowStore, ctx: &EvalCtx<'_>) {
     });
 }
 
-/// Builds the hit and its explanation; runs only on a match.
-/// The hit of `rule` on the alert of `ctx`, with its why: the description,
-/// then the listed counterparts, the condition, window values and the graph
-/// path, one string built once (a hit is made for every match).
-fn hit(rule: &CompiledRule, ctx: &EvalCtx<'_>, rules: &RuleSet) -> RuleHit {
-    use std::fmt::Write;
-    let mut lists = Vec::new();
-    list_hits(&rule.condition, ctx, rules, &mut lists);
-    let mut why = String::with_capacity(rule.description.len() + rule.conditions_text.len() + 64);
-    why.push_str(&rule.description);
-    why.push('（');
-    for line in &lists {
-        why.push_str(line);
-        why.push('；');
-    }
-    why.push_str(&rule.conditions_text);
-    for (name, slot) in &rule.windows {
-        let v = ctx.windows.get(*slot as usize).copied().unwrap_or(0.0);
-        // Writing into a String cannot fail.
-        let _ = write!(why, "；{name} = {v}");
-    }
-    if let Some(depth) = rule.hops_depth
-        && let Some((hops, path)) = ctx.graph.hops_to_flagged(ctx.alert, depth)
-    {
-        let _ = write!(why, "；{hops} 跳: {}", describe_path(&path));
-    }
-    why.push('）');
+/// The hit of rule `i` on the alert of `ctx`: runs only on a match, and
+/// copies no text (the why is written later, [`Why::render`]).
+fn hit(rules: &Arc<RuleSet>, i: u32, ctx: &EvalCtx<'_>, hint: &mut Option<Arc<str>>) -> RuleHit {
+    let rule = &rules.rules[i as usize];
+    let fraud_type = match &rule.fraud_type {
+        Some(f) => Arc::clone(f),
+        None => Arc::clone(hint.get_or_insert_with(|| ctx.alert.fraud_type_hint.as_str().into())),
+    };
+    let windows = rule
+        .windows
+        .iter()
+        .map(|(_, slot)| ctx.windows.get(*slot as usize).copied().unwrap_or(0.0))
+        .collect();
+    // The graph changes after this alert: its path is taken now.
+    let path = rule.hops_depth.and_then(|depth| {
+        ctx.graph
+            .hops_to_flagged(ctx.alert, depth)
+            .map(|(hops, path)| (hops, describe_path(&path)))
+    });
     RuleHit {
         rule_id: rule.shared_id.clone(),
         level: rule.level,
-        fraud_type: rule
-            .fraud_type
-            .clone()
-            .unwrap_or_else(|| ctx.alert.fraud_type_hint.clone()),
-        why,
+        fraud_type,
+        why: Why::Pending {
+            set: Arc::clone(rules),
+            rule: i,
+            windows,
+            path,
+        },
         score: rule.score,
         method: rule.method,
         due_within: rule.due_within,
@@ -480,17 +580,16 @@ fn kind_name(k: ArtefactKind) -> &'static str {
     }
 }
 
-fn list_hits(b: &BoolExpr, ctx: &EvalCtx<'_>, rules: &RuleSet, out: &mut Vec<String>) {
+fn list_hits(b: &BoolExpr, alert: &Alert, rules: &RuleSet, out: &mut Vec<String>) {
     match b {
         BoolExpr::And(xs) | BoolExpr::Or(xs) => {
-            xs.iter().for_each(|x| list_hits(x, ctx, rules, out))
+            xs.iter().for_each(|x| list_hits(x, alert, rules, out))
         }
         BoolExpr::InList(StrExpr::Counterparts(kind), id) => {
             let Some(list) = rules.lists.get(*id as usize) else {
                 return;
             };
-            for c in ctx
-                .alert
+            for c in alert
                 .counterparts
                 .iter()
                 .filter(|c| c.kind == *kind && rules.list_values.contains(*id, &c.value))

@@ -17,7 +17,7 @@ pub mod window;
 
 pub use file::Method;
 pub use load::{RuleError, compile_set, load_dir};
-pub use matcher::{Matcher, RuleHit, RuleReport};
+pub use matcher::{Matcher, RuleHit, RuleReport, Why};
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -156,8 +156,9 @@ pub struct CompiledRule {
     pub level: Level,
     /// 0..=100.
     pub score: u8,
-    /// Official fraud-type name, when the rule names one.
-    pub fraud_type: Option<String>,
+    /// Official fraud-type name, when the rule names one (shared with
+    /// every hit).
+    pub fraud_type: Option<std::sync::Arc<str>>,
     /// Phone or visit.
     pub method: Method,
     /// Deadline override.

@@ -149,7 +149,7 @@ impl<'a> Build<'a> {
             enabled: e.enabled,
             level,
             score: *e.score.get_ref() as u8,
-            fraud_type,
+            fraud_type: fraud_type.map(Into::into),
             method: task.method,
             due_within: task.due_within,
             hops_depth: crate::rules::matcher::hops_depth(&condition),
