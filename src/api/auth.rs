@@ -70,7 +70,7 @@ impl Scope {
                 Error::Unauthenticated("missing authorization metadata (Bearer token)".into())
             })?;
         let token = header.strip_prefix("Bearer ").unwrap_or(header).trim();
-        let digest = hex(&Sha256::digest(token.as_bytes()));
+        let digest = hex::encode(Sha256::digest(token.as_bytes()));
         // Every digest is compared, so the time does not tell which matched.
         let mut found = None;
         for c in &config.consoles {
@@ -139,10 +139,6 @@ impl Scope {
     pub fn sees(&self, division: &str) -> bool {
         division.starts_with(&self.jurisdiction)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Equal bytes, in a time that depends on the length only.

@@ -67,13 +67,7 @@ impl PersonKeys {
     }
 
     fn hex(bytes: &[u8]) -> String {
-        use std::fmt::Write;
-        bytes
-            .iter()
-            .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-                let _ = write!(s, "{b:02x}");
-                s
-            })
+        hex::encode(bytes)
     }
 
     /// The open-pair key of a raw identity `kind:value` (`ph:` phone or
