@@ -9,7 +9,7 @@
 //! instead ([`super::warm_up`]).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::graph_state::{self, SnapshotInfo};
 use crate::config::Config;
@@ -73,16 +73,17 @@ pub fn load(
     matcher: &mut Matcher,
     now_ms: i64,
 ) -> Result<(LinkGraph, SnapshotInfo, Vec<bool>), Error> {
-    let started = Instant::now();
     let every = vec![true; matcher.rules().windows.len()];
     let logged_to = store.graph_log_marks()?.alert_seq;
     let restored = restore(&windows_path(&config.data_dir), matcher, logged_to);
-    let mut caught_up = 0u64;
+    let (mut caught_up, mut catch_up_time) = (0u64, Duration::ZERO);
     let mut feed = |seq: u64, alert: &crate::model::Alert, graph: &LinkGraph| {
         if let Some(r) = &restored
             && seq > r.after_seq
         {
+            let started = Instant::now();
             matcher.observe_windows(alert, graph, now_ms, &r.slots);
+            catch_up_time += started.elapsed();
             caught_up += 1;
         }
     };
@@ -108,7 +109,7 @@ pub fn load(
         events = r.events,
         read_ms = r.read_ms,
         caught_up,
-        elapsed_ms = started.elapsed().as_millis() as u64,
+        catch_up_ms = catch_up_time.as_millis() as u64,
         "windows loaded from their snapshot"
     );
     Ok((graph, info, r.slots.iter().map(|s| !s).collect()))

@@ -212,15 +212,19 @@ impl<R: BufRead> Decoder<R> {
         Ok(buf)
     }
 
+    /// One byte.
     pub fn u8(&mut self) -> io::Result<u8> {
         Ok(self.take::<1>()?[0])
     }
+    /// A little-endian `u32`.
     pub fn u32(&mut self) -> io::Result<u32> {
         Ok(u32::from_le_bytes(self.take()?))
     }
+    /// A little-endian `u64`.
     pub fn u64(&mut self) -> io::Result<u64> {
         Ok(u64::from_le_bytes(self.take()?))
     }
+    /// A little-endian `i64`.
     pub fn i64(&mut self) -> io::Result<i64> {
         Ok(i64::from_le_bytes(self.take()?))
     }
