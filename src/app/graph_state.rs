@@ -3,7 +3,9 @@
 //! every import batch and alert the store logged after the snapshot's
 //! checkpoint, replayed in order. With no usable snapshot the graph is
 //! rebuilt from the whole log. The writer thread snapshots again every
-//! `[graph] snapshot_every` alerts and import rows, and at shutdown.
+//! `[graph] snapshot_every` alerts and import rows, and at shutdown; the
+//! rules' windows are saved in the same step, covering the same log
+//! positions, and ride on the replay ([`super::window_state`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -13,7 +15,14 @@ use crate::error::Error;
 use crate::graph::import::ImportRow;
 use crate::graph::snapshot::{Checkpoint, SnapshotError};
 use crate::graph::{GraphLimits, LinkGraph};
+use crate::model::Alert;
+use crate::pipeline::Writer;
 use crate::store::{GraphLogMarks, Store};
+
+/// Called with every alert the replay reads from the log (its arrival
+/// number, the alert, and the graph just after observing it, as the
+/// matcher saw it live): what brings restored windows up to date.
+pub type ReplayHook<'a> = &'a mut dyn FnMut(u64, &Alert, &LinkGraph);
 
 /// File name of the snapshot inside the data directory.
 const SNAPSHOT_FILE: &str = "graph.snap";
@@ -40,9 +49,11 @@ pub struct SnapshotInfo {
     pub marks: GraphLogMarks,
 }
 
-/// Snapshot bookkeeping of the writer thread.
+/// Snapshot bookkeeping of the writer thread: the graph's, and the
+/// windows' beside it.
 pub struct GraphKeeper {
     path: PathBuf,
+    windows_path: PathBuf,
     every: u64,
     /// Alerts and import rows applied since the last snapshot.
     since_last: u64,
@@ -55,6 +66,7 @@ impl GraphKeeper {
     pub fn new(data_dir: &Path, every: u64) -> GraphKeeper {
         GraphKeeper {
             path: snapshot_path(data_dir),
+            windows_path: super::window_state::windows_path(data_dir),
             every,
             since_last: 0,
             last: SnapshotInfo::default(),
@@ -67,16 +79,18 @@ impl GraphKeeper {
         self.since_last >= self.every
     }
 
-    /// Writes the graph, covering what the store has logged so far (the
-    /// caller runs on the writer thread after a commit, so the graph holds
-    /// exactly that).
+    /// Writes the graph, then the windows, covering what the store has
+    /// logged so far (the caller runs on the writer thread after a commit,
+    /// so memory holds exactly that). A failed windows save is logged, not
+    /// returned: the next start warms them from the store instead.
     pub fn snapshot(
         &mut self,
-        graph: &LinkGraph,
+        writer: &Writer,
         store: &dyn Store,
         now_ms: i64,
     ) -> Result<SnapshotInfo, Error> {
         let started = Instant::now();
+        let graph = writer.graph();
         let marks = store.graph_log_marks()?;
         let at = Checkpoint {
             alert_seq: marks.alert_seq,
@@ -99,15 +113,18 @@ impl GraphKeeper {
             elapsed_ms = self.last.elapsed_ms,
             "graph snapshot written"
         );
+        super::window_state::save(&self.windows_path, writer.matcher(), marks);
         Ok(self.last)
     }
 }
 
-/// The graph as of the last commit: snapshot plus the logs after it.
+/// The graph as of the last commit: snapshot plus the logs after it; every
+/// alert replayed from the log also goes to `hook`.
 pub fn load_graph(
     config: &Config,
     store: &dyn Store,
     now_ms: i64,
+    hook: ReplayHook<'_>,
 ) -> Result<(LinkGraph, SnapshotInfo), Error> {
     let limits = config.graph.limits();
     let path = snapshot_path(&config.data_dir);
@@ -119,7 +136,7 @@ pub fn load_graph(
     let alerts = if at == Checkpoint::default() && marks.alert_seq == 0 {
         replay_unlogged(&mut graph, store, &limits, now_ms)?
     } else {
-        replay_alerts(&mut graph, store, at.alert_seq)?
+        replay_alerts(&mut graph, store, at.alert_seq, hook)?
     };
     tracing::info!(
         nodes = graph.node_count(),
@@ -186,10 +203,15 @@ fn replay_imports(graph: &mut LinkGraph, store: &dyn Store, mut after: u64) -> R
     }
 }
 
-/// Replays logged alerts after `after`: observed, settled with the match
-/// the writer logged, and each person's series counted as announced
-/// (tasks may carry its id).
-fn replay_alerts(graph: &mut LinkGraph, store: &dyn Store, mut after: u64) -> Result<u64, Error> {
+/// Replays logged alerts after `after`: observed, handed to `hook`,
+/// settled with the match the writer logged, and each person's series
+/// counted as announced (tasks may carry its id).
+fn replay_alerts(
+    graph: &mut LinkGraph,
+    store: &dyn Store,
+    mut after: u64,
+    hook: ReplayHook<'_>,
+) -> Result<u64, Error> {
     let mut n = 0u64;
     loop {
         let page = store.logged_alerts(after, REPLAY_PAGE)?;
@@ -197,8 +219,10 @@ fn replay_alerts(graph: &mut LinkGraph, store: &dyn Store, mut after: u64) -> Re
             return Ok(n);
         };
         for logged in &page {
-            // The same three steps, in the same order, as the writer.
+            // The same steps, in the same order, as the writer (whose
+            // matcher runs between observe and settle).
             graph.observe(&logged.alert);
+            hook(logged.seq, &logged.alert, graph);
             graph.settle(&logged.alert, logged.suspect);
             graph.announce_series(&logged.alert);
         }

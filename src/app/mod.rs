@@ -14,6 +14,7 @@ mod reload;
 mod reload_guard;
 mod retention;
 pub mod shadow;
+mod window_state;
 mod writer_metrics;
 mod writer_status;
 mod writer_thread;
@@ -165,11 +166,11 @@ pub fn build_with_clock(config: Config, clock: fn() -> i64) -> Result<Arc<Shared
     );
     let (limits, offset) = (config.windows.limits(), config.utc_offset_hours);
     let new_matcher = move |r: Arc<RuleSet>| Matcher::new(r, limits, offset);
-    let (graph, loaded) = graph_state::load_graph(&config, store.as_ref(), now_ms())?;
-    let mut writer =
-        Writer::from_state(state, config.deadlines.clone(), new_matcher(rules.clone()))
-            .with_graph(graph);
-    warm_up(&mut writer, store.as_ref())?;
+    let mut matcher = new_matcher(rules.clone());
+    let (graph, loaded, cold) =
+        window_state::load(&config, store.as_ref(), &mut matcher, now_ms())?;
+    let mut writer = Writer::from_state(state, config.deadlines.clone(), matcher).with_graph(graph);
+    warm_up(&mut writer, store.as_ref(), &cold)?;
     let mut keeper = graph_state::GraphKeeper::new(&config.data_dir, config.graph.snapshot_every);
     keeper.last = loaded;
     let (jobs, jobs_rx) = mpsc::channel(config.queue_batches);
@@ -249,18 +250,21 @@ pub(crate) fn check_console_ids(config: &Config, directory: &Directory) -> Resul
 /// Most stored alerts replayed into windows at start.
 const MAX_WARM_ALERTS: usize = 5_000_000;
 
-/// Replays the alerts of the longest window into the graph and windows, so
-/// that a restart does not reset "3 calls within the hour".
-pub(crate) fn warm_up(writer: &mut Writer, store: &dyn Store) -> Result<(), Error> {
-    let horizon = writer.warm_horizon_ms();
+/// Replays the stored alerts of the longest window of `slots` into those
+/// windows, so that a restart does not reset "3 calls within the hour":
+/// for the windows their snapshot did not bring back (all of them after a
+/// failed commit).
+pub(crate) fn warm_up(writer: &mut Writer, store: &dyn Store, slots: &[bool]) -> Result<(), Error> {
+    let horizon = writer.warm_horizon_ms(slots);
     if horizon == 0 {
         return Ok(());
     }
     let started = std::time::Instant::now();
     let now = now_ms();
     let alerts = store.alerts_since(now.saturating_sub(horizon), MAX_WARM_ALERTS)?;
-    writer.warm(&alerts, now);
+    writer.warm(&alerts, now, slots);
     tracing::info!(
+        windows = slots.iter().filter(|s| **s).count(),
         alerts = alerts.len(),
         horizon_s = horizon / 1000,
         elapsed_ms = started.elapsed().as_millis() as u64,

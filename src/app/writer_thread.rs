@@ -194,9 +194,7 @@ impl WriterThread {
                 }
                 Job::GraphSnapshot { reply } => {
                     let now = (self.clock)();
-                    let r = self
-                        .keeper
-                        .snapshot(self.writer.graph(), self.store.as_ref(), now);
+                    let r = self.keeper.snapshot(&self.writer, self.store.as_ref(), now);
                     let _ = reply.send(r);
                 }
             }
@@ -427,10 +425,7 @@ impl WriterThread {
     /// A periodic snapshot; a failure is logged, the log still holds everything.
     fn snapshot_quietly(&mut self) {
         let now = (self.clock)();
-        if let Err(e) = self
-            .keeper
-            .snapshot(self.writer.graph(), self.store.as_ref(), now)
-        {
+        if let Err(e) = self.keeper.snapshot(&self.writer, self.store.as_ref(), now) {
             tracing::error!(error = %e, "graph snapshot failed; the store log still has everything");
         }
     }
@@ -449,16 +444,22 @@ impl WriterThread {
     }
 
     /// Rebuilds decide/dispatch state and the graph from the store and
-    /// warms the windows again, as at start: after a failed commit nothing
-    /// unpersisted stays in memory.
+    /// warms every window from the store's alerts: after a failed commit
+    /// nothing unpersisted stays in memory. (Not from the windows snapshot:
+    /// a rare path, kept to the one that needs no file.)
     fn rebuild(&mut self) -> Result<(), Error> {
         let state = self.store.load_state()?;
         let matcher = (self.new_matcher)(self.writer.rules().clone());
-        let (graph, _) =
-            super::graph_state::load_graph(&self.config, self.store.as_ref(), (self.clock)())?;
+        let every = vec![true; self.writer.rules().windows.len()];
+        let (graph, _) = super::graph_state::load_graph(
+            &self.config,
+            self.store.as_ref(),
+            (self.clock)(),
+            &mut |_, _, _| {},
+        )?;
         self.writer =
             Writer::from_state(state, self.config.deadlines.clone(), matcher).with_graph(graph);
-        super::warm_up(&mut self.writer, self.store.as_ref())
+        super::warm_up(&mut self.writer, self.store.as_ref(), &every)
     }
 
     /// Refuses a job once the writer has stopped after a storage failure.

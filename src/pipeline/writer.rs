@@ -298,18 +298,25 @@ impl Writer {
         self.matcher.swap(rules)
     }
 
-    /// Replays already-stored alerts into the windows (no rules, no
-    /// tasks): after a restart, windows count what came before. The graph
-    /// is brought up to date separately, from its snapshot's checkpoint.
-    pub fn warm(&mut self, alerts: &[crate::model::Alert], now_ms: i64) {
+    /// Replays already-stored alerts into the windows of `slots` (no
+    /// rules, no tasks): after a restart, windows the snapshot did not bring
+    /// back count what came before. The graph is brought up to date
+    /// separately, from its snapshot's checkpoint.
+    pub fn warm(&mut self, alerts: &[crate::model::Alert], now_ms: i64, slots: &[bool]) {
         for a in alerts {
-            self.matcher.observe(a, &self.graph, now_ms);
+            self.matcher.observe_windows(a, &self.graph, now_ms, slots);
         }
     }
 
-    /// How far back a warm-up must replay: the longest window plus lateness.
-    pub fn warm_horizon_ms(&self) -> i64 {
-        self.matcher.horizon_ms()
+    /// How far back a warm-up of the windows of `slots` must replay: their
+    /// longest plus lateness.
+    pub fn warm_horizon_ms(&self, slots: &[bool]) -> i64 {
+        self.matcher.horizon_ms_of(slots)
+    }
+
+    /// The rules and their windows, for the windows snapshot.
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
     }
 
     /// Sliding windows the matcher holds.

@@ -14,6 +14,9 @@ use super::{CompiledRule, Method, RuleSet, WindowDef};
 use crate::graph::{GraphFeatures, describe_path};
 use crate::model::{Alert, ArtefactKind, Level, mask};
 
+mod saved;
+pub use saved::RestoreRefused;
+
 /// One rule that held for an alert.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleHit {
@@ -272,11 +275,18 @@ impl Matcher {
     /// The longest window of the rule set plus the lateness: how far back a
     /// warm-up must replay (0 when the set has no window).
     pub fn horizon_ms(&self) -> i64 {
+        self.horizon_over(|_| true)
+    }
+
+    /// [`Matcher::horizon_ms`] over the windows whose slot `pick` takes.
+    fn horizon_over(&self, pick: impl Fn(usize) -> bool) -> i64 {
         let longest = self
             .rules
             .windows
             .iter()
-            .map(|w| w.duration_ms)
+            .enumerate()
+            .filter(|(i, _)| pick(*i))
+            .map(|(_, w)| w.duration_ms)
             .max()
             .unwrap_or(0);
         // The graph is not warmed from this replay: it comes back from its

@@ -20,10 +20,18 @@
 //! so no single add pays for a full pass (except, rarely, when the key cap
 //! must choose victims). In the steady state an update does not allocate:
 //! buffers of expired keys are reused and the distinct set is only cleared.
+//!
+//! # Durability
+//!
+//! The stores are saved beside the graph's snapshot and read back at start
+//! ([`snapshot`]), so a restart replays only the alerts logged since.
 
 use std::collections::VecDeque;
 
 use rustc_hash::{FxHashMap, FxHashSet};
+
+mod codec;
+pub mod snapshot;
 
 /// Default for [`WindowLimits::allowed_lateness_ms`]: 5 minutes.
 pub const DEFAULT_ALLOWED_LATENESS_MS: i64 = 5 * 60 * 1000;
@@ -240,6 +248,11 @@ impl WindowStore {
     /// Keys held, each its own sliding window; cheap, unlike [`Self::stats`].
     pub fn key_count(&self) -> usize {
         self.slots.len()
+    }
+
+    /// Events held across all keys; cheap, unlike [`Self::stats`].
+    pub fn event_count(&self) -> usize {
+        self.events
     }
 
     /// Adds an observation; `false` when it is too late

@@ -276,6 +276,16 @@ pub fn spawn_server_at(
     listen: &str,
     configure: impl FnOnce(&mut std::process::Command),
 ) -> (std::process::Child, String, String) {
+    spawn_server_on(data, listen, &rules_path(), configure)
+}
+
+/// [`spawn_server_at`] with the rules of `rules` (an edited copy).
+pub fn spawn_server_on(
+    data: &Path,
+    listen: &str,
+    rules: &Path,
+    configure: impl FnOnce(&mut std::process::Command),
+) -> (std::process::Child, String, String) {
     use std::io::{BufRead, BufReader, Write};
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dualwarn"));
     cmd.args([
@@ -288,7 +298,7 @@ pub fn spawn_server_at(
     ])
     .arg(data)
     .arg("--rules")
-    .arg(rules_path())
+    .arg(rules)
     .arg("--directory")
     .arg(directory_path())
     .env("RUST_LOG", "info")

@@ -7,7 +7,7 @@ use crate::proto;
 use crate::rules::source::SourceFile;
 use crate::rules::{RuleError, compile_set};
 
-const T0: i64 = 1_772_416_800_000;
+pub(crate) const T0: i64 = 1_772_416_800_000;
 
 /// `rules` compiled with two small flagged lists and a fraud-type table.
 pub(crate) fn set(rules: &str) -> Arc<RuleSet> {
@@ -50,7 +50,7 @@ fn errors(rules: &str) -> Vec<String> {
     }
 }
 
-fn alert(
+pub(crate) fn alert(
     kind: proto::SourceKind,
     at: i64,
     counterparts: &[(proto::ArtefactKind, &str)],
