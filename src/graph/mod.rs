@@ -17,6 +17,8 @@
 //! - [`links`]: storage on petgraph's `StableGraph`, the link index,
 //!   degree caps, expiry.
 //! - `keys`: the compact key arena and lookup table.
+//! - `table`: the open-addressing slot table under the key table and the
+//!   link index.
 //! - `labels`: exact distances to the nearest flagged node, kept on change.
 //! - `flags`: why a node is flagged.
 //! - `query`: hop answers (labels, or a bounded search) and per-node counts.
@@ -44,6 +46,7 @@ mod query;
 mod series;
 mod sides;
 pub mod snapshot;
+mod table;
 
 pub use flags::{FlagNote, FlagSource};
 pub use labels::LABEL_DEPTH;

@@ -16,7 +16,7 @@ use petgraph::stable_graph::NodeIndex;
 use petgraph::visit::{EdgeRef, IntoEdgeReferences};
 
 use super::flags::{FlagNote, FlagSource, flag_bits, mark_bits};
-use super::keys::key_hash;
+use super::keys::key_tag;
 use super::links::{LinkData, LinkGraph, NodeData};
 use super::{EdgeKind, GraphLimits, NodeKind};
 
@@ -279,11 +279,8 @@ fn read_body<R: Read>(
             marks,
         });
         let _ = degree; // recounted from the links below
-        let (graph, keys) = (&g.g, &mut g.keys);
-        keys.index(ix.index() as u32, key_hash(kind, &value), |i| {
-            let n = &graph[NodeIndex::new(i as usize)];
-            (n.kind, n.span())
-        });
+        g.keys
+            .index(ix.index() as u32, kind, span, key_tag(kind, &value));
         if flags & flag_bits::LISTED != 0 {
             // Kept so the next list reload can unmark it if it left the list.
             g.listed_nodes.insert(ix.index() as u32);

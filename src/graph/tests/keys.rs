@@ -1,7 +1,7 @@
 //! The key arena: lookups stay right across removal and compaction.
 
 use super::*;
-use crate::graph::keys::{KeySpan, Keys, key_hash};
+use crate::graph::keys::{KeySpan, Keys, key_tag};
 
 /// Values long enough that a few thousand pass the 1 MiB compaction floor.
 fn long_value(i: usize) -> String {
@@ -17,26 +17,32 @@ fn keys_compaction_keeps_every_live_lookup() {
     let mut keys = Keys::default();
     // What the graph would hold per node: its kind and span, `None` once removed.
     let mut nodes: Vec<Option<(NodeKind, KeySpan)>> = Vec::new();
-    let gone = (NodeKind::Person, KeySpan::default());
     for i in 0..5000 {
         let v = long_value(i);
         let span = keys.push_value(v.as_bytes());
         nodes.push(Some((kind_of(i), span)));
-        let hash = key_hash(kind_of(i), v.as_bytes());
-        keys.index(i as u32, hash, |j| nodes[j as usize].unwrap_or(gone));
+        let tag = key_tag(kind_of(i), v.as_bytes());
+        keys.index(i as u32, kind_of(i), span, tag);
     }
     assert!(!keys.needs_compaction(), "no garbage yet");
     for (i, n) in nodes.iter_mut().enumerate() {
         if i % 5 != 0 {
             let (kind, span) = n.take().unwrap();
-            keys.remove(i as u32, key_hash(kind, long_value(i).as_bytes()), span.len);
+            keys.remove(i as u32, key_tag(kind, long_value(i).as_bytes()), span.len);
         }
     }
     assert!(keys.needs_compaction());
     let before = keys.allocated_bytes();
 
-    let spans = nodes.iter_mut().flatten().map(|(_, s)| (&mut s.at, s.len));
-    keys.compact(spans);
+    let spans = nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| n.map(|(_, s)| (i as u32, s)));
+    for (i, at) in keys.compact(spans) {
+        if let Some((_, span)) = &mut nodes[i as usize] {
+            span.at = at;
+        }
+    }
 
     assert!(!keys.needs_compaction());
     assert!(
@@ -47,9 +53,7 @@ fn keys_compaction_keeps_every_live_lookup() {
     assert_eq!(keys.len(), 1000);
     for i in 0..5000 {
         let v = long_value(i);
-        let found = keys.find(kind_of(i), v.as_bytes(), |j| {
-            nodes[j as usize].unwrap_or(gone)
-        });
+        let found = keys.find(kind_of(i), v.as_bytes());
         if i % 5 == 0 {
             assert_eq!(found, Some(i as u32));
             assert_eq!(keys.value(nodes[i].unwrap().1), v.as_bytes());
@@ -57,9 +61,7 @@ fn keys_compaction_keeps_every_live_lookup() {
             assert_eq!(found, None, "removed key {i} still found");
         }
         let other_kind = kind_of(i + 1);
-        let found = keys.find(other_kind, v.as_bytes(), |j| {
-            nodes[j as usize].unwrap_or(gone)
-        });
+        let found = keys.find(other_kind, v.as_bytes());
         assert_eq!(found, None);
     }
 }
