@@ -120,6 +120,22 @@ impl Keys {
         self.table.touch(tag);
     }
 
+    /// The node and value offset of the first slot tagged `tag`: the node a
+    /// lookup of a key with that tag most likely finds, unchecked.
+    pub fn candidate(&self, tag: u32) -> Option<(u32, u32)> {
+        let pos = self.table.find(tag, |_| true)?;
+        let s = self.table.get(pos);
+        Some((s.node - 1, s.at))
+    }
+
+    /// Reads the first byte of the value at offset `at`, so a comparison
+    /// soon after finds it in cache.
+    pub fn touch_value(&self, at: u32) {
+        if let Some(b) = self.arena.get(at as usize) {
+            std::hint::black_box(*b);
+        }
+    }
+
     /// Stores `value` and returns its span (the caller then calls [`Keys::index`]).
     pub fn push_value(&mut self, value: &[u8]) -> KeySpan {
         let value = &value[..value.len().min(MAX_VALUE_BYTES)];

@@ -17,6 +17,7 @@
 //! - [`links`]: storage on petgraph's `StableGraph`, the link index,
 //!   degree caps, expiry.
 //! - `keys`: the compact key arena and lookup table.
+//! - `ahead`: upserts by key with their memory asked for ahead, at once.
 //! - `table`: the open-addressing slot table under the key table and the
 //!   link index.
 //! - `labels`: exact distances to the nearest flagged node, kept on change.
@@ -35,6 +36,7 @@ use std::time::Duration;
 
 use crate::model::{ArtefactKind, LinkKind, mask};
 
+mod ahead;
 mod flags;
 pub mod generate;
 pub mod import;
