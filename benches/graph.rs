@@ -138,8 +138,7 @@ fn bench_upsert(c: &mut Criterion) {
             || keyed(&generator, &next_batch(&rest, &taken, UPSERT_BATCH)),
             |batch| {
                 for (ka, va, kb, vb, kind, fen, at_s) in &batch {
-                    let a = graph.intern(*ka, va, *at_s);
-                    let b = graph.intern(*kb, vb, *at_s);
+                    let (a, b) = graph.intern_link_ends((*ka, va), (*kb, vb), *kind, *at_s);
                     graph.upsert_link(a, b, *kind, *fen, *at_s);
                 }
                 batch

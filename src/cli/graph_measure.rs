@@ -301,8 +301,9 @@ impl KeyChunk {
     fn upsert(&self, graph: &mut LinkGraph, links: &[GenLink]) {
         let mut at = 0;
         for (&(_, _, kind, fen, at_s), [(ka, ea), (kb, eb)]) in links.iter().zip(&self.ends) {
-            let a = graph.intern(*ka, &self.text[at..*ea], at_s);
-            let b = graph.intern(*kb, &self.text[*ea..*eb], at_s);
+            let from = (*ka, &self.text[at..*ea]);
+            let to = (*kb, &self.text[*ea..*eb]);
+            let (a, b) = graph.intern_link_ends(from, to, kind, at_s);
             graph.upsert_link(a, b, kind, fen, at_s);
             at = *eb;
         }

@@ -1,4 +1,6 @@
-//! The key arena: lookups stay right across removal and compaction.
+//! The key arena: lookups stay right across removal and compaction, and
+//! interning both ends of a link with their memory asked ahead changes
+//! nothing but speed.
 
 use super::*;
 use crate::graph::keys::{KeySpan, Keys, key_tag};
@@ -99,6 +101,57 @@ fn graph_compacts_its_keys_after_mass_expiry_and_finds_survivors() {
             assert_eq!(g.node_ref(n), Some(NodeRef::new(NodeKind::Url, v)));
         } else {
             assert_eq!(g.find(NodeKind::Url, &v), None);
+        }
+    }
+}
+
+/// Everything the graph holds, by index: nodes, links in index order.
+fn state(g: &LinkGraph) -> (Vec<String>, Vec<String>) {
+    use petgraph::visit::{EdgeRef, IntoEdgeReferences};
+    let nodes =
+        g.g.node_indices()
+            .map(|n| format!("{n:?} {:?} {:?}", g.node_ref(n), g.g[n]))
+            .collect();
+    let links =
+        g.g.edge_references()
+            .map(|e| format!("{:?} {:?}", (e.id(), e.source(), e.target()), e.weight()))
+            .collect();
+    (nodes, links)
+}
+
+proptest::proptest! {
+    #[test]
+    fn interning_link_ends_ahead_equals_two_interns(
+        obs in proptest::collection::vec((0..12usize, 0..12usize, 0..4usize, 0..40u32), 1..120),
+    ) {
+        use proptest::prelude::*;
+        let limits = GraphLimits {
+            max_degree: 4,
+            link_max_age_s: 10 * DAY_S,
+            ..GraphLimits::default()
+        };
+        let (mut plain, mut ahead) = (LinkGraph::new(limits.clone()), LinkGraph::new(limits));
+        let kinds = [EdgeKind::Call, EdgeKind::Transfer, EdgeKind::Named, EdgeKind::Victim];
+        // Values shared by two kinds, so (kind, value) is what tells them apart.
+        let end = |i: usize| (NodeKind::ARTEFACTS[i % 3], format!("v{}", i / 2));
+        for (a, b, k, day) in obs {
+            let at_s = T0_S + day * DAY_S;
+            let ((ka, va), (kb, vb)) = (end(a), end(b));
+            if day % 7 == 6 {
+                plain.expire(at_s, u32::MAX);
+                ahead.expire(at_s, u32::MAX);
+            }
+            let x = plain.intern(ka, &va, at_s);
+            let y = plain.intern(kb, &vb, at_s);
+            let (p, q) = ahead.intern_link_ends((ka, &va), (kb, &vb), kinds[k], at_s);
+            prop_assert_eq!((x, y), (p, q));
+            let e = plain.upsert_link(x, y, kinds[k], 100, at_s);
+            prop_assert_eq!(e, ahead.upsert_link(p, q, kinds[k], 100, at_s));
+        }
+        prop_assert_eq!(state(&plain), state(&ahead));
+        for i in 0..12 {
+            let (kind, value) = end(i);
+            prop_assert_eq!(plain.find(kind, &value), ahead.find(kind, &value));
         }
     }
 }
