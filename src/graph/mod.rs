@@ -50,6 +50,7 @@ mod sides;
 pub mod snapshot;
 mod table;
 
+pub use ahead::KeyedLink;
 pub use flags::{FlagNote, FlagSource};
 pub use labels::LABEL_DEPTH;
 pub use links::{BoundCounters, LinkGraph, MemoryUse, NodeIx};

@@ -1,6 +1,6 @@
 //! The key arena: lookups stay right across removal and compaction, and
-//! interning both ends of a link with their memory asked ahead changes
-//! nothing but speed.
+//! interning both ends of a link with their memory asked ahead, alone or
+//! in runs, changes nothing but speed.
 
 use super::*;
 use crate::graph::keys::{KeySpan, Keys, key_tag};
@@ -122,7 +122,7 @@ fn state(g: &LinkGraph) -> (Vec<String>, Vec<String>) {
 proptest::proptest! {
     #[test]
     fn interning_link_ends_ahead_equals_two_interns(
-        obs in proptest::collection::vec((0..12usize, 0..12usize, 0..4usize, 0..40u32), 1..120),
+        obs in proptest::collection::vec((0..12usize, 0..12usize, 0..4usize, 0..40u32, 0..30u8), 1..120),
     ) {
         use proptest::prelude::*;
         let limits = GraphLimits {
@@ -130,28 +130,48 @@ proptest::proptest! {
             link_max_age_s: 10 * DAY_S,
             ..GraphLimits::default()
         };
-        let (mut plain, mut ahead) = (LinkGraph::new(limits.clone()), LinkGraph::new(limits));
+        let mut plain = LinkGraph::new(limits.clone());
+        let mut ahead = LinkGraph::new(limits.clone());
+        let mut runs = LinkGraph::new(limits);
         let kinds = [EdgeKind::Call, EdgeKind::Transfer, EdgeKind::Named, EdgeKind::Victim];
         // Values shared by two kinds, so (kind, value) is what tells them apart.
         let end = |i: usize| (NodeKind::ARTEFACTS[i % 3], format!("v{}", i / 2));
-        for (a, b, k, day) in obs {
+        let values: Vec<_> = (0..12).map(end).collect();
+        // Observations between two expiry sweeps (runs of about 30, more
+        // than a group) go to `runs` as one run.
+        let mut run = Vec::new();
+        let mut run_kept = Vec::new();
+        for (n, &(a, b, k, day, sweep)) in obs.iter().enumerate() {
             let at_s = T0_S + day * DAY_S;
-            let ((ka, va), (kb, vb)) = (end(a), end(b));
-            if day % 7 == 6 {
-                plain.expire(at_s, u32::MAX);
-                ahead.expire(at_s, u32::MAX);
+            let ((ka, va), (kb, vb)) = (&values[a], &values[b]);
+            if sweep == 0 {
+                prop_assert_eq!(runs.upsert_keyed(&run), std::mem::take(&mut run_kept));
+                run.clear();
+                for g in [&mut plain, &mut ahead, &mut runs] {
+                    g.expire(at_s, u32::MAX);
+                }
             }
-            let x = plain.intern(ka, &va, at_s);
-            let y = plain.intern(kb, &vb, at_s);
-            let (p, q) = ahead.intern_link_ends((ka, &va), (kb, &vb), kinds[k], at_s);
+            let x = plain.intern(*ka, va, at_s);
+            let y = plain.intern(*kb, vb, at_s);
+            let (p, q) = ahead.intern_link_ends((*ka, va), (*kb, vb), kinds[k], at_s);
             prop_assert_eq!((x, y), (p, q));
-            let e = plain.upsert_link(x, y, kinds[k], 100, at_s);
-            prop_assert_eq!(e, ahead.upsert_link(p, q, kinds[k], 100, at_s));
+            let e = plain.upsert_link(x, y, kinds[k], 100 + n as i64, at_s);
+            prop_assert_eq!(e, ahead.upsert_link(p, q, kinds[k], 100 + n as i64, at_s));
+            run.push(KeyedLink {
+                from: (*ka, va),
+                to: (*kb, vb),
+                kind: kinds[k],
+                amount_fen: 100 + n as i64,
+                at_s,
+            });
+            run_kept.push(e);
         }
+        prop_assert_eq!(runs.upsert_keyed(&run), run_kept);
         prop_assert_eq!(state(&plain), state(&ahead));
-        for i in 0..12 {
-            let (kind, value) = end(i);
-            prop_assert_eq!(plain.find(kind, &value), ahead.find(kind, &value));
+        prop_assert_eq!(state(&plain), state(&runs));
+        for (kind, value) in &values {
+            prop_assert_eq!(plain.find(*kind, value), ahead.find(*kind, value));
+            prop_assert_eq!(plain.find(*kind, value), runs.find(*kind, value));
         }
     }
 }
