@@ -35,10 +35,14 @@ pub struct KeyedLink<'a> {
     pub at_s: u32,
 }
 
-impl KeyedLink<'_> {
-    /// The key tags of both ends.
-    fn tags(&self) -> [u32; 2] {
-        [self.from, self.to].map(|(kind, value)| key_tag(kind, clip(value).as_bytes()))
+impl<'a> KeyedLink<'a> {
+    /// Both ends, values clipped as the key table keeps them, with their
+    /// key tags.
+    fn ends(&self) -> [(NodeKind, &'a str, u32); 2] {
+        [self.from, self.to].map(|(kind, value)| {
+            let value = clip(value);
+            (kind, value, key_tag(kind, value.as_bytes()))
+        })
     }
 }
 
@@ -60,12 +64,13 @@ impl LinkGraph {
             amount_fen: 0,
             at_s,
         };
-        let tags = link.tags();
-        self.touch_key_slots(tags);
-        self.touch_named(tags, kind);
+        let ends = link.ends();
+        self.touch_key_slots(&ends);
+        self.touch_named(&ends, kind);
+        let [(ka, va, ta), (kb, vb, tb)] = ends;
         (
-            self.intern(from.0, from.1, at_s),
-            self.intern(to.0, to.1, at_s),
+            self.intern_tagged(ka, va, ta, at_s),
+            self.intern_tagged(kb, vb, tb, at_s),
         )
     }
 
@@ -77,18 +82,19 @@ impl LinkGraph {
     /// `upsert_link` returned for each.
     pub fn upsert_keyed(&mut self, links: &[KeyedLink<'_>]) -> Vec<Option<LinkIx>> {
         let mut kept = Vec::with_capacity(links.len());
-        let mut tags = [[0u32; 2]; RUN_GROUP];
+        let mut ends = Vec::with_capacity(RUN_GROUP);
         for group in links.chunks(RUN_GROUP) {
-            for (l, t) in group.iter().zip(&mut tags) {
-                *t = l.tags();
-                self.touch_key_slots(*t);
+            ends.clear();
+            ends.extend(group.iter().map(KeyedLink::ends));
+            for e in &ends {
+                self.touch_key_slots(e);
             }
-            for (l, t) in group.iter().zip(&tags) {
-                self.touch_named(*t, l.kind);
+            for (l, e) in group.iter().zip(&ends) {
+                self.touch_named(e, l.kind);
             }
-            for l in group {
-                let a = self.intern(l.from.0, l.from.1, l.at_s);
-                let b = self.intern(l.to.0, l.to.1, l.at_s);
+            for (l, &[(ka, va, ta), (kb, vb, tb)]) in group.iter().zip(&ends) {
+                let a = self.intern_tagged(ka, va, ta, l.at_s);
+                let b = self.intern_tagged(kb, vb, tb, l.at_s);
                 kept.push(self.upsert_link(a, b, l.kind, l.amount_fen, l.at_s));
             }
         }
@@ -96,16 +102,17 @@ impl LinkGraph {
     }
 
     /// First round: the key table slots where lookups of both ends start.
-    fn touch_key_slots(&self, tags: [u32; 2]) {
-        for t in tags {
-            self.keys.touch(t);
+    fn touch_key_slots(&self, ends: &[(NodeKind, &str, u32); 2]) {
+        for &(_, _, tag) in ends {
+            self.keys.touch(tag);
         }
     }
 
     /// Second round, once the key slots are in cache: the values and nodes
     /// they name, and the index slot of the link of `kind` between them.
-    fn touch_named(&self, tags: [u32; 2], kind: EdgeKind) {
-        let [Some((a, at_a)), Some((b, at_b))] = tags.map(|t| self.keys.candidate(t)) else {
+    fn touch_named(&self, ends: &[(NodeKind, &str, u32); 2], kind: EdgeKind) {
+        let [Some((a, at_a)), Some((b, at_b))] = ends.map(|(_, _, t)| self.keys.candidate(t))
+        else {
             return; // a new node: nothing to ask for yet
         };
         let (a, b) = (NodeIx::new(a as usize), NodeIx::new(b as usize));

@@ -233,7 +233,19 @@ impl LinkGraph {
     /// The node of (kind, value), made if new; touched at `at_s`.
     pub fn intern(&mut self, kind: NodeKind, value: &str, at_s: u32) -> NodeIx {
         let value = clip(value);
-        if let Some(ix) = self.find(kind, value) {
+        self.intern_tagged(kind, value, key_tag(kind, value.as_bytes()), at_s)
+    }
+
+    /// [`LinkGraph::intern`] of a value already clipped, its key tag known.
+    pub(super) fn intern_tagged(
+        &mut self,
+        kind: NodeKind,
+        value: &str,
+        tag: u32,
+        at_s: u32,
+    ) -> NodeIx {
+        if let Some(i) = self.keys.find_tagged(tag, kind, value.as_bytes()) {
+            let ix = NodeIndex::new(i as usize);
             let n = &mut self.g[ix];
             n.last_s = n.last_s.max(at_s);
             return ix;
@@ -263,7 +275,6 @@ impl LinkGraph {
         if allowed {
             self.allowed_nodes.insert(ix.index() as u32);
         }
-        let tag = key_tag(kind, value.as_bytes());
         self.keys.index(ix.index() as u32, kind, span, tag);
         ix
     }
