@@ -102,6 +102,8 @@ pub struct SnapshotStats {
     pub bytes: u64,
     /// Time to load and check it.
     pub load: Duration,
+    /// Of that, time the loading thread waited for a CPU.
+    pub load_waited: Duration,
     /// The loaded graph has the saved node and link counts.
     pub counts_match: bool,
     /// Memory of the loaded graph.
@@ -126,6 +128,9 @@ pub struct Report {
     pub by_key: (u64, Duration),
     /// Observations upserted by key as runs (groups asked ahead), and the time.
     pub by_key_runs: (u64, Duration),
+    /// Of the times by index, by key and as runs, the time waiting for a
+    /// CPU (other work on the machine), as Linux counts it.
+    pub waited: [Duration; 3],
     /// Time the generator itself took (not in the upsert times).
     pub generate: Duration,
     /// Memory of the built graph.
@@ -205,6 +210,7 @@ pub fn measure(opts: &MeasureOptions) -> anyhow::Result<Report> {
         by_index: build.by_index,
         by_key: build.by_key,
         by_key_runs: build.by_key_runs,
+        waited: build.waited,
         generate: build.generate,
         memory,
         capped,
@@ -224,6 +230,7 @@ struct Build {
     by_index: (u64, Duration),
     by_key: (u64, Duration),
     by_key_runs: (u64, Duration),
+    waited: [Duration; 3],
     generate: Duration,
 }
 
@@ -241,6 +248,7 @@ fn upsert_all(
         by_index: (0, Duration::ZERO),
         by_key: (0, Duration::ZERO),
         by_key_runs: (0, Duration::ZERO),
+        waited: [Duration::ZERO; 3],
         generate: Duration::ZERO,
     };
     let mut stream = generator.links();
@@ -258,21 +266,21 @@ fn upsert_all(
         }
         let split = (by_index.saturating_sub(done) as usize).min(chunk.len());
         let runs_from = ((by_index + one_by_one).saturating_sub(done) as usize).min(chunk.len());
-        let t = Instant::now();
+        let t = Stopwatch::start();
         upsert_by_index(graph, ids, &chunk[..split]);
-        build.by_index.1 += t.elapsed();
+        t.add_to(&mut build.by_index.1, &mut build.waited[0]);
         build.by_index.0 += split as u64;
         if split < chunk.len() {
             keys.render(generator, &chunk[split..]);
             let (single, runs) = chunk[split..].split_at(runs_from - split);
-            let t = Instant::now();
+            let t = Stopwatch::start();
             keys.upsert(graph, single);
-            build.by_key.1 += t.elapsed();
+            t.add_to(&mut build.by_key.1, &mut build.waited[1]);
             build.by_key.0 += single.len() as u64;
             let run = keys.keyed(chunk[split..].iter().zip(0..).skip(single.len()));
-            let t = Instant::now();
+            let t = Stopwatch::start();
             graph.upsert_keyed(&run);
-            build.by_key_runs.1 += t.elapsed();
+            t.add_to(&mut build.by_key_runs.1, &mut build.waited[2]);
             build.by_key_runs.0 += runs.len() as u64;
         }
         done += chunk.len() as u64;
@@ -456,15 +464,17 @@ fn snapshot_round_trip(
         mib(bytes),
         save.as_secs_f64()
     );
-    let t = Instant::now();
+    let t = Stopwatch::start();
     let (loaded, _) = LinkGraph::load(path, limits.clone()).context("cannot load the snapshot")?;
-    let load = t.elapsed();
+    let (mut load, mut load_waited) = (Duration::ZERO, Duration::ZERO);
+    t.add_to(&mut load, &mut load_waited);
     let counts_match = (loaded.node_count(), loaded.link_count()) == counts;
     Ok(SnapshotStats {
         path: path.to_path_buf(),
         save,
         bytes,
         load,
+        load_waited,
         counts_match,
         memory: loaded.memory(),
         rss: rss(),
@@ -523,6 +533,36 @@ impl Progress {
         self.last = Instant::now();
         self.last_done = done;
     }
+}
+
+/// Wall time of a timed step, and how long this thread waited for a CPU
+/// meanwhile: figures taken beside other work say how much of them that was.
+struct Stopwatch {
+    started: Instant,
+    waited: Duration,
+}
+
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        Stopwatch {
+            started: Instant::now(),
+            waited: cpu_wait(),
+        }
+    }
+
+    /// Adds the time since the start to `wall`, and the wait to `waited`.
+    fn add_to(&self, wall: &mut Duration, waited: &mut Duration) {
+        *wall += self.started.elapsed();
+        *waited += cpu_wait().saturating_sub(self.waited);
+    }
+}
+
+/// Time this thread has spent runnable but waiting for a CPU
+/// (/proc/thread-self/schedstat); zero where Linux does not tell.
+fn cpu_wait() -> Duration {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let ns = text.split_whitespace().nth(1).and_then(|n| n.parse().ok());
+    Duration::from_nanos(ns.unwrap_or(0))
 }
 
 fn status_kib(text: &str, field: &str) -> Option<u64> {

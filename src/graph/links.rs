@@ -389,7 +389,17 @@ impl LinkGraph {
 
     /// Adds a link to petgraph and to the link index.
     pub(super) fn add_link(&mut self, from: NodeIx, to: NodeIx, data: LinkData) -> LinkIx {
-        let tag = link_tag(from, to, data.kind);
+        self.add_link_tagged(from, to, data, link_tag(from, to, data.kind))
+    }
+
+    /// [`LinkGraph::add_link`] with the link's tag already computed.
+    pub(super) fn add_link_tagged(
+        &mut self,
+        from: NodeIx,
+        to: NodeIx,
+        data: LinkData,
+        tag: u32,
+    ) -> LinkIx {
         let e = self.g.add_edge(from, to, data);
         self.link_index.insert(LinkSlot::new(e, tag));
         e
