@@ -1,5 +1,6 @@
 //! The account-link graph's hot paths on a seeded graph (`GraphGen`, seed
-//! 7): link upserts by node index and by key, 3-hop questions for the
+//! 7): link upserts by node index, by key one at a time and by key in runs
+//! (`upsert_keyed`), 3-hop questions for the
 //! nearest flagged node (by distance labels, as rules ask, and by the
 //! bounded search they fall back to), and observing generated alerts.
 //! 1 M artefacts and 5 M link observations by default
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use dualwarn::graph::generate::{GenLink, GraphGen};
-use dualwarn::graph::{EdgeKind, GraphLimits, HopAnswer, LinkGraph, NodeIx, NodeKind};
+use dualwarn::graph::{EdgeKind, GraphLimits, HopAnswer, KeyedLink, LinkGraph, NodeIx, NodeKind};
 use dualwarn::model::Alert;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -89,9 +90,9 @@ fn next_batch(rest: &[GenLink], taken: &Cell<usize>, n: usize) -> Vec<GenLink> {
 }
 
 /// One observation with both ends as values, as an alert brings them.
-type KeyedLink = (NodeKind, String, NodeKind, String, EdgeKind, i64, u32);
+type Keyed = (NodeKind, String, NodeKind, String, EdgeKind, i64, u32);
 
-fn keyed(generator: &GraphGen, links: &[GenLink]) -> Vec<KeyedLink> {
+fn keyed(generator: &GraphGen, links: &[GenLink]) -> Vec<Keyed> {
     let mut value = String::new();
     links
         .iter()
@@ -111,12 +112,12 @@ fn bench_upsert(c: &mut Criterion) {
         mut graph,
         ids,
         rest,
-    } = build(2 * links);
+    } = build(3 * links);
     let taken = Cell::new(0);
     let mut g = c.benchmark_group("graph");
     // Flat sampling and a short time: the runs insert as many links as
     // their speed allows in ~4 s, and should stay within the kept
-    // observations (twice the built links) instead of wrapping round.
+    // observations (three times the built links) instead of wrapping round.
     g.sample_size(10)
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_millis(500))
@@ -138,10 +139,29 @@ fn bench_upsert(c: &mut Criterion) {
             || keyed(&generator, &next_batch(&rest, &taken, UPSERT_BATCH)),
             |batch| {
                 for (ka, va, kb, vb, kind, fen, at_s) in &batch {
-                    let a = graph.intern(*ka, va, *at_s);
-                    let b = graph.intern(*kb, vb, *at_s);
+                    let (a, b) = graph.intern_link_ends((*ka, va), (*kb, vb), *kind, *at_s);
                     graph.upsert_link(a, b, *kind, *fen, *at_s);
                 }
+                batch
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("upsert_by_key_runs", |b| {
+        b.iter_batched(
+            || keyed(&generator, &next_batch(&rest, &taken, UPSERT_BATCH)),
+            |batch| {
+                let run: Vec<KeyedLink> = batch
+                    .iter()
+                    .map(|(ka, va, kb, vb, kind, fen, at_s)| KeyedLink {
+                        from: (*ka, va),
+                        to: (*kb, vb),
+                        kind: *kind,
+                        amount_fen: *fen,
+                        at_s: *at_s,
+                    })
+                    .collect();
+                black_box(graph.upsert_keyed(&run));
                 batch
             },
             BatchSize::PerIteration,

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::graph::generate::{GenLink, GraphGen};
 use crate::graph::snapshot::Checkpoint;
-use crate::graph::{GraphLimits, HopAnswer, LinkGraph, MemoryUse, NodeIx, NodeKind};
+use crate::graph::{GraphLimits, HopAnswer, KeyedLink, LinkGraph, MemoryUse, NodeIx, NodeKind};
 
 mod table;
 
@@ -44,7 +44,8 @@ pub struct MeasureOptions {
     pub queries: u32,
     /// Depth of the hop queries.
     pub depth: u32,
-    /// The last this many observations are upserted by key.
+    /// The last this many observations are upserted by key: the first
+    /// half one at a time, the rest as runs (`LinkGraph::upsert_keyed`).
     pub by_key: u64,
     /// Most links kept at one node (the graph's degree cap).
     pub max_degree: u32,
@@ -101,6 +102,8 @@ pub struct SnapshotStats {
     pub bytes: u64,
     /// Time to load and check it.
     pub load: Duration,
+    /// Of that, time the loading thread waited for a CPU.
+    pub load_waited: Duration,
     /// The loaded graph has the saved node and link counts.
     pub counts_match: bool,
     /// Memory of the loaded graph.
@@ -120,8 +123,14 @@ pub struct Report {
     pub intern: Duration,
     /// Observations upserted by node index, and the time.
     pub by_index: (u64, Duration),
-    /// Observations upserted by key (both ends interned from text), and the time.
+    /// Observations upserted by key (both ends interned from text), one at
+    /// a time, and the time.
     pub by_key: (u64, Duration),
+    /// Observations upserted by key as runs (groups asked ahead), and the time.
+    pub by_key_runs: (u64, Duration),
+    /// Of the times by index, by key and as runs, the time waiting for a
+    /// CPU (other work on the machine), as Linux counts it.
+    pub waited: [Duration; 3],
     /// Time the generator itself took (not in the upsert times).
     pub generate: Duration,
     /// Memory of the built graph.
@@ -171,7 +180,14 @@ pub fn measure(opts: &MeasureOptions) -> anyhow::Result<Report> {
     let (mut graph, ids) = generator.nodes_into(limits.clone(), |done| progress.tick(done));
     let intern = started.elapsed();
     progress.done(u64::from(opts.nodes));
-    let build = upsert_all(&mut graph, &generator, &ids, opts.links - opts.by_key)?;
+    let one_by_one = opts.by_key - opts.by_key / 2;
+    let build = upsert_all(
+        &mut graph,
+        &generator,
+        &ids,
+        opts.links - opts.by_key,
+        one_by_one,
+    )?;
     let memory = graph.memory();
     let rss_built = rss();
     let (hubs, flagged) = count_hubs_and_flagged(&graph, &ids);
@@ -193,6 +209,8 @@ pub fn measure(opts: &MeasureOptions) -> anyhow::Result<Report> {
         intern,
         by_index: build.by_index,
         by_key: build.by_key,
+        by_key_runs: build.by_key_runs,
+        waited: build.waited,
         generate: build.generate,
         memory,
         capped,
@@ -211,20 +229,26 @@ pub fn measure(opts: &MeasureOptions) -> anyhow::Result<Report> {
 struct Build {
     by_index: (u64, Duration),
     by_key: (u64, Duration),
+    by_key_runs: (u64, Duration),
+    waited: [Duration; 3],
     generate: Duration,
 }
 
 /// Upserts every observation of `generator`: the first `by_index` by node
-/// index, the rest by key (the graph comes out the same either way).
+/// index, the next `one_by_one` by key one at a time, the rest by key as
+/// runs (the graph comes out the same every way).
 fn upsert_all(
     graph: &mut LinkGraph,
     generator: &GraphGen,
     ids: &[NodeIx],
     by_index: u64,
+    one_by_one: u64,
 ) -> anyhow::Result<Build> {
     let mut build = Build {
         by_index: (0, Duration::ZERO),
         by_key: (0, Duration::ZERO),
+        by_key_runs: (0, Duration::ZERO),
+        waited: [Duration::ZERO; 3],
         generate: Duration::ZERO,
     };
     let mut stream = generator.links();
@@ -241,16 +265,23 @@ fn upsert_all(
             break;
         }
         let split = (by_index.saturating_sub(done) as usize).min(chunk.len());
-        let t = Instant::now();
+        let runs_from = ((by_index + one_by_one).saturating_sub(done) as usize).min(chunk.len());
+        let t = Stopwatch::start();
         upsert_by_index(graph, ids, &chunk[..split]);
-        build.by_index.1 += t.elapsed();
+        t.add_to(&mut build.by_index.1, &mut build.waited[0]);
         build.by_index.0 += split as u64;
         if split < chunk.len() {
             keys.render(generator, &chunk[split..]);
-            let t = Instant::now();
-            keys.upsert(graph, &chunk[split..]);
-            build.by_key.1 += t.elapsed();
-            build.by_key.0 += (chunk.len() - split) as u64;
+            let (single, runs) = chunk[split..].split_at(runs_from - split);
+            let t = Stopwatch::start();
+            keys.upsert(graph, single);
+            t.add_to(&mut build.by_key.1, &mut build.waited[1]);
+            build.by_key.0 += single.len() as u64;
+            let run = keys.keyed(chunk[split..].iter().zip(0..).skip(single.len()));
+            let t = Stopwatch::start();
+            graph.upsert_keyed(&run);
+            t.add_to(&mut build.by_key_runs.1, &mut build.waited[2]);
+            build.by_key_runs.0 += runs.len() as u64;
         }
         done += chunk.len() as u64;
         progress.tick_with(done, || {
@@ -297,15 +328,41 @@ impl KeyChunk {
         }
     }
 
-    /// Interns both ends from their values, then upserts, as `observe` does.
+    /// Kind and value of both ends of the `i`-th observation rendered.
+    fn ends(&self, i: usize) -> [(NodeKind, &str); 2] {
+        let at = if i == 0 { 0 } else { self.ends[i - 1][1].1 };
+        let [(ka, ea), (kb, eb)] = self.ends[i];
+        [(ka, &self.text[at..ea]), (kb, &self.text[ea..eb])]
+    }
+
+    /// Interns both ends from their values, then upserts, as `observe` does
+    /// (`links` are the first rendered).
     fn upsert(&self, graph: &mut LinkGraph, links: &[GenLink]) {
-        let mut at = 0;
-        for (&(_, _, kind, fen, at_s), [(ka, ea), (kb, eb)]) in links.iter().zip(&self.ends) {
-            let a = graph.intern(*ka, &self.text[at..*ea], at_s);
-            let b = graph.intern(*kb, &self.text[*ea..*eb], at_s);
+        for (i, &(_, _, kind, fen, at_s)) in links.iter().enumerate() {
+            let [from, to] = self.ends(i);
+            let (a, b) = graph.intern_link_ends(from, to, kind, at_s);
             graph.upsert_link(a, b, kind, fen, at_s);
-            at = *eb;
         }
+    }
+
+    /// Rendered observations as keyed links, for one run; `links` come
+    /// with their place among those rendered.
+    fn keyed<'k>(
+        &'k self,
+        links: impl Iterator<Item = (&'k GenLink, usize)>,
+    ) -> Vec<KeyedLink<'k>> {
+        links
+            .map(|(&(_, _, kind, amount_fen, at_s), i)| {
+                let [from, to] = self.ends(i);
+                KeyedLink {
+                    from,
+                    to,
+                    kind,
+                    amount_fen,
+                    at_s,
+                }
+            })
+            .collect()
     }
 }
 
@@ -407,15 +464,17 @@ fn snapshot_round_trip(
         mib(bytes),
         save.as_secs_f64()
     );
-    let t = Instant::now();
+    let t = Stopwatch::start();
     let (loaded, _) = LinkGraph::load(path, limits.clone()).context("cannot load the snapshot")?;
-    let load = t.elapsed();
+    let (mut load, mut load_waited) = (Duration::ZERO, Duration::ZERO);
+    t.add_to(&mut load, &mut load_waited);
     let counts_match = (loaded.node_count(), loaded.link_count()) == counts;
     Ok(SnapshotStats {
         path: path.to_path_buf(),
         save,
         bytes,
         load,
+        load_waited,
         counts_match,
         memory: loaded.memory(),
         rss: rss(),
@@ -474,6 +533,36 @@ impl Progress {
         self.last = Instant::now();
         self.last_done = done;
     }
+}
+
+/// Wall time of a timed step, and how long this thread waited for a CPU
+/// meanwhile: figures taken beside other work say how much of them that was.
+struct Stopwatch {
+    started: Instant,
+    waited: Duration,
+}
+
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        Stopwatch {
+            started: Instant::now(),
+            waited: cpu_wait(),
+        }
+    }
+
+    /// Adds the time since the start to `wall`, and the wait to `waited`.
+    fn add_to(&self, wall: &mut Duration, waited: &mut Duration) {
+        *wall += self.started.elapsed();
+        *waited += cpu_wait().saturating_sub(self.waited);
+    }
+}
+
+/// Time this thread has spent runnable but waiting for a CPU
+/// (/proc/thread-self/schedstat); zero where Linux does not tell.
+fn cpu_wait() -> Duration {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let ns = text.split_whitespace().nth(1).and_then(|n| n.parse().ok());
+    Duration::from_nanos(ns.unwrap_or(0))
 }
 
 fn status_kib(text: &str, field: &str) -> Option<u64> {

@@ -368,8 +368,8 @@ impl LinkGraph {
                 at_ms,
             } => {
                 let at_s = secs(*at_ms);
-                let a = self.intern(NodeKind::from(from.0), &from.1, at_s);
-                let b = self.intern(NodeKind::from(to.0), &to.1, at_s);
+                let ends = [from, to].map(|(kind, value)| (NodeKind::from(*kind), value.as_str()));
+                let (a, b) = self.intern_link_ends(ends[0], ends[1], EdgeKind::Transfer, at_s);
                 self.upsert_link(a, b, EdgeKind::Transfer, *amount_fen, at_s);
             }
         }

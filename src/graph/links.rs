@@ -9,12 +9,12 @@ use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
 use petgraph::visit::{EdgeIndexable, NodeIndexable};
 use std::hash::{BuildHasher, Hasher};
 
-use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 use super::flags::{FlagNote, flag_bits, mark_bits};
-use super::keys::{KeySpan, Keys, clip, key_hash};
+use super::keys::{KeySpan, Keys, clip, key_tag};
 use super::series::Series;
+use super::table::{Slot, SlotTable, tag_of};
 use super::{EdgeKind, GraphLimits, NodeKind, NodeRef};
 
 /// Index of a node.
@@ -24,6 +24,8 @@ pub type LinkIx = EdgeIndex<u32>;
 
 /// No distance hint.
 pub const NO_HINT: u32 = u32::MAX;
+/// Bytes per key value reserved ahead (phones 11, cards 16 to 19).
+const AVG_KEY_BYTES: usize = 16;
 /// Links between two checks of a node's rate of new links.
 const HUB_RECHECK_EVERY: u32 = 32;
 /// One day, in the graph's time unit.
@@ -136,9 +138,10 @@ pub struct LinkGraph {
     /// first: expiry takes them off the front.
     pub(super) derived_at: std::collections::BTreeSet<(u32, u32)>,
     pub(super) series: Series,
-    /// Every link by (from, to, kind), as 4-byte link indices: an upsert
-    /// finds its link in one probe instead of walking a node's links.
-    link_index: HashTable<u32>,
+    /// Every link by (from, to, kind), as 8-byte slots (link index and
+    /// tag): an upsert finds its link in one probe instead of walking a
+    /// node's links, and a new link's probe reads no link at all.
+    pub(super) link_index: SlotTable<LinkSlot>,
     /// Where the next expiry sweep starts, as a link index.
     sweep_at: u32,
     /// Where the next sweep for bare nodes starts, as a node index.
@@ -154,9 +157,11 @@ impl LinkGraph {
 
     /// An empty graph with room for `nodes` and `links` (a bulk load knows).
     pub fn with_capacity(nodes: usize, links: usize, limits: GraphLimits) -> LinkGraph {
+        let mut keys = Keys::default();
+        keys.reserve(nodes, AVG_KEY_BYTES);
         LinkGraph {
             g: StableGraph::with_capacity(nodes, links),
-            keys: Keys::default(),
+            keys,
             limits,
             notes: FxHashMap::default(),
             listed: FxHashMap::default(),
@@ -165,7 +170,7 @@ impl LinkGraph {
             allowed_nodes: FxHashSet::default(),
             derived_at: std::collections::BTreeSet::new(),
             series: Series::default(),
-            link_index: HashTable::with_capacity(links),
+            link_index: SlotTable::with_capacity(links),
             sweep_at: 0,
             node_sweep_at: 0,
             counters: BoundCounters::default(),
@@ -211,7 +216,7 @@ impl LinkGraph {
     pub fn find(&self, kind: NodeKind, value: &str) -> Option<NodeIx> {
         let value = clip(value).as_bytes();
         self.keys
-            .find(kind, value, |i| self.kind_span(i))
+            .find(kind, value)
             .map(|i| NodeIndex::new(i as usize))
     }
 
@@ -228,7 +233,19 @@ impl LinkGraph {
     /// The node of (kind, value), made if new; touched at `at_s`.
     pub fn intern(&mut self, kind: NodeKind, value: &str, at_s: u32) -> NodeIx {
         let value = clip(value);
-        if let Some(ix) = self.find(kind, value) {
+        self.intern_tagged(kind, value, key_tag(kind, value.as_bytes()), at_s)
+    }
+
+    /// [`LinkGraph::intern`] of a value already clipped, its key tag known.
+    pub(super) fn intern_tagged(
+        &mut self,
+        kind: NodeKind,
+        value: &str,
+        tag: u32,
+        at_s: u32,
+    ) -> NodeIx {
+        if let Some(i) = self.keys.find_tagged(tag, kind, value.as_bytes()) {
+            let ix = NodeIndex::new(i as usize);
             let n = &mut self.g[ix];
             n.last_s = n.last_s.max(at_s);
             return ix;
@@ -258,14 +275,8 @@ impl LinkGraph {
         if allowed {
             self.allowed_nodes.insert(ix.index() as u32);
         }
-        let hash = key_hash(kind, value.as_bytes());
-        let (g, keys) = (&self.g, &mut self.keys);
-        keys.index(ix.index() as u32, hash, |i| kind_span_of(g, i));
+        self.keys.index(ix.index() as u32, kind, span, tag);
         ix
-    }
-
-    fn kind_span(&self, i: u32) -> (NodeKind, KeySpan) {
-        kind_span_of(&self.g, i)
     }
 
     /// Adds an observation of `from → to` of `kind`: to the link already
@@ -369,22 +380,28 @@ impl LinkGraph {
     /// The link `from → to` of `kind`: one probe of the link index, which
     /// reads the candidate link itself to compare (no adjacency walk).
     fn find_link(&self, from: NodeIx, to: NodeIx, kind: EdgeKind) -> Option<LinkIx> {
-        self.link_index
-            .find(link_hash(from, to, kind), |&i| {
-                let e = EdgeIndex::new(i as usize);
-                self.g.edge_endpoints(e) == Some((from, to)) && self.g[e].kind == kind
-            })
-            .map(|&i| EdgeIndex::new(i as usize))
+        let pos = self.link_index.find(link_tag(from, to, kind), |s| {
+            let e = s.link();
+            self.g.edge_endpoints(e) == Some((from, to)) && self.g[e].kind == kind
+        })?;
+        Some(self.link_index.get(pos).link())
     }
 
     /// Adds a link to petgraph and to the link index.
     pub(super) fn add_link(&mut self, from: NodeIx, to: NodeIx, data: LinkData) -> LinkIx {
-        let kind = data.kind;
+        self.add_link_tagged(from, to, data, link_tag(from, to, data.kind))
+    }
+
+    /// [`LinkGraph::add_link`] with the link's tag already computed.
+    pub(super) fn add_link_tagged(
+        &mut self,
+        from: NodeIx,
+        to: NodeIx,
+        data: LinkData,
+        tag: u32,
+    ) -> LinkIx {
         let e = self.g.add_edge(from, to, data);
-        let (g, index) = (&self.g, &mut self.link_index);
-        index.insert_unique(link_hash(from, to, kind), e.index() as u32, |&i| {
-            rehash_link(g, i)
-        });
+        self.link_index.insert(LinkSlot::new(e, tag));
         e
     }
 
@@ -394,12 +411,11 @@ impl LinkGraph {
             return;
         };
         let kind = self.g[e].kind;
-        let hash = link_hash(a, b, kind);
-        if let Ok(entry) = self
+        if let Some(pos) = self
             .link_index
-            .find_entry(hash, |&i| i as usize == e.index())
+            .find(link_tag(a, b, kind), |s| s.link() == e)
         {
-            entry.remove();
+            self.link_index.remove_at(pos);
         }
         self.g.remove_edge(e);
         for n in [a, b] {
@@ -473,9 +489,8 @@ impl LinkGraph {
         if d.degree > 0 || d.is_flagged() || d.marks & mark_bits::ALLOW_IMPORTED != 0 {
             return;
         }
-        let value = self.keys.value(d.span()).to_vec();
-        self.keys
-            .remove(n.index() as u32, key_hash(d.kind, &value), d.key_len);
+        let tag = key_tag(d.kind, self.keys.value(d.span()));
+        self.keys.remove(n.index() as u32, tag, d.key_len);
         // The index may be handed to a new node: it must not inherit a mark.
         self.allowed_nodes.remove(&(n.index() as u32));
         self.g.remove_node(n);
@@ -484,21 +499,19 @@ impl LinkGraph {
 
     /// Copies live keys into a fresh arena (removed nodes leave garbage).
     fn compact_keys(&mut self) {
-        let spans = self
-            .g
-            .node_weights_mut()
-            .map(|n| (&mut n.key_at, n.key_len));
-        self.keys.compact(spans);
+        let g = &self.g;
+        let spans = g.node_indices().map(|ix| (ix.index() as u32, g[ix].span()));
+        for (ix, at) in self.keys.compact(spans) {
+            self.g[NodeIndex::new(ix as usize)].key_at = at;
+        }
     }
 
     /// Reserves room for `nodes` more nodes and `links` more links.
     pub fn reserve(&mut self, nodes: usize, links: usize) {
         self.g.reserve_nodes(nodes);
         self.g.reserve_edges(links);
-        let (g, index) = (&self.g, &mut self.link_index);
-        index.reserve(links, |&i| rehash_link(g, i));
-        let (g, keys) = (&self.g, &mut self.keys);
-        keys.reserve(nodes, 16, |i| kind_span_of(g, i));
+        self.link_index.reserve(links);
+        self.keys.reserve(nodes, AVG_KEY_BYTES);
     }
 
     /// Bytes the graph has allocated, by part.
@@ -513,7 +526,7 @@ impl LinkGraph {
         MemoryUse {
             nodes: node_cap * node_slot,
             links: link_cap * link_slot,
-            keys: self.keys.allocated_bytes() + self.link_index.capacity() * (4 + 1),
+            keys: self.keys.allocated_bytes() + self.link_index.allocated_bytes(),
             other: self.notes.capacity() * note_entry + self.series.allocated_bytes(),
             node_count: self.node_count(),
             link_count: self.link_count(),
@@ -553,32 +566,42 @@ impl MemoryUse {
     }
 }
 
-/// Hash of a link's identity: its two ends and kind.
-fn link_hash(from: NodeIx, to: NodeIx, kind: EdgeKind) -> u64 {
+/// The tag of a link's identity: its two ends and kind.
+pub(super) fn link_tag(from: NodeIx, to: NodeIx, kind: EdgeKind) -> u32 {
     let mut h = FxBuildHasher.build_hasher();
     h.write_u32(from.index() as u32);
     h.write_u32(to.index() as u32);
     h.write_u8(kind as u8);
-    h.finish()
+    tag_of(h.finish())
 }
 
-/// The hash of the live link at index `i`, for moving index entries.
-fn rehash_link(g: &StableGraph<NodeData, LinkData, petgraph::Directed, u32>, i: u32) -> u64 {
-    let e = EdgeIndex::new(i as usize);
-    // The index only holds live links: removal takes the entry out first.
-    match (g.edge_endpoints(e), g.edge_weight(e)) {
-        (Some((a, b)), Some(l)) => link_hash(a, b, l.kind),
-        _ => 0,
+/// One entry of the link index.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct LinkSlot {
+    /// Link index + 1; 0 for an empty slot.
+    link: u32,
+    /// [`link_tag`] of the link.
+    tag: u32,
+}
+
+impl LinkSlot {
+    pub(super) fn new(e: LinkIx, tag: u32) -> LinkSlot {
+        LinkSlot {
+            link: e.index() as u32 + 1,
+            tag,
+        }
+    }
+
+    fn link(&self) -> LinkIx {
+        EdgeIndex::new(self.link as usize - 1)
     }
 }
 
-fn kind_span_of(
-    g: &StableGraph<NodeData, LinkData, petgraph::Directed, u32>,
-    i: u32,
-) -> (NodeKind, KeySpan) {
-    // The table only holds indices of live nodes: removal takes the index out first.
-    g.node_weight(NodeIndex::new(i as usize))
-        .map_or((NodeKind::Person, KeySpan::default()), |n| {
-            (n.kind, n.span())
-        })
+impl Slot for LinkSlot {
+    fn tag(&self) -> u32 {
+        self.tag
+    }
+    fn is_vacant(&self) -> bool {
+        self.link == 0
+    }
 }

@@ -17,6 +17,9 @@
 //! - [`links`]: storage on petgraph's `StableGraph`, the link index,
 //!   degree caps, expiry.
 //! - `keys`: the compact key arena and lookup table.
+//! - `ahead`: upserts by key with their memory asked for ahead, at once.
+//! - `table`: the open-addressing slot table under the key table and the
+//!   link index.
 //! - `labels`: exact distances to the nearest flagged node, kept on change.
 //! - `flags`: why a node is flagged.
 //! - `query`: hop answers (labels, or a bounded search) and per-node counts.
@@ -33,6 +36,7 @@ use std::time::Duration;
 
 use crate::model::{ArtefactKind, LinkKind, mask};
 
+mod ahead;
 mod flags;
 pub mod generate;
 pub mod import;
@@ -44,7 +48,9 @@ mod query;
 mod series;
 mod sides;
 pub mod snapshot;
+mod table;
 
+pub use ahead::KeyedLink;
 pub use flags::{FlagNote, FlagSource};
 pub use labels::LABEL_DEPTH;
 pub use links::{BoundCounters, LinkGraph, MemoryUse, NodeIx};

@@ -47,8 +47,8 @@ impl LinkGraph {
         let phone = self.intern(NodeKind::Phone, &alert.subject.phone, at_s);
         self.upsert_link(person, phone, EdgeKind::Ownership, 0, at_s);
         for link in &alert.links {
-            let from = self.intern_artefact(&link.from, at_s);
-            let to = self.intern_artefact(&link.to, at_s);
+            let ends = [&link.from, &link.to].map(|a| (NodeKind::from(a.kind), a.value.as_str()));
+            let (from, to) = self.intern_link_ends(ends[0], ends[1], link.kind.into(), at_s);
             let when = if link.at_ms > 0 {
                 secs(link.at_ms)
             } else {

@@ -7,6 +7,7 @@
 //! - `keys`: the key arena and its compaction.
 //! - `props`: property tests against brute-force models.
 //! - `snapshot`: the durable image, round trip and damage.
+//! - `table`: the slot table under the key table and link index.
 //! - `victims`: suspected victims, allow lists, hubs by rate, flag expiry.
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ mod labels;
 mod props;
 mod series;
 mod snapshot;
+mod table;
 mod victims;
 
 const T0: i64 = 1_772_416_800_000;
