@@ -51,17 +51,20 @@ async fn count_window_resumes_after_a_restart() {
     assert_eq!(ack.merged, 1);
     let mut console = server.console().await;
     let tasks = all_tasks(&mut console, &p.division).await;
-    let fired = tasks[0]
-        .reasons
-        .iter()
-        .any(|r| r.rule_id == "repeated-flagged-calls-1h" && r.alert_key == "test-telecom/w-3");
     assert!(
-        fired,
+        third_fired(&tasks[0]),
         "the third call counted the two before the restart: {:#?}",
         tasks[0].reasons
     );
     assert_eq!(tasks[0].level, proto::Level::High as i32);
     server.stop().await;
+}
+
+/// True when the hour's rule fired on the third call, on `task`.
+fn third_fired(task: &proto::Task) -> bool {
+    task.reasons
+        .iter()
+        .any(|r| r.rule_id == "repeated-flagged-calls-1h" && r.alert_key == "test-telecom/w-3")
 }
 
 /// The third flagged call within the hour, and the person and phones of
@@ -101,12 +104,8 @@ impl ThirdCall {
             .await
             .unwrap();
         let tasks = all_tasks(&mut console, &self.person.division).await;
-        let fired = tasks[0]
-            .reasons
-            .iter()
-            .any(|r| r.rule_id == "repeated-flagged-calls-1h" && r.alert_key == "test-telecom/w-3");
         assert!(
-            fired,
+            third_fired(&tasks[0]),
             "{case}: the third call counted the two before the restart: {:#?}",
             tasks[0].reasons
         );
