@@ -105,9 +105,15 @@ pub enum Job {
         /// Reply.
         reply: oneshot::Sender<GraphFigures>,
     },
-    /// Write a graph snapshot now (also sent at shutdown).
+    /// Write a graph snapshot now.
     GraphSnapshot {
         /// Reply.
+        reply: oneshot::Sender<Result<SnapshotInfo, Error>>,
+    },
+    /// The last job, at a graceful stop: snapshot the graph and windows,
+    /// close the store, end the writer thread.
+    Stop {
+        /// The snapshot's outcome, or the close's error.
         reply: oneshot::Sender<Result<SnapshotInfo, Error>>,
     },
 }

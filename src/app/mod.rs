@@ -452,12 +452,13 @@ fn spawn_ticker(shared: Arc<Shared>) -> tokio::task::JoinHandle<()> {
 }
 
 /// Snapshots the graph once the server has stopped taking requests, so the
-/// next start replays little.
+/// next start replays little, and closes the store, so that it opens
+/// without a repair.
 async fn final_snapshot(shared: &Shared) {
     let (reply, done) = tokio::sync::oneshot::channel();
     if shared
         .jobs
-        .send(Job::GraphSnapshot { reply })
+        .send(Job::Stop { reply })
         .await
         .is_err()
     {

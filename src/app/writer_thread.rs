@@ -99,6 +99,10 @@ impl WriterThread {
                 self.settle();
                 self.snapshot_if_due();
             }
+            if let Job::Stop { reply } = job {
+                let _ = reply.send(self.stop_for_good());
+                return;
+            }
             if self.stopped && !self.revive() {
                 Self::refuse(job);
                 continue;
@@ -197,8 +201,30 @@ impl WriterThread {
                     let r = self.keeper.snapshot(&self.writer, self.store.as_ref(), now);
                     let _ = reply.send(r);
                 }
+                Job::Stop { .. } => unreachable!("handled before the store is needed"),
             }
         }
+    }
+
+    /// The graceful end (the group in flight is settled): snapshots when
+    /// the writer is healthy, then closes the store so that the next open
+    /// needs no repair.
+    fn stop_for_good(&mut self) -> Result<super::SnapshotInfo, Error> {
+        let snap = if self.stopped {
+            Err(stopped())
+        } else {
+            let now = (self.clock)();
+            self.keeper.snapshot(&self.writer, self.store.as_ref(), now)
+        };
+        let started = std::time::Instant::now();
+        match self.store.close() {
+            Ok(()) => tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "store closed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "store not closed cleanly; the next start repairs it"),
+        }
+        snap
     }
 
     fn report(&self, report: &StatusReport) {
@@ -472,7 +498,7 @@ impl WriterThread {
             Job::DecideTransfer { reply, .. } => drop(reply.send(Err(stopped()))),
             Job::Publicity { reply, .. } => drop(reply.send(Err(stopped()))),
             Job::GraphImport { reply, .. } => drop(reply.send(Err(stopped()))),
-            Job::GraphSnapshot { reply } => drop(reply.send(Err(stopped()))),
+            Job::GraphSnapshot { reply } | Job::Stop { reply } => drop(reply.send(Err(stopped()))),
             Job::Tick { reply } => {
                 if let Some(reply) = reply {
                     drop(reply.send(Err(stopped())));

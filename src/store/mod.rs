@@ -214,6 +214,11 @@ pub trait Store: Send + Sync + 'static {
     /// Makes the backend usable again after a failed write (for the
     /// embedded store, a reopen of its file); committed data is untouched.
     fn recover(&self) -> Result<(), StoreError>;
+    /// Closes the backend at a graceful stop, once nothing writes any more;
+    /// every later call fails. For the embedded store this records redb's
+    /// free-page map, without which the next open rebuilds it by walking
+    /// the whole file (seconds per GB).
+    fn close(&self) -> Result<(), StoreError>;
     /// The newest event's sequence number (0 for an empty log): a watcher
     /// that starts after it sees only what happens from now on.
     fn last_event_seq(&self) -> Result<u64, StoreError>;
