@@ -123,22 +123,13 @@ pub fn build_with_clock(config: Config, clock: fn() -> i64) -> Result<Arc<Shared
     for w in &rules.warnings {
         tracing::warn!(warning = %w, "rule set");
     }
+    let started = std::time::Instant::now();
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_with_cache(
         &config.data_dir,
         config.store_cache_bytes,
     )?);
+    let store_open_ms = started.elapsed().as_millis() as u64;
     let person_keys = keys::load(&config, store.as_ref())?;
-    let state = store.load_state()?;
-    tracing::info!(
-        directory = directory.version(),
-        villages = directory.village_count(),
-        grids = directory.grid_count(),
-        rules = rules.enabled_count(),
-        rule_set = %rules.version,
-        open_pairs = state.open_tasks.len() / 2,
-        last_event = state.last_seq,
-        "engine loaded"
-    );
     let open = config.unauthenticated();
     if !open.is_empty() {
         tracing::warn!(
@@ -167,9 +158,39 @@ pub fn build_with_clock(config: Config, clock: fn() -> i64) -> Result<Arc<Shared
     let (limits, offset) = (config.windows.limits(), config.utc_offset_hours);
     let new_matcher = move |r: Arc<RuleSet>| Matcher::new(r, limits, offset);
     let mut matcher = new_matcher(rules.clone());
-    let (graph, loaded, cold) =
-        window_state::load(&config, store.as_ref(), &mut matcher, now_ms())?;
+    // The open tasks (from the store) load beside the graph and the windows
+    // (from their snapshots): a start at 10 M stored alerts takes the longer
+    // of the two, not their sum.
+    let (state, graph_and_windows) = std::thread::scope(|s| {
+        let tasks = s.spawn(|| {
+            let t = std::time::Instant::now();
+            store
+                .load_state()
+                .map(|st| (st, t.elapsed().as_millis() as u64))
+        });
+        let rest = window_state::load(&config, store.as_ref(), &mut matcher, now_ms());
+        let tasks = tasks
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (tasks, rest)
+    });
+    let (state, state_ms) = state?;
+    let (graph, loaded, cold) = graph_and_windows?;
+    tracing::info!(
+        directory = directory.version(),
+        villages = directory.village_count(),
+        grids = directory.grid_count(),
+        rules = rules.enabled_count(),
+        rule_set = %rules.version,
+        open_pairs = state.open_tasks.len() / 2,
+        last_event = state.last_seq,
+        store_open_ms,
+        state_ms,
+        "engine loaded"
+    );
+    let t = std::time::Instant::now();
     let mut writer = Writer::from_state(state, config.deadlines.clone(), matcher).with_graph(graph);
+    let index_ms = t.elapsed().as_millis() as u64;
     warm_up(&mut writer, store.as_ref(), &cold)?;
     let mut keeper = graph_state::GraphKeeper::new(&config.data_dir, config.graph.snapshot_every);
     keeper.last = loaded;
@@ -201,6 +222,11 @@ pub fn build_with_clock(config: Config, clock: fn() -> i64) -> Result<Arc<Shared
     thread.index_deadlines()?;
     thread.task_gauges(clock());
     thread.size_gauges();
+    tracing::info!(
+        index_ms,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "writer ready"
+    );
     let writer_status =
         writer_status::spawn("dualwarn-writer", move |report| thread.run(jobs_rx, report))
             .map_err(|e| Error::Unavailable(format!("cannot start writer thread: {e}")))?;
@@ -456,12 +482,7 @@ fn spawn_ticker(shared: Arc<Shared>) -> tokio::task::JoinHandle<()> {
 /// without a repair.
 async fn final_snapshot(shared: &Shared) {
     let (reply, done) = tokio::sync::oneshot::channel();
-    if shared
-        .jobs
-        .send(Job::Stop { reply })
-        .await
-        .is_err()
-    {
+    if shared.jobs.send(Job::Stop { reply }).await.is_err() {
         return;
     }
     match done.await {

@@ -222,7 +222,9 @@ impl WriterThread {
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "store closed"
             ),
-            Err(e) => tracing::warn!(error = %e, "store not closed cleanly; the next start repairs it"),
+            Err(e) => {
+                tracing::warn!(error = %e, "store not closed cleanly; the next start repairs it")
+            }
         }
         snap
     }

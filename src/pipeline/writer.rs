@@ -86,11 +86,14 @@ struct Step {
 impl Writer {
     /// Rebuilds the writer from what the store kept.
     pub fn from_state(state: WriterState, deadlines: Deadlines, matcher: Matcher) -> Writer {
-        let mut by_pair: HashMap<String, Vec<Task>> = HashMap::new();
+        // Sized up front: a pair is two large tasks, and each rehash while
+        // growing would move all of them (seconds at 200,000 open pairs).
+        let mut by_pair: HashMap<String, Vec<Task>> =
+            HashMap::with_capacity(state.open_tasks.len() / 2);
         for t in state.open_tasks {
             by_pair.entry(t.pair_id.clone()).or_default().push(t);
         }
-        let mut pairs = HashMap::new();
+        let mut pairs = HashMap::with_capacity(by_pair.len());
         for (id, mut tasks) in by_pair {
             tasks.sort_by_key(|t| t.role);
             if let Ok(both) = <[Task; 2]>::try_from(tasks) {

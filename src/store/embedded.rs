@@ -219,6 +219,7 @@ impl Store for EmbeddedStore {
         }
         let mut pairs: Vec<String> = pairs.into_iter().collect();
         pairs.sort();
+        state.open_tasks.reserve_exact(pairs.len() * 2);
         for pair in pairs {
             for tag in ["police", "grid"] {
                 let id = format!("{pair}-{tag}");
@@ -255,7 +256,8 @@ impl Store for EmbeddedStore {
 
     fn close(&self) -> Result<(), StoreError> {
         let mut guard = self.db.write().unwrap_or_else(|p| p.into_inner());
-        self.closed.store(true, std::sync::atomic::Ordering::Release);
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
         match guard.take() {
             // Writes the free-page map, so the next open needs no repair.
             Some(db) => db.close().map_err(backend),
