@@ -7,20 +7,12 @@
 //! backend implements the same trait.
 
 pub mod alert_codec;
-mod audit;
-mod deadlines;
 mod embedded;
-mod events;
-mod graph_log;
-mod person_keys;
 mod query;
-mod retention;
-mod series;
 #[cfg(test)]
 mod testkit;
 
-pub use embedded::{DEFAULT_CACHE_BYTES, EmbeddedStore};
-pub use person_keys::KeyMigration;
+pub use embedded::{DEFAULT_CACHE_BYTES, EmbeddedStore, KeyMigration};
 pub use query::{TaskPage, TaskQuery};
 
 use std::collections::HashMap;

@@ -11,9 +11,9 @@ use redb::{
     TableDefinition, WriteTransaction,
 };
 
-use super::embedded::{EmbeddedStore, TASKS, backend};
-use super::query::order_key;
-use super::{Commit, SeriesTasks, StoreError};
+use super::{EmbeddedStore, TASKS, backend};
+use crate::store::query::order_key;
+use crate::store::{Commit, SeriesTasks, StoreError};
 
 /// Series id → id of every task placed in that series.
 const SERIES_TASKS: MultimapTableDefinition<&str, &str> =

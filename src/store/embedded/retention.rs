@@ -6,8 +6,8 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::embedded::{ALERT_DIGESTS, ALERTS, ALERTS_BY_TIME, EmbeddedStore, backend};
-use super::{StoreError, graph_log};
+use super::{ALERT_DIGESTS, ALERTS, ALERTS_BY_TIME, EmbeddedStore, backend, graph_log};
+use crate::store::StoreError;
 
 impl EmbeddedStore {
     /// Removes up to `max` alerts with event time before `before_ms`;

@@ -15,16 +15,24 @@ use redb::{
     TableDefinition, WriteTransaction,
 };
 
-use super::events::{self, EVENTS};
-use super::person_keys::KeyMigration;
-use super::query::order_key;
-use super::{
-    Commit, Compacted, GraphLogMarks, KnownAlerts, RetentionCut, SeriesTasks, Store, StoreError,
-    TaskPage, TaskQuery, WriterState, alert_codec, graph_log, series,
-};
-use crate::model::{PersonKeys, Task, TaskEventRecord};
+mod audit;
+mod deadlines;
+mod events;
+mod graph_log;
+mod person_keys;
+mod retention;
+mod series;
 
-/// Alert key → alert record ([`super::alert_codec`]).
+use self::events::EVENTS;
+pub use self::person_keys::KeyMigration;
+use crate::model::{PersonKeys, Task, TaskEventRecord};
+use crate::store::query::order_key;
+use crate::store::{
+    Commit, Compacted, GraphLogMarks, KnownAlerts, LoggedAlert, RetentionCut, SeriesTasks, Store,
+    StoreError, TaskPage, TaskQuery, WriterState, alert_codec,
+};
+
+/// Alert key → alert record ([`crate::store::alert_codec`]).
 pub(super) const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
 /// Task id → task JSON.
 pub(super) const TASKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tasks");
@@ -127,8 +135,8 @@ impl EmbeddedStore {
             tx.open_table(ALERTS_BY_TIME).map_err(backend)?;
             tx.open_table(ALERT_DIGESTS).map_err(backend)?;
             series::create_tables(&tx)?;
-            super::audit::create_tables(&tx)?;
-            super::deadlines::create_tables(&tx)?;
+            audit::create_tables(&tx)?;
+            deadlines::create_tables(&tx)?;
             graph_log::create_tables(&tx)?;
         }
         tx.commit().map_err(backend)?;
@@ -255,7 +263,8 @@ impl Store for EmbeddedStore {
 
     fn close(&self) -> Result<(), StoreError> {
         let mut guard = self.db.write().unwrap_or_else(|p| p.into_inner());
-        self.closed.store(true, std::sync::atomic::Ordering::Release);
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
         match guard.take() {
             // Writes the free-page map, so the next open needs no repair.
             Some(db) => db.close().map_err(backend),
@@ -339,7 +348,7 @@ impl Store for EmbeddedStore {
         events::write(&tx, c)?;
         series::write(&tx, c)?;
         graph_log::write(&tx, c)?;
-        super::deadlines::write(&tx, c)?;
+        deadlines::write(&tx, c)?;
         tx.commit().map_err(backend)
     }
 
@@ -492,11 +501,7 @@ impl Store for EmbeddedStore {
         self.log_import_batch(rows_json)
     }
 
-    fn logged_alerts(
-        &self,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<super::LoggedAlert>, StoreError> {
+    fn logged_alerts(&self, after: u64, limit: usize) -> Result<Vec<LoggedAlert>, StoreError> {
         self.alerts_after(after, limit)
     }
 
@@ -507,12 +512,12 @@ impl Store for EmbeddedStore {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::{DIR, NOW, apply, matcher, report, villages};
     use super::*;
     use crate::config::Deadlines;
     use crate::model::{Outcome, Role, TaskStatus};
     use crate::pipeline::{Writer, prepare};
     use crate::proto;
+    use crate::store::testkit::{DIR, NOW, apply, matcher, report, villages};
 
     /// A store kept before keyed person MACs (raw `ph:` open keys, alerts
     /// without keys, unkeyed task keys) is re-keyed once, whole.

@@ -18,9 +18,9 @@ use std::collections::HashMap;
 use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::embedded::{EmbeddedStore, META, backend, decode, encode};
-use super::{Commit, StoreError};
+use super::{EmbeddedStore, META, backend, decode, encode};
 use crate::model::{Task, TaskDelta, TaskEventKind, TaskEventRecord};
+use crate::store::{Commit, StoreError};
 
 /// Event sequence → 12-digit division followed by the event JSON.
 pub(super) const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");

@@ -7,12 +7,10 @@
 use rand::RngCore;
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
-use super::StoreError;
-use super::alert_codec::{decode_alert, encode_alert};
-use super::embedded::{
-    ALERT_DIGESTS, ALERTS, EmbeddedStore, META, OPEN, TASKS, backend, decode, encode,
-};
+use super::{ALERT_DIGESTS, ALERTS, EmbeddedStore, META, OPEN, TASKS, backend, decode, encode};
 use crate::model::{PersonKeys, SECRET_BYTES, Task};
+use crate::store::StoreError;
+use crate::store::alert_codec::{decode_alert, encode_alert};
 
 /// Name → secret bytes.
 const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");

@@ -4,9 +4,9 @@
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
-use super::StoreError;
-use super::embedded::{EmbeddedStore, backend};
+use super::{EmbeddedStore, backend};
 use crate::model::AuditEntry;
+use crate::store::StoreError;
 
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 

@@ -7,12 +7,12 @@
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
-use super::embedded::{ALERTS, EmbeddedStore, META, backend};
-use super::{Commit, GraphLogMarks, LoggedAlert, StoreError};
+use super::{ALERTS, EmbeddedStore, META, backend};
+use crate::store::{Commit, GraphLogMarks, LoggedAlert, StoreError, alert_codec};
 
 /// Arrival number → alert key.
 const ALERT_LOG: TableDefinition<u64, &str> = TableDefinition::new("alert_log");
-/// Arrival numbers of alerts a rule matched ([`super::StoredAlert::suspect`]).
+/// Arrival numbers of alerts a rule matched ([`crate::store::StoredAlert::suspect`]).
 const SUSPECT_LOG: TableDefinition<u64, ()> = TableDefinition::new("suspect_alerts");
 /// Import number → one batch of import rows, JSON.
 const IMPORT_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("graph_imports");
@@ -120,7 +120,7 @@ impl EmbeddedStore {
             if let Some(v) = alerts.get(key).map_err(backend)? {
                 out.push(LoggedAlert {
                     seq,
-                    alert: super::alert_codec::decode_alert(key, v.value())?,
+                    alert: alert_codec::decode_alert(key, v.value())?,
                     suspect: suspects.get(seq).map_err(backend)?.is_some(),
                 });
             }

@@ -10,8 +10,8 @@
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
-use super::embedded::{EmbeddedStore, META, backend};
-use super::{Commit, StoreError};
+use super::{EmbeddedStore, META, backend};
+use crate::store::{Commit, StoreError};
 
 /// (wake-up time ms, task id) → (), in time order.
 const WAKES: TableDefinition<(i64, &str), ()> = TableDefinition::new("deadline_wakes");
