@@ -2,13 +2,12 @@
 //! append-only. A jurisdiction's listing filters by division prefix; reveals
 //! are human actions, so the table stays small next to the event log.
 
-use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, WriteTransaction};
 
+use super::tables::AUDIT;
 use super::{EmbeddedStore, backend};
 use crate::model::AuditEntry;
 use crate::store::StoreError;
-
-const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 
 /// Creates the table in a new store.
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {

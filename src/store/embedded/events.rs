@@ -15,23 +15,14 @@
 
 use std::collections::HashMap;
 
-use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::{EmbeddedStore, META, backend, decode, encode};
+use super::tables::{AREA_EVENTS, COMPACTED_THROUGH, EVENTS, EVENTS_INDEXED, META, TASK_EVENTS};
+use super::{EmbeddedStore, backend, decode, encode};
 use crate::model::{Task, TaskDelta, TaskEventKind, TaskEventRecord};
 use crate::store::{Commit, StoreError};
 
-/// Event sequence → 12-digit division followed by the event JSON.
-pub(super) const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
-/// (task id, event sequence) → (): a task's events in order.
-const TASK_EVENTS: TableDefinition<(&str, u64), ()> = TableDefinition::new("task_events");
-/// (division prefix, event sequence) → (), for each administrative prefix.
-const AREA_EVENTS: TableDefinition<(&str, u64), ()> = TableDefinition::new("area_events");
-/// Last event sequence removed by retention.
-pub(super) const COMPACTED_THROUGH: &str = "events_compacted_through";
-/// Set once the two indexes cover every event (stores from before them).
-const INDEXED: &str = "events_indexed";
 /// Length of the division prefix on event values.
 const DIVISION_LEN: usize = 12;
 /// Prefix lengths of province, city, county, town and village.
@@ -76,7 +67,7 @@ pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     let mut by_task = tx.open_table(TASK_EVENTS).map_err(backend)?;
     let mut by_area = tx.open_table(AREA_EVENTS).map_err(backend)?;
     let mut meta = tx.open_table(META).map_err(backend)?;
-    if meta.get(INDEXED).map_err(backend)?.is_some() {
+    if meta.get(EVENTS_INDEXED).map_err(backend)?.is_some() {
         return Ok(());
     }
     for row in events.iter().map_err(backend)? {
@@ -85,7 +76,7 @@ pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
         let (division, kept) = split(seq, v.value())?;
         index(&mut by_task, &mut by_area, seq, kept.task_id(), &division)?;
     }
-    meta.insert(INDEXED, 1).map_err(backend)?;
+    meta.insert(EVENTS_INDEXED, 1).map_err(backend)?;
     Ok(())
 }
 

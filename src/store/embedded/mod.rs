@@ -12,7 +12,7 @@ use std::sync::RwLock;
 
 use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
-    TableDefinition, WriteTransaction,
+    WriteTransaction,
 };
 
 mod audit;
@@ -22,9 +22,13 @@ mod graph_log;
 mod person_keys;
 mod retention;
 mod series;
+mod tables;
 
-use self::events::EVENTS;
 pub use self::person_keys::KeyMigration;
+use self::tables::{
+    ALERT_DIGESTS, ALERTS, ALERTS_BY_TIME, COMPACTED_THROUGH, EVENTS, META, NEXT_PAIR, OPEN,
+    TASK_ORDER, TASKS,
+};
 use crate::model::{PersonKeys, Task, TaskEventRecord};
 use crate::store::query::order_key;
 use crate::store::{
@@ -32,23 +36,6 @@ use crate::store::{
     StoreError, TaskPage, TaskQuery, WriterState, alert_codec,
 };
 
-/// Alert key → alert record ([`crate::store::alert_codec`]).
-pub(super) const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
-/// Task id → task JSON.
-pub(super) const TASKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tasks");
-/// Alert key → content hash ([`Digest`]) of alerts kept as JSON by earlier
-/// versions; a binary record carries its own.
-pub(super) const ALERT_DIGESTS: TableDefinition<&str, &[u8]> =
-    TableDefinition::new("alert_digests");
-/// `division/task_id` → (), the stable list order and jurisdiction index.
-const TASK_ORDER: TableDefinition<&str, ()> = TableDefinition::new("task_order");
-/// Identity key → open pair id.
-pub(super) const OPEN: TableDefinition<&str, &str> = TableDefinition::new("open_pairs");
-/// (event time, alert key) → (): recent alerts, to warm windows at start.
-pub(super) const ALERTS_BY_TIME: TableDefinition<(i64, &str), ()> =
-    TableDefinition::new("alerts_by_time");
-/// Counters.
-pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// Records removed per retention transaction: short write pauses.
 const COMPACT_STEP: usize = 4096;
 /// File name inside the data directory.
@@ -238,7 +225,7 @@ impl Store for EmbeddedStore {
             }
         }
         state.next_pair = meta
-            .get("next_pair")
+            .get(NEXT_PAIR)
             .map_err(backend)?
             .map_or(1, |v| v.value());
         // Retention may have removed every event: numbering goes on.
@@ -247,7 +234,7 @@ impl Store for EmbeddedStore {
             .map_err(backend)?
             .map_or(0, |(k, _)| k.value())
             .max(
-                meta.get(events::COMPACTED_THROUGH)
+                meta.get(COMPACTED_THROUGH)
                     .map_err(backend)?
                     .map_or(0, |v| v.value()),
             );
@@ -281,7 +268,7 @@ impl Store for EmbeddedStore {
             .map_err(backend)?
             .map_or(0, |(k, _)| k.value());
         let compacted = meta
-            .get(events::COMPACTED_THROUGH)
+            .get(COMPACTED_THROUGH)
             .map_err(backend)?
             .map_or(0, |v| v.value());
         Ok(last.max(compacted))
@@ -343,7 +330,7 @@ impl Store for EmbeddedStore {
                 open.insert(k.as_str(), p.as_str()).map_err(backend)?;
             }
             let mut meta = tx.open_table(META).map_err(backend)?;
-            meta.insert("next_pair", c.next_pair).map_err(backend)?;
+            meta.insert(NEXT_PAIR, c.next_pair).map_err(backend)?;
         }
         events::write(&tx, c)?;
         series::write(&tx, c)?;

@@ -5,18 +5,15 @@
 //! directory), so a copied or restored data directory keeps its keys.
 
 use rand::RngCore;
-use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{ReadableTable, ReadableTableMetadata};
 
-use super::{ALERT_DIGESTS, ALERTS, EmbeddedStore, META, OPEN, TASKS, backend, decode, encode};
+use super::tables::{
+    ALERT_DIGESTS, ALERTS, META, OPEN, PERSON_KEY, PERSON_KEYS_KEYED, SECRETS, TASKS,
+};
+use super::{EmbeddedStore, backend, decode, encode};
 use crate::model::{PersonKeys, SECRET_BYTES, Task};
 use crate::store::StoreError;
 use crate::store::alert_codec::{decode_alert, encode_alert};
-
-/// Name → secret bytes.
-const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
-const PERSON_KEY: &str = "person_key";
-/// META flag: the open-pair index and task keys are keyed MACs.
-const KEYED: &str = "person_keys_keyed";
 
 /// What a migration did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -62,7 +59,7 @@ impl EmbeddedStore {
         let mut done = KeyMigration::default();
         {
             let mut meta = tx.open_table(META).map_err(backend)?;
-            if meta.get(KEYED).map_err(backend)?.is_some() {
+            if meta.get(PERSON_KEYS_KEYED).map_err(backend)?.is_some() {
                 return Ok(done);
             }
             done.legacy = !tx
@@ -84,7 +81,7 @@ impl EmbeddedStore {
             done.open_keys = rows.len() as u64;
             done.tasks = rekey_tasks(&tx, keys)?;
             done.alerts = rekey_alerts(&tx, keys)?;
-            meta.insert(KEYED, 1).map_err(backend)?;
+            meta.insert(PERSON_KEYS_KEYED, 1).map_err(backend)?;
         }
         tx.commit().map_err(backend)?;
         Ok(done)

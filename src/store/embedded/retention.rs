@@ -6,7 +6,8 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::{ALERT_DIGESTS, ALERTS, ALERTS_BY_TIME, EmbeddedStore, backend, graph_log};
+use super::tables::{ALERT_DIGESTS, ALERTS, ALERTS_BY_TIME};
+use super::{EmbeddedStore, backend, graph_log};
 use crate::store::StoreError;
 
 impl EmbeddedStore {

@@ -6,23 +6,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use redb::{
-    MultimapTableDefinition, ReadTransaction, ReadableMultimapTable, ReadableTable,
-    TableDefinition, WriteTransaction,
-};
+use redb::{ReadTransaction, ReadableMultimapTable, ReadableTable, WriteTransaction};
 
-use super::{EmbeddedStore, TASKS, backend};
+use super::tables::{SERIES_ABSORBED, SERIES_INTO, SERIES_TASKS, TASKS};
+use super::{EmbeddedStore, backend};
 use crate::store::query::order_key;
 use crate::store::{Commit, SeriesTasks, StoreError};
 
-/// Series id → id of every task placed in that series.
-const SERIES_TASKS: MultimapTableDefinition<&str, &str> =
-    MultimapTableDefinition::new("series_tasks");
-/// Absorbed series id → the series it merged into.
-const SERIES_INTO: TableDefinition<&str, &str> = TableDefinition::new("series_into");
-/// Series id → every series merged straight into it, so a root finds all.
-const SERIES_ABSORBED: MultimapTableDefinition<&str, &str> =
-    MultimapTableDefinition::new("series_absorbed");
 /// Most merges followed from a series to its root; the graph merges into the
 /// older series, so a longer chain means broken data, not a busy series.
 const MAX_DEPTH: usize = 64;
