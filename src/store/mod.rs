@@ -12,7 +12,7 @@ mod query;
 #[cfg(test)]
 mod testkit;
 
-pub use embedded::{DEFAULT_CACHE_BYTES, EmbeddedStore, KeyMigration};
+pub use embedded::{DEFAULT_CACHE_BYTES, EmbeddedStore};
 pub use query::{TaskPage, TaskQuery};
 
 use std::collections::HashMap;
@@ -48,6 +48,25 @@ pub enum StoreError {
         /// The oldest token still valid.
         resume_from: u64,
     },
+}
+
+/// A backend's own failure, as a [`StoreError::Backend`].
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Reads a record kept as JSON (tasks, events, reveals); `key` names it
+/// in the [`StoreError::Corrupt`] when it does not decode.
+fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: key.to_string(),
+        why: e.to_string(),
+    })
+}
+
+/// The JSON a backend keeps a record as.
+fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(backend)
 }
 
 /// What retention removes: everything that happened before these times.
@@ -167,6 +186,19 @@ impl Commit {
             .map(|r| (r.alert_key.as_str(), r.rule_id.as_str()))
             .collect()
     }
+}
+
+/// What a migration did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyMigration {
+    /// Open-pair index entries re-keyed.
+    pub open_keys: u64,
+    /// Tasks whose `subject_key` was re-keyed.
+    pub tasks: u64,
+    /// Alerts whose person was keyed (and their content hash set).
+    pub alerts: u64,
+    /// The store held alerts from before: a graph snapshot must be rebuilt.
+    pub legacy: bool,
 }
 
 /// Positions in the store's graph logs (alerts in arrival order, import batches).

@@ -4,10 +4,10 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
+use super::EmbeddedStore;
 use super::tables::AUDIT;
-use super::{EmbeddedStore, backend};
 use crate::model::AuditEntry;
-use crate::store::StoreError;
+use crate::store::{StoreError, backend};
 
 /// Creates the table in a new store.
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {

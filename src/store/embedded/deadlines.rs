@@ -10,9 +10,9 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
+use super::EmbeddedStore;
 use super::tables::{DEADLINE_POLICY, META, WAKE_OF, WAKES};
-use super::{EmbeddedStore, backend};
-use crate::store::{Commit, StoreError};
+use crate::store::{Commit, StoreError, backend};
 
 /// Creates the tables in a new store.
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {

@@ -18,10 +18,10 @@ use std::collections::HashMap;
 use redb::{ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
+use super::EmbeddedStore;
 use super::tables::{AREA_EVENTS, COMPACTED_THROUGH, EVENTS, EVENTS_INDEXED, META, TASK_EVENTS};
-use super::{EmbeddedStore, backend, decode, encode};
 use crate::model::{Task, TaskDelta, TaskEventKind, TaskEventRecord};
-use crate::store::{Commit, StoreError};
+use crate::store::{Commit, StoreError, backend, decode, encode};
 
 /// Length of the division prefix on event values.
 const DIVISION_LEN: usize = 12;

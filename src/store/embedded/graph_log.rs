@@ -7,9 +7,9 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
+use super::EmbeddedStore;
 use super::tables::{ALERT_LOG, ALERT_SEQ, ALERTS, IMPORT_LOG, IMPORT_SEQ, META, SUSPECT_LOG};
-use super::{EmbeddedStore, backend};
-use crate::store::{Commit, GraphLogMarks, LoggedAlert, StoreError, alert_codec};
+use crate::store::{Commit, GraphLogMarks, LoggedAlert, StoreError, alert_codec, backend};
 
 /// Creates the log tables, so that read transactions find them.
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {

@@ -24,7 +24,6 @@ mod retention;
 mod series;
 mod tables;
 
-pub use self::person_keys::KeyMigration;
 use self::tables::{
     ALERT_DIGESTS, ALERTS, ALERTS_BY_TIME, COMPACTED_THROUGH, EVENTS, META, NEXT_PAIR, OPEN,
     TASK_ORDER, TASKS,
@@ -32,8 +31,9 @@ use self::tables::{
 use crate::model::{PersonKeys, Task, TaskEventRecord};
 use crate::store::query::order_key;
 use crate::store::{
-    Commit, Compacted, GraphLogMarks, KnownAlerts, LoggedAlert, RetentionCut, SeriesTasks, Store,
-    StoreError, TaskPage, TaskQuery, WriterState, alert_codec,
+    Commit, Compacted, GraphLogMarks, KeyMigration, KnownAlerts, LoggedAlert, RetentionCut,
+    SeriesTasks, Store, StoreError, TaskPage, TaskQuery, WriterState, alert_codec, backend, decode,
+    encode,
 };
 
 /// Records removed per retention transaction: short write pauses.
@@ -53,24 +53,6 @@ pub struct EmbeddedStore {
 
 /// Default page cache of the embedded store (redb's own default is 1 GiB).
 pub const DEFAULT_CACHE_BYTES: usize = 128 * 1024 * 1024;
-
-pub(super) fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
-}
-
-pub(super) fn decode<T: serde::de::DeserializeOwned>(
-    key: &str,
-    bytes: &[u8],
-) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        key: key.to_string(),
-        why: e.to_string(),
-    })
-}
-
-pub(super) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(backend)
-}
 
 impl EmbeddedStore {
     /// Opens (or creates) the store in `dir`.

@@ -7,26 +7,13 @@
 use rand::RngCore;
 use redb::{ReadableTable, ReadableTableMetadata};
 
+use super::EmbeddedStore;
 use super::tables::{
     ALERT_DIGESTS, ALERTS, META, OPEN, PERSON_KEY, PERSON_KEYS_KEYED, SECRETS, TASKS,
 };
-use super::{EmbeddedStore, backend, decode, encode};
 use crate::model::{PersonKeys, SECRET_BYTES, Task};
-use crate::store::StoreError;
 use crate::store::alert_codec::{decode_alert, encode_alert};
-
-/// What a migration did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KeyMigration {
-    /// Open-pair index entries re-keyed.
-    pub open_keys: u64,
-    /// Tasks whose `subject_key` was re-keyed.
-    pub tasks: u64,
-    /// Alerts whose person was keyed (and their content hash set).
-    pub alerts: u64,
-    /// The store held alerts from before: a graph snapshot must be rebuilt.
-    pub legacy: bool,
-}
+use crate::store::{KeyMigration, StoreError, backend, decode, encode};
 
 impl EmbeddedStore {
     /// The secret kept in the store, made from the OS's random source on

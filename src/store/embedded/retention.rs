@@ -7,8 +7,8 @@
 use redb::{ReadableTable, WriteTransaction};
 
 use super::tables::{ALERT_DIGESTS, ALERTS, ALERTS_BY_TIME};
-use super::{EmbeddedStore, backend, graph_log};
-use crate::store::StoreError;
+use super::{EmbeddedStore, graph_log};
+use crate::store::{StoreError, backend};
 
 impl EmbeddedStore {
     /// Removes up to `max` alerts with event time before `before_ms`;

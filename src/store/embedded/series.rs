@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, HashSet};
 
 use redb::{ReadTransaction, ReadableMultimapTable, ReadableTable, WriteTransaction};
 
+use super::EmbeddedStore;
 use super::tables::{SERIES_ABSORBED, SERIES_INTO, SERIES_TASKS, TASKS};
-use super::{EmbeddedStore, backend};
 use crate::store::query::order_key;
-use crate::store::{Commit, SeriesTasks, StoreError};
+use crate::store::{Commit, SeriesTasks, StoreError, backend};
 
 /// Most merges followed from a series to its root; the graph merges into the
 /// older series, so a longer chain means broken data, not a busy series.
