@@ -9,6 +9,7 @@
 pub mod alert_codec;
 mod embedded;
 mod query;
+mod series;
 #[cfg(test)]
 mod testkit;
 

@@ -1,21 +1,17 @@
 //! Linked case series (串并案) in the embedded store. The graph decides which
 //! series a victim belongs to and when two series merge; the writer hands
-//! both to *store* in a [`Commit`]. Here they become three redb tables,
-//! written in the commit's one transaction, and read back as every task of a
-//! series with everything merged into it.
+//! both to *store* in a [`Commit`]. Here they become three redb tables
+//! ([`super::tables`]), written in the commit's one transaction. Reading a
+//! series back is the backend-neutral walk of [`crate::store::series`] over
+//! those tables.
 
-use std::collections::{BTreeMap, HashSet};
-
-use redb::{ReadTransaction, ReadableMultimapTable, ReadableTable, WriteTransaction};
+use redb::{ReadOnlyMultimapTable, ReadOnlyTable, ReadTransaction, WriteTransaction};
 
 use super::EmbeddedStore;
 use super::tables::{SERIES_ABSORBED, SERIES_INTO, SERIES_TASKS, TASKS};
-use crate::store::query::order_key;
+use crate::model::Task;
+use crate::store::series::{self, SeriesLookup};
 use crate::store::{Commit, SeriesTasks, StoreError, backend};
-
-/// Most merges followed from a series to its root; the graph merges into the
-/// older series, so a longer chain means broken data, not a busy series.
-const MAX_DEPTH: usize = 64;
 
 /// Creates the series tables, so that read transactions find them.
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
@@ -56,80 +52,55 @@ pub(super) fn write(tx: &WriteTransaction, c: &Commit) -> Result<(), StoreError>
 
 /// Every task of the series `series_id` ends in, sorted by division then id.
 pub(super) fn tasks(tx: &ReadTransaction, series_id: &str) -> Result<SeriesTasks, StoreError> {
-    let root = root_of(&tx.open_table(SERIES_INTO).map_err(backend)?, series_id)?;
-    let ids = merged_into(
-        &tx.open_multimap_table(SERIES_ABSORBED).map_err(backend)?,
-        &root,
-    )?;
-    let members = tx.open_multimap_table(SERIES_TASKS).map_err(backend)?;
-    let stored = tx.open_table(TASKS).map_err(backend)?;
-    let mut found = BTreeMap::new();
-    for id in &ids {
-        for row in members.get(id.as_str()).map_err(backend)? {
-            let task_id = row.map_err(backend)?.value().to_string();
-            let Some(task) = EmbeddedStore::read_task(&stored, &task_id)? else {
-                continue;
-            };
-            // Membership rows are never removed: a task the graph moved to
-            // another series counts only where it now is.
-            if ids.contains(&task.series_id) {
-                found.insert(order_key(&task), task);
-            }
-        }
-    }
-    Ok(SeriesTasks {
-        root,
-        tasks: found.into_values().collect(),
-    })
+    let tables = SeriesTables {
+        into: tx.open_table(SERIES_INTO).map_err(backend)?,
+        absorbed: tx.open_multimap_table(SERIES_ABSORBED).map_err(backend)?,
+        members: tx.open_multimap_table(SERIES_TASKS).map_err(backend)?,
+        tasks: tx.open_table(TASKS).map_err(backend)?,
+    };
+    series::tasks(&tables, series_id)
 }
 
-/// Follows merges from `series_id` to the series that survives.
-fn root_of(
-    into: &impl ReadableTable<&'static str, &'static str>,
-    series_id: &str,
-) -> Result<String, StoreError> {
-    let mut current = series_id.to_string();
-    let mut seen = vec![current.clone()];
-    while let Some(next) = into.get(current.as_str()).map_err(backend)? {
-        let next = next.value().to_string();
-        if seen.contains(&next) {
-            return Err(broken(series_id, format!("merges loop back to {next}")));
-        }
-        if seen.len() > MAX_DEPTH {
-            return Err(broken(
-                series_id,
-                format!("more than {MAX_DEPTH} merges to a surviving series"),
-            ));
-        }
-        seen.push(next.clone());
-        current = next;
-    }
-    Ok(current)
+/// The series tables of one read transaction, for the neutral walk.
+struct SeriesTables {
+    into: ReadOnlyTable<&'static str, &'static str>,
+    absorbed: ReadOnlyMultimapTable<&'static str, &'static str>,
+    members: ReadOnlyMultimapTable<&'static str, &'static str>,
+    tasks: ReadOnlyTable<&'static str, &'static [u8]>,
 }
 
-/// `root` and every series merged into it, directly or through others.
-fn merged_into(
-    absorbed: &impl ReadableMultimapTable<&'static str, &'static str>,
-    root: &str,
-) -> Result<HashSet<String>, StoreError> {
-    let mut ids = HashSet::from([root.to_string()]);
-    let mut todo = vec![root.to_string()];
-    while let Some(id) = todo.pop() {
-        for row in absorbed.get(id.as_str()).map_err(backend)? {
-            let child = row.map_err(backend)?.value().to_string();
-            if ids.insert(child.clone()) {
-                todo.push(child);
-            }
-        }
+impl SeriesLookup for SeriesTables {
+    fn merged_into(&self, series_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .into
+            .get(series_id)
+            .map_err(backend)?
+            .map(|v| v.value().to_string()))
     }
-    Ok(ids)
+
+    fn absorbed(&self, series_id: &str) -> Result<Vec<String>, StoreError> {
+        strings(&self.absorbed, series_id)
+    }
+
+    fn members(&self, series_id: &str) -> Result<Vec<String>, StoreError> {
+        strings(&self.members, series_id)
+    }
+
+    fn task(&self, task_id: &str) -> Result<Option<Task>, StoreError> {
+        EmbeddedStore::read_task(&self.tasks, task_id)
+    }
 }
 
-fn broken(series_id: &str, why: String) -> StoreError {
-    StoreError::Corrupt {
-        key: format!("series {series_id}"),
-        why,
+/// Every value under `key` in a multimap table.
+fn strings(
+    table: &ReadOnlyMultimapTable<&'static str, &'static str>,
+    key: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for row in table.get(key).map_err(backend)? {
+        out.push(row.map_err(backend)?.value().to_string());
     }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -138,6 +109,7 @@ mod tests {
     use crate::directory::{DivisionCode, Person};
     use crate::model::{Level, Role, Task, TaskStatus};
     use crate::store::Store;
+    use crate::store::series::MAX_DEPTH;
 
     const A: &str = "S-000000000000000a";
     const B: &str = "S-000000000000000b";
