@@ -8,6 +8,7 @@
 
 pub mod alert_codec;
 mod embedded;
+mod events;
 mod query;
 mod series;
 #[cfg(test)]

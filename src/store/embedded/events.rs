@@ -1,65 +1,25 @@
-//! The task event log in the embedded store, kept as deltas.
-//!
-//! The writer logs each event with the change it made ([`TaskDelta`]); a
-//! creation, and every [`WHOLE_EVERY`]th event of a task, is kept whole.
-//! Reading an event rebuilds the task as it stood after it: from the last
-//! whole event of that task, applying the deltas that follow, with the very
-//! function the writer used. Two indexes serve the readers: a task's events
-//! in order (for the rebuild), and every event under each administrative
-//! prefix of its division (province, city, county, town, village), so a
-//! watcher's catch-up reads only its own jurisdiction's events.
+//! The task event log in the embedded store: the records of
+//! [`crate::store::events`] under their sequence numbers in redb, with two
+//! indexes for the readers: a task's events in order (for the rebuild),
+//! and every event under each administrative prefix of its division
+//! (province, city, county, town, village), so a watcher's catch-up reads
+//! only its own jurisdiction's events. All three are written in the
+//! commit's one transaction.
 //!
 //! Retention removes the oldest events; the first event each task keeps is
-//! rewritten whole, so a rebuild never needs what was removed. A resume
-//! token older than what was removed gets [`StoreError::Expired`].
+//! rewritten whole, so a rebuild never needs what was removed.
 
 use std::collections::HashMap;
 
 use redb::{ReadableTable, Table, WriteTransaction};
-use serde::{Deserialize, Serialize};
 
 use super::EmbeddedStore;
 use super::tables::{AREA_EVENTS, COMPACTED_THROUGH, EVENTS, EVENTS_INDEXED, META, TASK_EVENTS};
-use crate::model::{Task, TaskDelta, TaskEventKind, TaskEventRecord};
-use crate::store::{Commit, StoreError, backend, decode, encode};
-
-/// Length of the division prefix on event values.
-const DIVISION_LEN: usize = 12;
-/// Prefix lengths of province, city, county, town and village.
-const AREA_LENS: [usize; 5] = [2, 4, 6, 9, 12];
-
-/// One event as kept. Events written before deltas (`{seq, kind, task}`)
-/// decode as whole events.
-#[derive(Serialize, Deserialize)]
-struct Kept {
-    kind: TaskEventKind,
-    #[serde(default)]
-    task_id: String,
-    #[serde(default)]
-    at_ms: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    task: Option<Task>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    delta: Option<TaskDelta>,
-}
-
-impl Kept {
-    fn task_id(&self) -> &str {
-        match &self.task {
-            Some(t) if self.task_id.is_empty() => &t.id,
-            _ => &self.task_id,
-        }
-    }
-
-    fn at_ms(&self) -> i64 {
-        match (&self.task, &self.delta) {
-            _ if self.at_ms != 0 => self.at_ms,
-            (_, Some(d)) => d.history.at_ms,
-            (Some(t), None) => t.history.last().map_or(0, |h| h.at_ms),
-            (None, None) => 0,
-        }
-    }
-}
+use crate::model::{Task, TaskEventRecord};
+use crate::store::events::{
+    self as event_log, Kept, area_of, areas, first_after, kept_bytes, split,
+};
+use crate::store::{Commit, StoreError, backend};
 
 /// Creates the tables, and indexes events kept before the indexes were.
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
@@ -80,21 +40,6 @@ pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn split(seq: u64, bytes: &[u8]) -> Result<(String, Kept), StoreError> {
-    let corrupt = |why: &str| StoreError::Corrupt {
-        key: format!("event {seq}"),
-        why: why.into(),
-    };
-    let division = bytes
-        .get(..DIVISION_LEN)
-        .and_then(|d| std::str::from_utf8(d).ok())
-        .ok_or_else(|| corrupt("no division prefix"))?;
-    Ok((
-        division.to_string(),
-        decode(&format!("event {seq}"), &bytes[DIVISION_LEN..])?,
-    ))
-}
-
 fn index(
     by_task: &mut Table<(&'static str, u64), ()>,
     by_area: &mut Table<(&'static str, u64), ()>,
@@ -103,16 +48,10 @@ fn index(
     division: &str,
 ) -> Result<(), StoreError> {
     by_task.insert((task_id, seq), ()).map_err(backend)?;
-    for n in AREA_LENS.into_iter().filter(|n| *n <= division.len()) {
-        by_area.insert((&division[..n], seq), ()).map_err(backend)?;
+    for area in areas(division) {
+        by_area.insert((area, seq), ()).map_err(backend)?;
     }
     Ok(())
-}
-
-fn kept_bytes(division: &str, kept: &Kept) -> Result<Vec<u8>, StoreError> {
-    let mut value = division.as_bytes().to_vec();
-    value.extend_from_slice(&encode(kept)?);
-    Ok(value)
 }
 
 /// Appends the commit's events with their indexes.
@@ -122,13 +61,7 @@ pub(super) fn write(tx: &WriteTransaction, c: &Commit) -> Result<(), StoreError>
     let mut by_area = tx.open_table(AREA_EVENTS).map_err(backend)?;
     for e in &c.events {
         let division = e.task.division.to_string();
-        let kept = Kept {
-            kind: e.kind,
-            task_id: e.task.id.clone(),
-            at_ms: e.task.history.last().map_or(0, |h| h.at_ms),
-            task: e.delta.is_none().then(|| e.task.clone()),
-            delta: e.delta.clone(),
-        };
+        let kept = Kept::of(e);
         events
             .insert(e.seq, kept_bytes(&division, &kept)?.as_slice())
             .map_err(backend)?;
@@ -137,8 +70,8 @@ pub(super) fn write(tx: &WriteTransaction, c: &Commit) -> Result<(), StoreError>
     Ok(())
 }
 
-/// The task `task_id` as it stood after its event `seq`, from the last
-/// whole event at or before it (or `known`, its state after an earlier event).
+/// The task `task_id` as it stood after its event `seq`
+/// ([`event_log::rebuild`] over this store's tables).
 fn rebuild(
     events: &impl ReadableTable<u64, &'static [u8]>,
     by_task: &impl ReadableTable<(&'static str, u64), ()>,
@@ -146,48 +79,17 @@ fn rebuild(
     seq: u64,
     known: Option<&(u64, Task)>,
 ) -> Result<Task, StoreError> {
-    let mut deltas = Vec::new();
-    let mut base = None;
-    for row in by_task
+    let newest_first = by_task
         .range((task_id, 0)..=(task_id, seq))
         .map_err(backend)?
         .rev()
-    {
-        let at = row.map_err(backend)?.0.value().1;
-        if let Some((_, t)) = known.filter(|(k, _)| *k == at) {
-            base = Some(t.clone());
-            break;
+        .map(|row| row.map(|(k, _)| k.value().1).map_err(backend));
+    event_log::rebuild(task_id, seq, known, newest_first, |at| {
+        match events.get(at).map_err(backend)? {
+            Some(v) => Ok(Some(split(at, v.value())?.1)),
+            None => Ok(None),
         }
-        let Some(v) = events.get(at).map_err(backend)? else {
-            continue;
-        };
-        let (_, kept) = split(at, v.value())?;
-        match (kept.task, kept.delta) {
-            (Some(t), _) => {
-                base = Some(t);
-                break;
-            }
-            (None, Some(d)) => deltas.push(d),
-            (None, None) => {}
-        }
-    }
-    let mut task = base.ok_or_else(|| StoreError::Corrupt {
-        key: format!("event {seq}"),
-        why: format!("no whole event of task {task_id} before it"),
-    })?;
-    for d in deltas.iter().rev() {
-        d.apply(&mut task);
-    }
-    Ok(task)
-}
-
-/// The longest administrative prefix within `prefix`, if any.
-fn area_of(prefix: &str) -> Option<&str> {
-    AREA_LENS
-        .into_iter()
-        .rev()
-        .find(|n| *n <= prefix.len())
-        .map(|n| &prefix[..n])
+    })
 }
 
 impl EmbeddedStore {
@@ -206,14 +108,8 @@ impl EmbeddedStore {
             .get(COMPACTED_THROUGH)
             .map_err(backend)?
             .map_or(0, |v| v.value());
-        if after > 0 && after < through {
-            return Err(StoreError::Expired {
-                token: after,
-                resume_from: through,
-            });
-        }
         let mut out = Vec::new();
-        let Some(from) = after.max(through).checked_add(1).filter(|_| limit > 0) else {
+        let Some(from) = first_after(after, through, limit)? else {
             return Ok(out);
         };
         let seqs: Box<dyn Iterator<Item = Result<u64, StoreError>>> = match area_of(prefix) {
@@ -297,12 +193,12 @@ impl EmbeddedStore {
             for (seq, division, kept) in &old {
                 events.remove(*seq).map_err(backend)?;
                 by_task.remove((kept.task_id(), *seq)).map_err(backend)?;
-                for n in AREA_LENS.into_iter().filter(|n| *n <= division.len()) {
-                    by_area.remove((&division[..n], *seq)).map_err(backend)?;
+                for area in areas(division) {
+                    by_area.remove((area, *seq)).map_err(backend)?;
                 }
             }
             // Each task's first remaining event becomes whole.
-            for (id, (_, mut task)) in states {
+            for (id, (_, task)) in states {
                 let next = by_task
                     .range((id.as_str(), last + 1)..=(id.as_str(), u64::MAX))
                     .map_err(backend)?
@@ -318,14 +214,10 @@ impl EmbeddedStore {
                 else {
                     continue;
                 };
-                let (division, mut kept) = split(seq, &bytes)?;
-                kept.at_ms = kept.at_ms();
-                if let Some(d) = kept.delta.take() {
-                    d.apply(&mut task);
-                    kept.task_id = id.clone();
-                    kept.task = Some(task);
+                let (division, kept) = split(seq, &bytes)?;
+                if let Some(whole) = kept.made_whole(&id, task) {
                     events
-                        .insert(seq, kept_bytes(&division, &kept)?.as_slice())
+                        .insert(seq, kept_bytes(&division, &whole)?.as_slice())
                         .map_err(backend)?;
                 }
             }
