@@ -1,23 +1,33 @@
-//! The embedded backend: one redb file under the data directory.
+//! The embedded backend of *store*: one redb file under the data
+//! directory, behind the [`Store`] trait.
 //!
 //! redb is a pure-Rust, copy-on-write B-tree store with ACID transactions:
 //! a commit returns only after fsync, and a crash at any moment leaves the
 //! last committed state. One write transaction per writer step keeps a
 //! batch's alerts, tasks, events, index changes and series merges
-//! all-or-nothing; the series tables are in `series.rs`.
+//! all-or-nothing.
+//!
+//! # Layout
+//!
+//! - `mod.rs`: [`EmbeddedStore`] and its [`Store`] impl (alerts, tasks,
+//!   the open-pair index, the commit).
+//! - `tables.rs`: every table and named row: the on-disk format.
+//! - `file.rs`: opening the file, transactions, reopening after an I/O error.
+//! - `events.rs`, `series.rs`, `graph_log.rs`, `deadlines.rs`, `audit.rs`,
+//!   `person_keys.rs`, `retention.rs`: one part of the store each, over
+//!   its own tables; what does not depend on redb (the event record, the
+//!   series walk, paging) lives one level up, in [`crate::store`].
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
-use redb::{
-    Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
-    WriteTransaction,
-};
+use redb::{Database, ReadableTable, ReadableTableMetadata};
 
 mod audit;
 mod deadlines;
 mod events;
+mod file;
 mod graph_log;
 mod person_keys;
 mod retention;
@@ -29,7 +39,7 @@ use self::tables::{
     TASK_ORDER, TASKS,
 };
 use crate::model::{PersonKeys, Task, TaskEventRecord};
-use crate::store::query::order_key;
+use crate::store::query::{self, order_key};
 use crate::store::{
     Commit, Compacted, GraphLogMarks, KeyMigration, KnownAlerts, LoggedAlert, RetentionCut,
     SeriesTasks, Store, StoreError, TaskPage, TaskQuery, WriterState, alert_codec, backend, decode,
@@ -72,99 +82,6 @@ impl EmbeddedStore {
             cache_bytes,
             closed: std::sync::atomic::AtomicBool::new(false),
         })
-    }
-
-    /// Opens the file and makes sure every table exists.
-    fn open_file(path: &Path, cache_bytes: usize) -> Result<Database, StoreError> {
-        let started = std::time::Instant::now();
-        let last_logged = std::sync::atomic::AtomicU64::new(u64::MAX);
-        let db = redb::Builder::new()
-            .set_cache_size(cache_bytes)
-            .set_repair_callback(move |session| {
-                // Whole tenths only: the callback runs many times a second.
-                let tenth = (session.progress() * 10.0) as u64;
-                if last_logged.swap(tenth, std::sync::atomic::Ordering::Relaxed) != tenth {
-                    tracing::warn!(
-                        progress_pct = tenth * 10,
-                        elapsed_ms = started.elapsed().as_millis() as u64,
-                        "store not closed cleanly: rebuilding its free-page map"
-                    );
-                }
-            })
-            .create(path)
-            .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
-        let tx = db.begin_write().map_err(backend)?;
-        {
-            tx.open_table(ALERTS).map_err(backend)?;
-            tx.open_table(TASKS).map_err(backend)?;
-            tx.open_table(TASK_ORDER).map_err(backend)?;
-            events::create_tables(&tx)?;
-            tx.open_table(OPEN).map_err(backend)?;
-            tx.open_table(META).map_err(backend)?;
-            tx.open_table(ALERTS_BY_TIME).map_err(backend)?;
-            tx.open_table(ALERT_DIGESTS).map_err(backend)?;
-            series::create_tables(&tx)?;
-            audit::create_tables(&tx)?;
-            deadlines::create_tables(&tx)?;
-            graph_log::create_tables(&tx)?;
-        }
-        tx.commit().map_err(backend)?;
-        Ok(db)
-    }
-
-    fn db(&self) -> Result<std::sync::RwLockReadGuard<'_, Option<Database>>, StoreError> {
-        // A poisoned lock only means a panic elsewhere; the database is fine.
-        let guard = self.db.read().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            if self.closed.load(std::sync::atomic::Ordering::Acquire) {
-                return Err(backend("the store is closed (the engine is stopping)"));
-            }
-            return Err(backend("the store is being reopened after an I/O failure"));
-        }
-        Ok(guard)
-    }
-
-    pub(super) fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
-        match self.db()?.as_ref() {
-            Some(db) => db.begin_read().map_err(backend),
-            None => Err(backend("store closed")),
-        }
-    }
-
-    pub(super) fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
-        match self.db()?.as_ref() {
-            Some(db) => {
-                let mut tx = db.begin_write().map_err(backend)?;
-                // Each commit also records the free-page map, so an open
-                // after a crash does not walk the whole file to rebuild it
-                // (seconds per GB); no cost measurable end to end.
-                tx.set_quick_repair(true);
-                Ok(tx)
-            }
-            None => Err(backend("store closed")),
-        }
-    }
-
-    /// Closes and reopens the file: after an I/O error (a full disk) redb
-    /// refuses further work until it is reopened, and reopening is its
-    /// recovery. Retries for a while if readers still hold the old file.
-    fn reopen(&self) -> Result<(), StoreError> {
-        let mut guard = self.db.write().unwrap_or_else(|p| p.into_inner());
-        drop(guard.take());
-        let mut last = None;
-        for attempt in 0..20u32 {
-            match Self::open_file(&self.path, self.cache_bytes) {
-                Ok(db) => {
-                    *guard = Some(db);
-                    return Ok(());
-                }
-                Err(e) => last = Some(e),
-            }
-            std::thread::sleep(std::time::Duration::from_millis(
-                10 * u64::from(attempt + 1),
-            ));
-        }
-        Err(last.unwrap_or_else(|| backend("cannot reopen the store")))
     }
 
     pub(super) fn read_task(
@@ -328,40 +245,15 @@ impl Store for EmbeddedStore {
     }
 
     fn list_tasks(&self, q: &TaskQuery) -> Result<TaskPage, StoreError> {
-        let start = match &q.page_token {
-            Some(t) if !t.starts_with(&q.prefix) => {
-                return Err(StoreError::BadPageToken(t.clone()));
-            }
-            Some(t) => t.clone(),
-            None => q.prefix.clone(),
-        };
+        let start = q.start_key()?;
         let tx = self.begin_read()?;
         let order = tx.open_table(TASK_ORDER).map_err(backend)?;
         let tasks = tx.open_table(TASKS).map_err(backend)?;
-        let mut page = TaskPage::default();
-        for row in order.range(start.as_str()..).map_err(backend)? {
-            let (k, _) = row.map_err(backend)?;
-            let key = k.value();
-            if !key.starts_with(&q.prefix) {
-                break;
-            }
-            if q.page_token.as_deref() == Some(key) {
-                continue;
-            }
-            let id = key.split_once('/').map_or(key, |(_, id)| id);
-            let Some(task) = Self::read_task(&tasks, id)? else {
-                continue;
-            };
-            if !q.matches(&task) {
-                continue;
-            }
-            if page.tasks.len() == q.page_size {
-                page.next_page_token = page.tasks.last().map(order_key);
-                break;
-            }
-            page.tasks.push(task);
-        }
-        Ok(page)
+        let keys = order
+            .range(start..)
+            .map_err(backend)?
+            .map(|row| row.map(|(k, _)| k.value().to_string()).map_err(backend));
+        query::page(q, keys, |id| Self::read_task(&tasks, id))
     }
 
     fn events_after(
@@ -480,355 +372,4 @@ impl Store for EmbeddedStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Deadlines;
-    use crate::model::{Outcome, Role, TaskStatus};
-    use crate::pipeline::{Writer, prepare};
-    use crate::proto;
-    use crate::store::testkit::{DIR, NOW, apply, matcher, report, villages};
-
-    /// A store kept before keyed person MACs (raw `ph:` open keys, alerts
-    /// without keys, unkeyed task keys) is re-keyed once, whole.
-    #[test]
-    fn a_store_from_before_keyed_macs_is_rekeyed_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        let mut w = Writer::from_state(WriterState::default(), Deadlines::default(), matcher());
-        let batch = prepare(
-            &proto::AlertBatch {
-                sequence: 1,
-                alerts: vec![report("r1", 1, &villages()[0])],
-            },
-            &DIR,
-            crate::normalize::Checks::at(NOW),
-        );
-        let (mut c, _) = w.apply_batch(&batch, &KnownAlerts::new(), NOW);
-        // Make it look as an older build wrote it.
-        c.open_insert = vec![("ph:13900000001".into(), c.open_insert[0].1.clone())];
-        for a in &mut c.alerts {
-            // An older build kept alerts as JSON, without keys.
-            let mut alert = super::alert_codec::decode_alert(&a.key, &a.record).unwrap();
-            alert.subject.keys = Default::default();
-            a.record = serde_json::to_vec(&alert).unwrap();
-        }
-        for t in &mut c.tasks {
-            t.subject_key = "0123456789abcdef".into();
-        }
-        store.commit(&c).unwrap();
-
-        let keys = PersonKeys::new(b"a test installation secret");
-        let done = store.migrate_person_keys(&keys).unwrap();
-        assert_eq!(
-            (done.open_keys, done.tasks, done.alerts, done.legacy),
-            (1, 2, 1, true)
-        );
-        let want = keys.key("13900000001", "");
-        let state = store.load_state().unwrap();
-        assert_eq!(state.open[0].0, want.identity[0]);
-        assert!(
-            state
-                .open_tasks
-                .iter()
-                .all(|t| t.subject_key == want.subject)
-        );
-        let alert = &store.alerts_since(0, 10).unwrap()[0];
-        assert_eq!(alert.subject.keys, want);
-        // A re-send, normalized under the same keys, is a duplicate.
-        let known = store.known_alerts(&["test-src/r1"]).unwrap();
-        let resend = prepare(
-            &proto::AlertBatch {
-                sequence: 2,
-                alerts: vec![report("r1", 1, &villages()[0])],
-            },
-            &DIR,
-            crate::normalize::Checks {
-                keys: &keys,
-                ..crate::normalize::Checks::at(NOW)
-            },
-        );
-        assert_eq!(known["test-src/r1"], Some(resend.items[0].digest));
-        // Once only.
-        assert_eq!(
-            store.migrate_person_keys(&keys).unwrap(),
-            KeyMigration::default()
-        );
-    }
-
-    /// Four persons, two per village, one pair each: 8 tasks, 8 events.
-    fn fill(store: &EmbeddedStore) -> (Writer, Vec<Commit>) {
-        let [a, b] = villages();
-        let mut w =
-            Writer::from_state(store.load_state().unwrap(), Deadlines::default(), matcher());
-        let first = apply(
-            store,
-            &mut w,
-            vec![report("r1", 1, &a), report("r2", 2, &b)],
-        );
-        let second = apply(
-            store,
-            &mut w,
-            vec![report("r3", 3, &a), report("r4", 4, &b)],
-        );
-        (w, vec![first, second])
-    }
-
-    fn all_tasks(commits: &[Commit]) -> Vec<Task> {
-        let mut tasks: Vec<Task> = commits.iter().flat_map(|c| c.tasks.clone()).collect();
-        tasks.sort_by_key(order_key);
-        tasks
-    }
-
-    fn query(prefix: &str, page_size: usize, page_token: Option<String>) -> TaskQuery {
-        TaskQuery {
-            prefix: prefix.into(),
-            page_size,
-            page_token,
-            ..TaskQuery::default()
-        }
-    }
-
-    /// Pages through `prefix` one task at a time; returns the ids in order.
-    fn page_through(store: &EmbeddedStore, prefix: &str) -> Vec<String> {
-        let mut ids = Vec::new();
-        let mut token = None;
-        loop {
-            let page = store.list_tasks(&query(prefix, 1, token)).unwrap();
-            assert!(page.tasks.len() <= 1);
-            ids.extend(page.tasks.iter().map(|t| t.id.clone()));
-            token = page.next_page_token;
-            if token.is_none() {
-                return ids;
-            }
-            assert!(ids.len() <= 100, "paging does not end");
-        }
-    }
-
-    #[test]
-    fn committed_state_survives_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        let (mut w, mut commits) = fill(&store);
-        let pair1 = commits[0].tasks[0].pair_id.clone();
-        let closing: Vec<String> = commits[0].tasks[..2].iter().map(|t| t.id.clone()).collect();
-        for id in &closing {
-            let (c, _) = w.acknowledge(id, "officer", NOW).unwrap();
-            store.commit(&c).unwrap();
-            commits.push(c);
-            let (c, _) = w
-                .report_outcome(
-                    id,
-                    "officer",
-                    Outcome {
-                        code: crate::model::OutcomeCode::Dissuaded,
-                        ..Outcome::default()
-                    },
-                    NOW,
-                )
-                .unwrap();
-            store.commit(&c).unwrap();
-            commits.push(c);
-        }
-        drop(store);
-
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        assert_eq!(store.alert_count().unwrap(), 4);
-        let known = store
-            .known_alerts(&["test-src/r1", "test-src/r4", "test-src/r9"])
-            .unwrap();
-        let mut keys: Vec<_> = known.keys().cloned().collect();
-        keys.sort();
-        assert_eq!(keys, ["test-src/r1", "test-src/r4"]);
-        assert!(known.values().all(Option::is_some), "{known:?}");
-
-        // The last snapshot of each task is what the store holds.
-        let mut latest: std::collections::HashMap<String, Task> = Default::default();
-        for t in commits.iter().flat_map(|c| c.tasks.clone()) {
-            latest.insert(t.id.clone(), t);
-        }
-        assert_eq!(latest.len(), 8);
-        for t in latest.values() {
-            assert_eq!(store.task(&t.id).unwrap().as_ref(), Some(t));
-        }
-        assert_eq!(
-            store.task(&closing[0]).unwrap().unwrap().status,
-            TaskStatus::Done
-        );
-        assert_eq!(store.task("P0000000099-police").unwrap(), None);
-
-        let state = store.load_state().unwrap();
-        assert_eq!(state.next_pair, 5);
-        assert_eq!(state.last_seq, 12);
-        let mut open_keys: Vec<String> = state.open.iter().map(|(k, _)| k.clone()).collect();
-        open_keys.sort();
-        let keys = crate::model::PersonKeys::offline();
-        let mut want: Vec<String> = ["ph:13900000002", "ph:13900000003", "ph:13900000004"]
-            .iter()
-            .map(|raw| keys.identity_of_raw(raw))
-            .collect();
-        want.sort();
-        assert_eq!(open_keys, want);
-        assert!(state.open.iter().all(|(_, p)| *p != pair1));
-        assert_eq!(state.open_tasks.len(), 6);
-        for t in &state.open_tasks {
-            assert_eq!(Some(t), latest.get(&t.id));
-            assert_ne!(t.pair_id, pair1);
-        }
-
-        let events = store.events_after(0, "", 100).unwrap();
-        let written: Vec<TaskEventRecord> = commits.iter().flat_map(|c| c.events.clone()).collect();
-        assert_eq!(events, written);
-        assert_eq!(
-            events.iter().map(|e| e.seq).collect::<Vec<_>>(),
-            (1..=12).collect::<Vec<_>>()
-        );
-    }
-
-    #[test]
-    fn reopened_writer_joins_open_pairs_and_continues_numbering() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        let (_, commits) = fill(&store);
-        drop(store);
-
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        let mut w =
-            Writer::from_state(store.load_state().unwrap(), Deadlines::default(), matcher());
-        assert_eq!(w.open_pairs(), 4);
-        let [a, _] = villages();
-        // r1 again is known; r5 is a duplicate warning for person 1.
-        let c = apply(
-            &store,
-            &mut w,
-            vec![
-                report("r1", 1, &a),
-                report("r5", 1, &a),
-                report("r6", 5, &a),
-            ],
-        );
-        assert_eq!(c.alerts.len(), 2);
-        assert_eq!(
-            c.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
-            [9, 10, 11, 12]
-        );
-        let merged: Vec<&Task> = c
-            .tasks
-            .iter()
-            .filter(|t| t.pair_id == commits[0].tasks[0].pair_id)
-            .collect();
-        assert_eq!(merged.len(), 2);
-        assert!(
-            merged
-                .iter()
-                .all(|t| t.alert_keys == ["test-src/r1", "test-src/r5"])
-        );
-        assert!(c.tasks.iter().any(|t| t.pair_id == "P0000000005"));
-    }
-
-    #[test]
-    fn list_tasks_pages_every_task_once_in_stable_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        let (_, commits) = fill(&store);
-        let expected: Vec<String> = all_tasks(&commits).into_iter().map(|t| t.id).collect();
-        assert_eq!(expected.len(), 8);
-
-        assert_eq!(page_through(&store, ""), expected);
-        // Same answer twice: the order is stable.
-        assert_eq!(page_through(&store, ""), expected);
-        let whole = store.list_tasks(&query("", 100, None)).unwrap();
-        assert_eq!(
-            whole.tasks.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
-            expected
-        );
-        assert_eq!(whole.next_page_token, None);
-    }
-
-    #[test]
-    fn list_tasks_under_a_prefix_returns_only_that_jurisdiction() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        let (_, commits) = fill(&store);
-        let [a, b] = villages();
-        for (village, other) in [(&a, &b), (&b, &a)] {
-            let prefix = &village[..4];
-            assert!(!other.starts_with(prefix), "test needs two prefectures");
-            let expected: Vec<String> = all_tasks(&commits)
-                .into_iter()
-                .filter(|t| t.division.to_string().starts_with(prefix))
-                .map(|t| t.id)
-                .collect();
-            assert_eq!(expected.len(), 4);
-            assert_eq!(page_through(&store, prefix), expected);
-        }
-        let grid_workers = TaskQuery {
-            overdue_at: None,
-            role: Some(Role::GridWorker),
-            ..query(&a[..4], 10, None)
-        };
-        let page = store.list_tasks(&grid_workers).unwrap();
-        assert_eq!(page.tasks.len(), 2);
-        assert!(page.tasks.iter().all(|t| t.role == Role::GridWorker));
-        assert!(
-            store
-                .list_tasks(&query("53", 10, None))
-                .unwrap()
-                .tasks
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn page_token_from_another_prefix_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        fill(&store);
-        let [a, b] = villages();
-        let token = store
-            .list_tasks(&query(&b[..4], 1, None))
-            .unwrap()
-            .next_page_token
-            .unwrap();
-        let err = store
-            .list_tasks(&query(&a[..4], 1, Some(token.clone())))
-            .unwrap_err();
-        assert!(
-            matches!(&err, StoreError::BadPageToken(t) if *t == token),
-            "{err:?}"
-        );
-    }
-
-    #[test]
-    fn events_after_returns_later_events_under_the_prefix_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        let (_, commits) = fill(&store);
-        let all: Vec<TaskEventRecord> = commits.iter().flat_map(|c| c.events.clone()).collect();
-        let [a, b] = villages();
-        for prefix in [&a[..4], &b[..4], &a[..], ""] {
-            for after in [0, 2, 5, 8] {
-                let expected: Vec<TaskEventRecord> = all
-                    .iter()
-                    .filter(|e| e.seq > after && e.task.division.to_string().starts_with(prefix))
-                    .cloned()
-                    .collect();
-                let got = store.events_after(after, prefix, 100).unwrap();
-                assert_eq!(got, expected, "after {after} under {prefix:?}");
-                let limited = store.events_after(after, prefix, 1).unwrap();
-                assert_eq!(
-                    limited,
-                    expected.iter().take(1).cloned().collect::<Vec<_>>()
-                );
-            }
-        }
-        assert!(store.events_after(u64::MAX, "", 10).unwrap().is_empty());
-    }
-
-    #[test]
-    fn events_after_with_limit_zero_returns_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        fill(&store);
-        assert_eq!(store.events_after(0, "", 0).unwrap().len(), 0);
-    }
-}
+mod tests;
