@@ -4,7 +4,17 @@
 //!
 //! [`Store`] is the seam between the pipeline and a backend: the embedded
 //! [`EmbeddedStore`] (redb, a crash-safe file) runs by default; a server
-//! backend implements the same trait.
+//! backend implements the same trait, in a folder of its own.
+//!
+//! # Layout
+//!
+//! Backend-neutral, here: this file (the trait, [`Commit`], [`WriterState`]
+//! and the other types it speaks in, the JSON record helpers),
+//! `alert_codec` (the stored alert's bytes), `events` (the task event
+//! record, its bytes and the rebuild of a task from it), `series` (the walk
+//! from a series to everything merged into it), `query` (the task list
+//! filter and paging) and `testkit` (test fixtures). Each backend in its
+//! folder: `embedded/` (redb).
 
 pub mod alert_codec;
 mod embedded;
