@@ -126,7 +126,7 @@ pub fn decode_alert(key: &str, bytes: &[u8]) -> Result<Alert, StoreError> {
             let pb = AlertPb::decode(&bytes[HEAD..]).map_err(|e| corrupt(e.to_string()))?;
             from_pb(pb).map_err(corrupt)
         }
-        Some(b'{') => super::embedded::decode(key, bytes),
+        Some(b'{') => super::decode(key, bytes),
         Some(b) => Err(corrupt(format!("unknown alert record format {b}"))),
         None => Err(corrupt("empty alert record".into())),
     }

@@ -1,37 +1,23 @@
-//! The task event log in the embedded store, kept as deltas.
+//! The task event log as every backend keeps it: the record of one event,
+//! its bytes, and the rebuild of a task from its events.
 //!
-//! The writer logs each event with the change it made ([`TaskDelta`]); a
-//! creation, and every [`WHOLE_EVERY`]th event of a task, is kept whole.
-//! Reading an event rebuilds the task as it stood after it: from the last
-//! whole event of that task, applying the deltas that follow, with the very
-//! function the writer used. Two indexes serve the readers: a task's events
-//! in order (for the rebuild), and every event under each administrative
-//! prefix of its division (province, city, county, town, village), so a
-//! watcher's catch-up reads only its own jurisdiction's events.
-//!
-//! Retention removes the oldest events; the first event each task keeps is
-//! rewritten whole, so a rebuild never needs what was removed. A resume
-//! token older than what was removed gets [`StoreError::Expired`].
+//! Where it sits: the writer logs each event with the change it made
+//! ([`TaskDelta`]); a creation, and every [`crate::model::WHOLE_EVERY`]th
+//! event of a task, is kept whole. A backend keeps each event as a [`Kept`]
+//! under its sequence number, its bytes the 12-digit division followed by
+//! the JSON ([`kept_bytes`], [`split`]). Reading an event rebuilds the task
+//! as it stood after it ([`rebuild`]): from the last whole event of that
+//! task, applying the deltas that follow, with the very function the writer
+//! used. Watchers read by administrative area ([`areas`], [`area_of`]).
+//! Retention makes each task's first kept event whole ([`Kept::made_whole`]),
+//! and a resume token older than what it removed is
+//! [`StoreError::Expired`] ([`first_after`]).
 
-use std::collections::HashMap;
-
-use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::embedded::{EmbeddedStore, META, backend, decode, encode};
-use super::{Commit, StoreError};
+use super::{StoreError, decode, encode};
 use crate::model::{Task, TaskDelta, TaskEventKind, TaskEventRecord};
 
-/// Event sequence → 12-digit division followed by the event JSON.
-pub(super) const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
-/// (task id, event sequence) → (): a task's events in order.
-const TASK_EVENTS: TableDefinition<(&str, u64), ()> = TableDefinition::new("task_events");
-/// (division prefix, event sequence) → (), for each administrative prefix.
-const AREA_EVENTS: TableDefinition<(&str, u64), ()> = TableDefinition::new("area_events");
-/// Last event sequence removed by retention.
-pub(super) const COMPACTED_THROUGH: &str = "events_compacted_through";
-/// Set once the two indexes cover every event (stores from before them).
-const INDEXED: &str = "events_indexed";
 /// Length of the division prefix on event values.
 const DIVISION_LEN: usize = 12;
 /// Prefix lengths of province, city, county, town and village.
@@ -40,27 +26,45 @@ const AREA_LENS: [usize; 5] = [2, 4, 6, 9, 12];
 /// One event as kept. Events written before deltas (`{seq, kind, task}`)
 /// decode as whole events.
 #[derive(Serialize, Deserialize)]
-struct Kept {
-    kind: TaskEventKind,
+pub(super) struct Kept {
+    /// What happened.
+    pub(super) kind: TaskEventKind,
+    /// The task's id (empty in events kept before deltas: see [`Kept::task_id`]).
     #[serde(default)]
-    task_id: String,
+    pub(super) task_id: String,
+    /// When it happened, unix ms (0 in events kept before: see [`Kept::at_ms`]).
     #[serde(default)]
-    at_ms: i64,
+    pub(super) at_ms: i64,
+    /// The whole task after the event, for a whole event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    task: Option<Task>,
+    pub(super) task: Option<Task>,
+    /// The change the event made, for a delta event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    delta: Option<TaskDelta>,
+    pub(super) delta: Option<TaskDelta>,
 }
 
 impl Kept {
-    fn task_id(&self) -> &str {
+    /// The record `e` is kept as: whole when it carries no delta.
+    pub(super) fn of(e: &TaskEventRecord) -> Kept {
+        Kept {
+            kind: e.kind,
+            task_id: e.task.id.clone(),
+            at_ms: e.task.history.last().map_or(0, |h| h.at_ms),
+            task: e.delta.is_none().then(|| e.task.clone()),
+            delta: e.delta.clone(),
+        }
+    }
+
+    /// The task's id, read from the whole task in older records.
+    pub(super) fn task_id(&self) -> &str {
         match &self.task {
             Some(t) if self.task_id.is_empty() => &t.id,
             _ => &self.task_id,
         }
     }
 
-    fn at_ms(&self) -> i64 {
+    /// When the event happened, read from its task or delta in older records.
+    pub(super) fn at_ms(&self) -> i64 {
         match (&self.task, &self.delta) {
             _ if self.at_ms != 0 => self.at_ms,
             (_, Some(d)) => d.history.at_ms,
@@ -68,28 +72,21 @@ impl Kept {
             (None, None) => 0,
         }
     }
+
+    /// This delta event made whole from `before`, the task `task_id` as it
+    /// stood just before it; `None` when the event is whole already.
+    pub(super) fn made_whole(mut self, task_id: &str, mut before: Task) -> Option<Kept> {
+        self.at_ms = self.at_ms();
+        let d = self.delta.take()?;
+        d.apply(&mut before);
+        self.task_id = task_id.to_string();
+        self.task = Some(before);
+        Some(self)
+    }
 }
 
-/// Creates the tables, and indexes events kept before the indexes were.
-pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
-    let events = tx.open_table(EVENTS).map_err(backend)?;
-    let mut by_task = tx.open_table(TASK_EVENTS).map_err(backend)?;
-    let mut by_area = tx.open_table(AREA_EVENTS).map_err(backend)?;
-    let mut meta = tx.open_table(META).map_err(backend)?;
-    if meta.get(INDEXED).map_err(backend)?.is_some() {
-        return Ok(());
-    }
-    for row in events.iter().map_err(backend)? {
-        let (k, v) = row.map_err(backend)?;
-        let seq = k.value();
-        let (division, kept) = split(seq, v.value())?;
-        index(&mut by_task, &mut by_area, seq, kept.task_id(), &division)?;
-    }
-    meta.insert(INDEXED, 1).map_err(backend)?;
-    Ok(())
-}
-
-fn split(seq: u64, bytes: &[u8]) -> Result<(String, Kept), StoreError> {
+/// The bytes of event `seq`, read back: its division and its record.
+pub(super) fn split(seq: u64, bytes: &[u8]) -> Result<(String, Kept), StoreError> {
     let corrupt = |why: &str| StoreError::Corrupt {
         key: format!("event {seq}"),
         why: why.into(),
@@ -104,73 +101,71 @@ fn split(seq: u64, bytes: &[u8]) -> Result<(String, Kept), StoreError> {
     ))
 }
 
-fn index(
-    by_task: &mut Table<(&'static str, u64), ()>,
-    by_area: &mut Table<(&'static str, u64), ()>,
-    seq: u64,
-    task_id: &str,
-    division: &str,
-) -> Result<(), StoreError> {
-    by_task.insert((task_id, seq), ()).map_err(backend)?;
-    for n in AREA_LENS.into_iter().filter(|n| *n <= division.len()) {
-        by_area.insert((&division[..n], seq), ()).map_err(backend)?;
-    }
-    Ok(())
-}
-
-fn kept_bytes(division: &str, kept: &Kept) -> Result<Vec<u8>, StoreError> {
+/// The bytes an event of a task in `division` is kept as.
+pub(super) fn kept_bytes(division: &str, kept: &Kept) -> Result<Vec<u8>, StoreError> {
     let mut value = division.as_bytes().to_vec();
     value.extend_from_slice(&encode(kept)?);
     Ok(value)
 }
 
-/// Appends the commit's events with their indexes.
-pub(super) fn write(tx: &WriteTransaction, c: &Commit) -> Result<(), StoreError> {
-    let mut events = tx.open_table(EVENTS).map_err(backend)?;
-    let mut by_task = tx.open_table(TASK_EVENTS).map_err(backend)?;
-    let mut by_area = tx.open_table(AREA_EVENTS).map_err(backend)?;
-    for e in &c.events {
-        let division = e.task.division.to_string();
-        let kept = Kept {
-            kind: e.kind,
-            task_id: e.task.id.clone(),
-            at_ms: e.task.history.last().map_or(0, |h| h.at_ms),
-            task: e.delta.is_none().then(|| e.task.clone()),
-            delta: e.delta.clone(),
-        };
-        events
-            .insert(e.seq, kept_bytes(&division, &kept)?.as_slice())
-            .map_err(backend)?;
-        index(&mut by_task, &mut by_area, e.seq, &e.task.id, &division)?;
+/// Every administrative prefix of `division` (province to village): the
+/// areas whose watchers see its events.
+pub(super) fn areas(division: &str) -> impl Iterator<Item = &str> {
+    AREA_LENS
+        .into_iter()
+        .filter(|n| *n <= division.len())
+        .map(|n| &division[..n])
+}
+
+/// The longest administrative prefix within `prefix`, if any.
+pub(super) fn area_of(prefix: &str) -> Option<&str> {
+    AREA_LENS
+        .into_iter()
+        .rev()
+        .find(|n| *n <= prefix.len())
+        .map(|n| &prefix[..n])
+}
+
+/// The first event number to read for a watcher that resumes after
+/// `after` (0: from the start), when retention removed every event up to
+/// `through`; `None` when nothing is to be read. A nonzero `after` older
+/// than `through` is [`StoreError::Expired`].
+pub(super) fn first_after(
+    after: u64,
+    through: u64,
+    limit: usize,
+) -> Result<Option<u64>, StoreError> {
+    if after > 0 && after < through {
+        return Err(StoreError::Expired {
+            token: after,
+            resume_from: through,
+        });
     }
-    Ok(())
+    Ok(after.max(through).checked_add(1).filter(|_| limit > 0))
 }
 
 /// The task `task_id` as it stood after its event `seq`, from the last
-/// whole event at or before it (or `known`, its state after an earlier event).
-fn rebuild(
-    events: &impl ReadableTable<u64, &'static [u8]>,
-    by_task: &impl ReadableTable<(&'static str, u64), ()>,
+/// whole event at or before it (or `known`, its state after an earlier
+/// event). `newest_first` gives the task's event numbers up to `seq`,
+/// newest first; `fetch` reads one (`None` when it is gone).
+pub(super) fn rebuild(
     task_id: &str,
     seq: u64,
     known: Option<&(u64, Task)>,
+    newest_first: impl Iterator<Item = Result<u64, StoreError>>,
+    mut fetch: impl FnMut(u64) -> Result<Option<Kept>, StoreError>,
 ) -> Result<Task, StoreError> {
     let mut deltas = Vec::new();
     let mut base = None;
-    for row in by_task
-        .range((task_id, 0)..=(task_id, seq))
-        .map_err(backend)?
-        .rev()
-    {
-        let at = row.map_err(backend)?.0.value().1;
+    for at in newest_first {
+        let at = at?;
         if let Some((_, t)) = known.filter(|(k, _)| *k == at) {
             base = Some(t.clone());
             break;
         }
-        let Some(v) = events.get(at).map_err(backend)? else {
+        let Some(kept) = fetch(at)? else {
             continue;
         };
-        let (_, kept) = split(at, v.value())?;
         match (kept.task, kept.delta) {
             (Some(t), _) => {
                 base = Some(t);
@@ -190,162 +185,45 @@ fn rebuild(
     Ok(task)
 }
 
-/// The longest administrative prefix within `prefix`, if any.
-fn area_of(prefix: &str) -> Option<&str> {
-    AREA_LENS
-        .into_iter()
-        .rev()
-        .find(|n| *n <= prefix.len())
-        .map(|n| &prefix[..n])
-}
-
-impl EmbeddedStore {
-    pub(super) fn read_events(
-        &self,
-        after: u64,
-        prefix: &str,
-        limit: usize,
-    ) -> Result<Vec<TaskEventRecord>, StoreError> {
-        let tx = self.begin_read()?;
-        let events = tx.open_table(EVENTS).map_err(backend)?;
-        let by_task = tx.open_table(TASK_EVENTS).map_err(backend)?;
-        let by_area = tx.open_table(AREA_EVENTS).map_err(backend)?;
-        let meta = tx.open_table(META).map_err(backend)?;
-        let through = meta
-            .get(COMPACTED_THROUGH)
-            .map_err(backend)?
-            .map_or(0, |v| v.value());
-        if after > 0 && after < through {
-            return Err(StoreError::Expired {
-                token: after,
-                resume_from: through,
-            });
-        }
-        let mut out = Vec::new();
-        let Some(from) = after.max(through).checked_add(1).filter(|_| limit > 0) else {
-            return Ok(out);
-        };
-        let seqs: Box<dyn Iterator<Item = Result<u64, StoreError>>> = match area_of(prefix) {
-            Some(area) => Box::new(
-                by_area
-                    .range((area, from)..=(area, u64::MAX))
-                    .map_err(backend)?
-                    .map(|r| r.map(|(k, _)| k.value().1).map_err(backend)),
-            ),
-            None => Box::new(
-                events
-                    .range(from..)
-                    .map_err(backend)?
-                    .map(|r| r.map(|(k, _)| k.value()).map_err(backend)),
-            ),
-        };
-        let mut states: HashMap<String, (u64, Task)> = HashMap::new();
-        for seq in seqs {
-            let seq = seq?;
-            let Some(v) = events.get(seq).map_err(backend)? else {
-                continue;
-            };
-            let (division, kept) = split(seq, v.value())?;
-            if !division.starts_with(prefix) {
-                continue;
-            }
-            let task = match kept.task {
-                Some(t) => t,
-                None => rebuild(
-                    &events,
-                    &by_task,
-                    &kept.task_id,
-                    seq,
-                    states.get(&kept.task_id),
-                )?,
-            };
-            states.insert(task.id.clone(), (seq, task.clone()));
-            out.push(TaskEventRecord {
-                seq,
-                kind: kept.kind,
-                task,
-                delta: None,
-            });
-            if out.len() == limit {
-                break;
-            }
-        }
-        Ok(out)
-    }
-
-    /// Removes up to `max` of the oldest events that happened before
-    /// `before_ms`; returns how many went.
-    pub(super) fn compact_events(&self, before_ms: i64, max: usize) -> Result<u64, StoreError> {
-        let tx = self.begin_write()?;
-        let removed = {
-            let mut events = tx.open_table(EVENTS).map_err(backend)?;
-            let mut by_task = tx.open_table(TASK_EVENTS).map_err(backend)?;
-            let mut by_area = tx.open_table(AREA_EVENTS).map_err(backend)?;
-            let mut old = Vec::new();
-            for row in events.iter().map_err(backend)?.take(max) {
-                let (k, v) = row.map_err(backend)?;
-                let (division, kept) = split(k.value(), v.value())?;
-                if kept.at_ms() >= before_ms {
-                    break;
-                }
-                old.push((k.value(), division, kept));
-            }
-            let Some(last) = old.last().map(|(s, _, _)| *s) else {
-                return Ok(0);
-            };
-            // The state of each task after its last removed event.
-            let mut states: HashMap<String, (u64, Task)> = HashMap::new();
-            for (seq, _, kept) in &old {
-                let id = kept.task_id().to_string();
-                let task = match &kept.task {
-                    Some(t) => t.clone(),
-                    None => rebuild(&events, &by_task, &id, *seq, states.get(&id))?,
-                };
-                states.insert(id, (*seq, task));
-            }
-            for (seq, division, kept) in &old {
-                events.remove(*seq).map_err(backend)?;
-                by_task.remove((kept.task_id(), *seq)).map_err(backend)?;
-                for n in AREA_LENS.into_iter().filter(|n| *n <= division.len()) {
-                    by_area.remove((&division[..n], *seq)).map_err(backend)?;
-                }
-            }
-            // Each task's first remaining event becomes whole.
-            for (id, (_, mut task)) in states {
-                let next = by_task
-                    .range((id.as_str(), last + 1)..=(id.as_str(), u64::MAX))
-                    .map_err(backend)?
-                    .next()
-                    .transpose()
-                    .map_err(backend)?
-                    .map(|(k, _)| k.value().1);
-                let Some(seq) = next else { continue };
-                let Some(bytes) = events
-                    .get(seq)
-                    .map_err(backend)?
-                    .map(|v| v.value().to_vec())
-                else {
-                    continue;
-                };
-                let (division, mut kept) = split(seq, &bytes)?;
-                kept.at_ms = kept.at_ms();
-                if let Some(d) = kept.delta.take() {
-                    d.apply(&mut task);
-                    kept.task_id = id.clone();
-                    kept.task = Some(task);
-                    events
-                        .insert(seq, kept_bytes(&division, &kept)?.as_slice())
-                        .map_err(backend)?;
-                }
-            }
-            let mut meta = tx.open_table(META).map_err(backend)?;
-            meta.insert(COMPACTED_THROUGH, last).map_err(backend)?;
-            old.len() as u64
-        };
-        tx.commit().map_err(backend)?;
-        Ok(removed)
-    }
-}
-
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn areas_run_from_province_to_village_and_a_prefix_reads_its_longest_area() {
+        let all: Vec<&str> = areas("520102001001").collect();
+        assert_eq!(all, ["52", "5201", "520102", "520102001", "520102001001"]);
+        assert_eq!(areas("5201").count(), 2);
+        assert_eq!(area_of("52010"), Some("5201"));
+        assert_eq!(area_of("5"), None);
+    }
+
+    #[test]
+    fn a_token_older_than_retention_is_expired_and_others_resume_after_it() {
+        assert_eq!(first_after(0, 0, 10).unwrap(), Some(1));
+        assert_eq!(first_after(0, 7, 10).unwrap(), Some(8));
+        assert_eq!(first_after(9, 7, 10).unwrap(), Some(10));
+        assert_eq!(first_after(9, 7, 0).unwrap(), None);
+        assert_eq!(first_after(u64::MAX, 0, 10).unwrap(), None);
+        let err = first_after(3, 7, 10).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Expired {
+                    token: 3,
+                    resume_from: 7
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn an_event_without_a_division_prefix_is_corrupt() {
+        let err = split(4, b"52").err().unwrap();
+        assert!(
+            matches!(&err, StoreError::Corrupt { key, .. } if key == "event 4"),
+            "{err:?}"
+        );
+    }
+}

@@ -4,23 +4,27 @@
 //!
 //! [`Store`] is the seam between the pipeline and a backend: the embedded
 //! [`EmbeddedStore`] (redb, a crash-safe file) runs by default; a server
-//! backend implements the same trait.
+//! backend implements the same trait, in a folder of its own.
+//!
+//! # Layout
+//!
+//! Backend-neutral, here: this file (the trait, [`Commit`], [`WriterState`]
+//! and the other types it speaks in, the JSON record helpers),
+//! `alert_codec` (the stored alert's bytes), `events` (the task event
+//! record, its bytes and the rebuild of a task from it), `series` (the walk
+//! from a series to everything merged into it), `query` (the task list
+//! filter and paging) and `testkit` (test fixtures). Each backend in its
+//! folder: `embedded/` (redb).
 
 pub mod alert_codec;
-mod audit;
-mod deadlines;
 mod embedded;
 mod events;
-mod graph_log;
-mod person_keys;
 mod query;
-mod retention;
 mod series;
 #[cfg(test)]
 mod testkit;
 
 pub use embedded::{DEFAULT_CACHE_BYTES, EmbeddedStore};
-pub use person_keys::KeyMigration;
 pub use query::{TaskPage, TaskQuery};
 
 use std::collections::HashMap;
@@ -56,6 +60,25 @@ pub enum StoreError {
         /// The oldest token still valid.
         resume_from: u64,
     },
+}
+
+/// A backend's own failure, as a [`StoreError::Backend`].
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Reads a record kept as JSON (tasks, events, reveals); `key` names it
+/// in the [`StoreError::Corrupt`] when it does not decode.
+fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: key.to_string(),
+        why: e.to_string(),
+    })
+}
+
+/// The JSON a backend keeps a record as.
+fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(backend)
 }
 
 /// What retention removes: everything that happened before these times.
@@ -175,6 +198,19 @@ impl Commit {
             .map(|r| (r.alert_key.as_str(), r.rule_id.as_str()))
             .collect()
     }
+}
+
+/// What a migration did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyMigration {
+    /// Open-pair index entries re-keyed.
+    pub open_keys: u64,
+    /// Tasks whose `subject_key` was re-keyed.
+    pub tasks: u64,
+    /// Alerts whose person was keyed (and their content hash set).
+    pub alerts: u64,
+    /// The store held alerts from before: a graph snapshot must be rebuilt.
+    pub legacy: bool,
 }
 
 /// Positions in the store's graph logs (alerts in arrival order, import batches).

@@ -1,5 +1,11 @@
 //! Task list queries: the filter every backend applies, and the page.
+//!
+//! Where it sits: the consoles list tasks through *store*. Every backend
+//! lists in one stable order ([`order_key`]: division code, then task id),
+//! hands out the order key of a page's last task as the next page token,
+//! and fills a page the same way ([`page`]) from its own ordered index.
 
+use super::StoreError;
 use crate::model::{Level, Role, Task, TaskStatus};
 
 /// A console's task list filter.
@@ -51,4 +57,50 @@ impl TaskQuery {
 /// The stable sort key of a task: division code, then id.
 pub fn order_key(task: &Task) -> String {
     format!("{}/{}", task.division, task.id)
+}
+
+impl TaskQuery {
+    /// The order key the page starts at: the page token, or the prefix for
+    /// a first page. A token outside the prefix is not one this query
+    /// handed out.
+    pub(super) fn start_key(&self) -> Result<&str, StoreError> {
+        match &self.page_token {
+            Some(t) if !t.starts_with(&self.prefix) => Err(StoreError::BadPageToken(t.clone())),
+            Some(t) => Ok(t),
+            None => Ok(&self.prefix),
+        }
+    }
+}
+
+/// One page of `q` from `keys`, the order keys at or after
+/// [`TaskQuery::start_key`] in order; `read` fetches a task by id (`None`
+/// when it is gone).
+pub(super) fn page(
+    q: &TaskQuery,
+    keys: impl Iterator<Item = Result<String, StoreError>>,
+    mut read: impl FnMut(&str) -> Result<Option<Task>, StoreError>,
+) -> Result<TaskPage, StoreError> {
+    let mut page = TaskPage::default();
+    for key in keys {
+        let key = key?;
+        if !key.starts_with(&q.prefix) {
+            break;
+        }
+        if q.page_token.as_deref() == Some(key.as_str()) {
+            continue;
+        }
+        let id = key.split_once('/').map_or(key.as_str(), |(_, id)| id);
+        let Some(task) = read(id)? else {
+            continue;
+        };
+        if !q.matches(&task) {
+            continue;
+        }
+        if page.tasks.len() == q.page_size {
+            page.next_page_token = page.tasks.last().map(order_key);
+            break;
+        }
+        page.tasks.push(task);
+    }
+    Ok(page)
 }

@@ -1,86 +1,49 @@
-//! Linked case series (串并案) in the embedded store. The graph decides which
-//! series a victim belongs to and when two series merge; the writer hands
-//! both to *store* in a [`Commit`]. Here they become three redb tables,
-//! written in the commit's one transaction, and read back as every task of a
-//! series with everything merged into it.
+//! Linked case series (串并案) as every backend reads them. The graph
+//! decides which series a victim belongs to and when two series merge; the
+//! writer hands both to *store* in a [`super::Commit`], and a backend keeps
+//! three relations: series → its tasks, absorbed series → the series it
+//! merged into, and series → the series merged straight into it.
+//!
+//! Reading a series back is the same walk over those relations whatever
+//! keeps them, with the same guards against broken data (a loop, a chain
+//! too long): a backend answers [`SeriesLookup`] and calls [`tasks`].
 
 use std::collections::{BTreeMap, HashSet};
 
-use redb::{
-    MultimapTableDefinition, ReadTransaction, ReadableMultimapTable, ReadableTable,
-    TableDefinition, WriteTransaction,
-};
-
-use super::embedded::{EmbeddedStore, TASKS, backend};
 use super::query::order_key;
-use super::{Commit, SeriesTasks, StoreError};
+use super::{SeriesTasks, StoreError};
+use crate::model::Task;
 
-/// Series id → id of every task placed in that series.
-const SERIES_TASKS: MultimapTableDefinition<&str, &str> =
-    MultimapTableDefinition::new("series_tasks");
-/// Absorbed series id → the series it merged into.
-const SERIES_INTO: TableDefinition<&str, &str> = TableDefinition::new("series_into");
-/// Series id → every series merged straight into it, so a root finds all.
-const SERIES_ABSORBED: MultimapTableDefinition<&str, &str> =
-    MultimapTableDefinition::new("series_absorbed");
 /// Most merges followed from a series to its root; the graph merges into the
 /// older series, so a longer chain means broken data, not a busy series.
-const MAX_DEPTH: usize = 64;
+pub(super) const MAX_DEPTH: usize = 64;
 
-/// Creates the series tables, so that read transactions find them.
-pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
-    tx.open_multimap_table(SERIES_TASKS).map_err(backend)?;
-    tx.open_table(SERIES_INTO).map_err(backend)?;
-    tx.open_multimap_table(SERIES_ABSORBED).map_err(backend)?;
-    Ok(())
-}
-
-/// Writes the series part of `c`: task membership and merges.
-pub(super) fn write(tx: &WriteTransaction, c: &Commit) -> Result<(), StoreError> {
-    let mut members = tx.open_multimap_table(SERIES_TASKS).map_err(backend)?;
-    for t in c.tasks.iter().filter(|t| !t.series_id.is_empty()) {
-        members
-            .insert(t.series_id.as_str(), t.id.as_str())
-            .map_err(backend)?;
-    }
-    let mut into = tx.open_table(SERIES_INTO).map_err(backend)?;
-    let mut absorbed = tx.open_multimap_table(SERIES_ABSORBED).map_err(backend)?;
-    for (from, to) in &c.series_aliases {
-        let previous = into
-            .insert(from.as_str(), to.as_str())
-            .map_err(backend)?
-            .map(|v| v.value().to_string());
-        // A series merged again leaves its old survivor, so that no two
-        // roots claim it.
-        if let Some(old) = previous {
-            absorbed
-                .remove(old.as_str(), from.as_str())
-                .map_err(backend)?;
-        }
-        absorbed
-            .insert(to.as_str(), from.as_str())
-            .map_err(backend)?;
-    }
-    Ok(())
+/// What a backend answers about the series it keeps.
+pub(super) trait SeriesLookup {
+    /// The series `series_id` merged into, if it did.
+    fn merged_into(&self, series_id: &str) -> Result<Option<String>, StoreError>;
+    /// Every series merged straight into `series_id`.
+    fn absorbed(&self, series_id: &str) -> Result<Vec<String>, StoreError>;
+    /// The id of every task ever placed in `series_id`, moved ones included.
+    fn members(&self, series_id: &str) -> Result<Vec<String>, StoreError>;
+    /// The task `task_id` as it now stands.
+    fn task(&self, task_id: &str) -> Result<Option<Task>, StoreError>;
 }
 
 /// Every task of the series `series_id` ends in, sorted by division then id.
-pub(super) fn tasks(tx: &ReadTransaction, series_id: &str) -> Result<SeriesTasks, StoreError> {
-    let root = root_of(&tx.open_table(SERIES_INTO).map_err(backend)?, series_id)?;
-    let ids = merged_into(
-        &tx.open_multimap_table(SERIES_ABSORBED).map_err(backend)?,
-        &root,
-    )?;
-    let members = tx.open_multimap_table(SERIES_TASKS).map_err(backend)?;
-    let stored = tx.open_table(TASKS).map_err(backend)?;
+pub(super) fn tasks(
+    lookup: &impl SeriesLookup,
+    series_id: &str,
+) -> Result<SeriesTasks, StoreError> {
+    let root = root_of(lookup, series_id)?;
+    let ids = merged_into(lookup, &root)?;
     let mut found = BTreeMap::new();
     for id in &ids {
-        for row in members.get(id.as_str()).map_err(backend)? {
-            let task_id = row.map_err(backend)?.value().to_string();
-            let Some(task) = EmbeddedStore::read_task(&stored, &task_id)? else {
+        for task_id in lookup.members(id)? {
+            let Some(task) = lookup.task(&task_id)? else {
                 continue;
             };
-            // Membership rows are never removed: a task the graph moved to
+            // Membership is never removed: a task the graph moved to
             // another series counts only where it now is.
             if ids.contains(&task.series_id) {
                 found.insert(order_key(&task), task);
@@ -94,14 +57,10 @@ pub(super) fn tasks(tx: &ReadTransaction, series_id: &str) -> Result<SeriesTasks
 }
 
 /// Follows merges from `series_id` to the series that survives.
-fn root_of(
-    into: &impl ReadableTable<&'static str, &'static str>,
-    series_id: &str,
-) -> Result<String, StoreError> {
+pub(super) fn root_of(lookup: &impl SeriesLookup, series_id: &str) -> Result<String, StoreError> {
     let mut current = series_id.to_string();
     let mut seen = vec![current.clone()];
-    while let Some(next) = into.get(current.as_str()).map_err(backend)? {
-        let next = next.value().to_string();
+    while let Some(next) = lookup.merged_into(&current)? {
         if seen.contains(&next) {
             return Err(broken(series_id, format!("merges loop back to {next}")));
         }
@@ -118,15 +77,14 @@ fn root_of(
 }
 
 /// `root` and every series merged into it, directly or through others.
-fn merged_into(
-    absorbed: &impl ReadableMultimapTable<&'static str, &'static str>,
+pub(super) fn merged_into(
+    lookup: &impl SeriesLookup,
     root: &str,
 ) -> Result<HashSet<String>, StoreError> {
     let mut ids = HashSet::from([root.to_string()]);
     let mut todo = vec![root.to_string()];
     while let Some(id) = todo.pop() {
-        for row in absorbed.get(id.as_str()).map_err(backend)? {
-            let child = row.map_err(backend)?.value().to_string();
+        for child in lookup.absorbed(&id)? {
             if ids.insert(child.clone()) {
                 todo.push(child);
             }
@@ -144,216 +102,74 @@ fn broken(series_id: &str, why: String) -> StoreError {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
-    use crate::directory::{DivisionCode, Person};
-    use crate::model::{Level, Role, Task, TaskStatus};
-    use crate::store::Store;
 
-    const A: &str = "S-000000000000000a";
-    const B: &str = "S-000000000000000b";
-    const C: &str = "S-000000000000000c";
+    /// Merges only, kept in memory: the walk without any backend.
+    #[derive(Default)]
+    struct Merges(HashMap<String, String>);
 
-    fn task(id: &str, division: &str, series: &str) -> Task {
-        Task {
-            id: id.into(),
-            pair_id: id.split('-').next().unwrap().into(),
-            role: Role::PoliceOfficer,
-            division: DivisionCode::parse(division).unwrap(),
-            police_station: "ps".into(),
-            police_area: "pa".into(),
-            grid_id: format!("{division}-G01"),
-            assignee: Person {
-                id: "PO-1".into(),
-                name: "officer".into(),
-            },
-            subject_phone_masked: "139****0001".into(),
-            subject_name_masked: "王**".into(),
-            subject_address_masked: String::new(),
-            subject_key: format!("k-{id}"),
-            level: Level::High,
-            fraud_type: "x".into(),
-            reasons: Vec::new(),
-            created_at_ms: 0,
-            due_at_ms: 0,
-            status: TaskStatus::Open,
-            alert_keys: Vec::new(),
-            history: Vec::new(),
-            outcome: None,
-            rule_set_version: "rs-1".into(),
-            method: crate::rules::Method::Phone,
-            series_id: series.into(),
-            alert_keys_omitted: 0,
-            reasons_omitted: 0,
-            merges_omitted: 0,
-            follow_ups: Vec::new(),
-            escalated: Default::default(),
-            transfer: None,
-            publicity: Vec::new(),
-            brief: None,
-            steps_due: Default::default(),
+    impl Merges {
+        fn of(pairs: &[(&str, &str)]) -> Merges {
+            Merges(
+                pairs
+                    .iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
+            )
         }
     }
 
-    fn merges(pairs: &[(&str, &str)]) -> Commit {
-        Commit {
-            series_aliases: pairs
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-            ..Commit::default()
+    impl SeriesLookup for Merges {
+        fn merged_into(&self, series_id: &str) -> Result<Option<String>, StoreError> {
+            Ok(self.0.get(series_id).cloned())
         }
-    }
-
-    fn store() -> (tempfile::TempDir, EmbeddedStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        (dir, store)
-    }
-
-    fn ids(s: &SeriesTasks) -> Vec<&str> {
-        s.tasks.iter().map(|t| t.id.as_str()).collect()
-    }
-
-    #[test]
-    fn tasks_of_one_series_come_back_in_division_then_id_order() {
-        let (_dir, store) = store();
-        let tasks = vec![
-            task("P2-police", "520203100200", A),
-            task("P1-grid", "520102001001", A),
-            task("P1-police", "520102001001", A),
-            task("P3-police", "520102001001", B),
-            task("P4-police", "520102001001", ""),
-        ];
-        store
-            .commit(&Commit {
-                tasks,
-                ..Commit::default()
-            })
-            .unwrap();
-        let mut signed = task("P2-police", "520203100200", A);
-        signed.status = TaskStatus::Acknowledged;
-        store
-            .commit(&Commit {
-                tasks: vec![signed.clone()],
-                ..Commit::default()
-            })
-            .unwrap();
-
-        let got = store.series_tasks(A).unwrap();
-        assert_eq!(got.root, A);
-        assert_eq!(ids(&got), ["P1-grid", "P1-police", "P2-police"]);
-        assert_eq!(got.tasks[2], signed, "the current state, once");
-        assert_eq!(ids(&store.series_tasks(B).unwrap()), ["P3-police"]);
-    }
-
-    #[test]
-    fn alias_chain_returns_every_task_from_any_member_with_the_last_as_root() {
-        let (_dir, store) = store();
-        store
-            .commit(&Commit {
-                tasks: vec![
-                    task("P1-police", "520102001001", A),
-                    task("P2-police", "520102001001", B),
-                    task("P3-police", "520102001001", C),
-                ],
-                series_aliases: vec![(A.into(), B.into())],
-                ..Commit::default()
-            })
-            .unwrap();
-        store.commit(&merges(&[(B, C)])).unwrap();
-        for id in [A, B, C] {
-            let got = store.series_tasks(id).unwrap();
-            assert_eq!(got.root, C, "from {id}");
-            assert_eq!(ids(&got), ["P1-police", "P2-police", "P3-police"]);
+        fn absorbed(&self, series_id: &str) -> Result<Vec<String>, StoreError> {
+            let mut from: Vec<String> = (self.0.iter())
+                .filter(|(_, to)| *to == series_id)
+                .map(|(from, _)| from.clone())
+                .collect();
+            from.sort();
+            Ok(from)
+        }
+        fn members(&self, _: &str) -> Result<Vec<String>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn task(&self, _: &str) -> Result<Option<Task>, StoreError> {
+            Ok(None)
         }
     }
 
     #[test]
-    fn series_merged_again_leaves_its_old_survivor() {
-        let (_dir, store) = store();
-        store
-            .commit(&Commit {
-                tasks: vec![
-                    task("P1-police", "520102001001", A),
-                    task("P2-police", "520102001001", B),
-                ],
-                series_aliases: vec![(A.into(), B.into())],
-                ..Commit::default()
-            })
-            .unwrap();
-        store.commit(&merges(&[(A, C)])).unwrap();
-        assert_eq!(ids(&store.series_tasks(B).unwrap()), ["P2-police"]);
-        let c = store.series_tasks(C).unwrap();
-        assert_eq!((c.root.as_str(), ids(&c)), (C, vec!["P1-police"]));
-    }
-
-    #[test]
-    fn task_moved_to_another_series_counts_only_there() {
-        let (_dir, store) = store();
-        let mut t = task("P1-police", "520102001001", A);
-        store
-            .commit(&Commit {
-                tasks: vec![t.clone()],
-                ..Commit::default()
-            })
-            .unwrap();
-        t.series_id = B.into();
-        store
-            .commit(&Commit {
-                tasks: vec![t],
-                ..Commit::default()
-            })
-            .unwrap();
-        assert!(store.series_tasks(A).unwrap().tasks.is_empty());
-        assert_eq!(ids(&store.series_tasks(B).unwrap()), ["P1-police"]);
-    }
-
-    #[test]
-    fn unknown_series_is_its_own_root_with_no_tasks() {
-        let (_dir, store) = store();
-        let got = store.series_tasks(A).unwrap();
-        assert_eq!(got.root, A);
-        assert!(got.tasks.is_empty());
-    }
-
-    #[test]
-    fn alias_loop_is_reported_not_followed() {
-        let (_dir, store) = store();
-        store.commit(&merges(&[(A, B), (B, C), (C, A)])).unwrap();
-        for id in [A, B, C] {
-            let err = store.series_tasks(id).unwrap_err();
-            assert!(
-                matches!(&err, StoreError::Corrupt { key, why } if key.contains(id) && why.contains("loop")),
-                "{err:?}"
-            );
+    fn root_is_where_the_merges_end_and_collects_every_merged_series() {
+        let m = Merges::of(&[("a", "b"), ("b", "d"), ("c", "d")]);
+        for id in ["a", "b", "c", "d"] {
+            assert_eq!(root_of(&m, id).unwrap(), "d", "from {id}");
         }
+        let mut all: Vec<String> = merged_into(&m, "d").unwrap().into_iter().collect();
+        all.sort();
+        assert_eq!(all, ["a", "b", "c", "d"]);
+        assert_eq!(root_of(&m, "x").unwrap(), "x");
     }
 
     #[test]
-    fn chain_longer_than_max_depth_is_refused() {
-        let (_dir, store) = store();
-        let id = |n: usize| format!("S-{n:016x}");
-        let chain: Vec<(String, String)> = (0..=MAX_DEPTH).map(|n| (id(n), id(n + 1))).collect();
-        store
-            .commit(&Commit {
-                series_aliases: chain,
-                ..Commit::default()
-            })
-            .unwrap();
-        assert_eq!(
-            store.series_tasks(&id(1)).unwrap().root,
-            id(MAX_DEPTH + 1),
-            "{MAX_DEPTH} merges are followed"
+    fn a_merge_loop_is_reported_with_the_series_asked_for() {
+        let m = Merges::of(&[("a", "b"), ("b", "a")]);
+        let err = root_of(&m, "a").unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Corrupt { key, why } if key == "series a" && why.contains("loop back to a")),
+            "{err:?}"
         );
-        let err = store.series_tasks(&id(0)).unwrap_err();
-        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     }
 
     #[test]
-    fn task_stored_before_series_decodes_with_no_series() {
-        let mut json = serde_json::to_value(task("P1-police", "520102001001", A)).unwrap();
-        json.as_object_mut().unwrap().remove("series_id");
-        let old: Task = serde_json::from_value(json).unwrap();
-        assert_eq!(old.series_id, "");
+    fn max_depth_merges_are_followed_and_one_more_is_refused() {
+        let id = |n: usize| format!("s{n}");
+        let chain: Vec<(String, String)> = (0..=MAX_DEPTH).map(|n| (id(n), id(n + 1))).collect();
+        let m = Merges(chain.into_iter().collect());
+        assert_eq!(root_of(&m, &id(1)).unwrap(), id(MAX_DEPTH + 1));
+        let err = root_of(&m, &id(0)).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     }
 }

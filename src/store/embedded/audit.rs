@@ -2,13 +2,12 @@
 //! append-only. A jurisdiction's listing filters by division prefix; reveals
 //! are human actions, so the table stays small next to the event log.
 
-use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, WriteTransaction};
 
-use super::StoreError;
-use super::embedded::{EmbeddedStore, backend};
+use super::EmbeddedStore;
+use super::tables::AUDIT;
 use crate::model::AuditEntry;
-
-const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+use crate::store::{StoreError, backend};
 
 /// Creates the table in a new store.
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {

@@ -8,17 +8,11 @@
 //! computed with is kept beside them; the wiring re-indexes the open tasks
 //! when the policy in force differs.
 
-use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, WriteTransaction};
 
-use super::embedded::{EmbeddedStore, META, backend};
-use super::{Commit, StoreError};
-
-/// (wake-up time ms, task id) → (), in time order.
-const WAKES: TableDefinition<(i64, &str), ()> = TableDefinition::new("deadline_wakes");
-/// Task id → its current wake-up time, to move or drop its index entry.
-const WAKE_OF: TableDefinition<&str, i64> = TableDefinition::new("deadline_wake_of");
-/// `META` key of the fingerprint of the policy the wake times were computed with.
-const POLICY_KEY: &str = "deadline_policy";
+use super::EmbeddedStore;
+use super::tables::{DEADLINE_POLICY, META, WAKE_OF, WAKES};
+use crate::store::{Commit, StoreError, backend};
 
 /// Creates the tables in a new store.
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
@@ -81,7 +75,7 @@ impl EmbeddedStore {
         let tx = self.begin_read()?;
         let meta = tx.open_table(META).map_err(backend)?;
         Ok(meta
-            .get(POLICY_KEY)
+            .get(DEADLINE_POLICY)
             .map_err(backend)?
             .map_or(0, |v| v.value()))
     }
@@ -105,7 +99,7 @@ impl EmbeddedStore {
                 }
             }
             let mut meta = tx.open_table(META).map_err(backend)?;
-            meta.insert(POLICY_KEY, policy).map_err(backend)?;
+            meta.insert(DEADLINE_POLICY, policy).map_err(backend)?;
         }
         tx.commit().map_err(backend)
     }

@@ -171,7 +171,7 @@ fn events_kept_before_deltas_are_indexed_and_read() {
             }
             tx.delete_table(TASK_EVENTS).unwrap();
             tx.delete_table(AREA_EVENTS).unwrap();
-            tx.open_table(META).unwrap().remove(INDEXED).unwrap();
+            tx.open_table(META).unwrap().remove(EVENTS_INDEXED).unwrap();
         }
         tx.commit().unwrap();
     }

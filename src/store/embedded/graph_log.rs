@@ -5,21 +5,11 @@
 //! snapshot plus everything logged after them, so nothing the graph learnt
 //! is lost between snapshots.
 
-use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, WriteTransaction};
 
-use super::embedded::{ALERTS, EmbeddedStore, META, backend};
-use super::{Commit, GraphLogMarks, LoggedAlert, StoreError};
-
-/// Arrival number → alert key.
-const ALERT_LOG: TableDefinition<u64, &str> = TableDefinition::new("alert_log");
-/// Arrival numbers of alerts a rule matched ([`super::StoredAlert::suspect`]).
-const SUSPECT_LOG: TableDefinition<u64, ()> = TableDefinition::new("suspect_alerts");
-/// Import number → one batch of import rows, JSON.
-const IMPORT_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("graph_imports");
-/// Last arrival number handed out.
-const ALERT_SEQ: &str = "alert_seq";
-/// Last import number handed out.
-const IMPORT_SEQ: &str = "import_seq";
+use super::EmbeddedStore;
+use super::tables::{ALERT_LOG, ALERT_SEQ, ALERTS, IMPORT_LOG, IMPORT_SEQ, META, SUSPECT_LOG};
+use crate::store::{Commit, GraphLogMarks, LoggedAlert, StoreError, alert_codec, backend};
 
 /// Creates the log tables, so that read transactions find them.
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
@@ -120,7 +110,7 @@ impl EmbeddedStore {
             if let Some(v) = alerts.get(key).map_err(backend)? {
                 out.push(LoggedAlert {
                     seq,
-                    alert: super::alert_codec::decode_alert(key, v.value())?,
+                    alert: alert_codec::decode_alert(key, v.value())?,
                     suspect: suspects.get(seq).map_err(backend)?.is_some(),
                 });
             }

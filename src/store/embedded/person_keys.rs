@@ -5,33 +5,15 @@
 //! directory), so a copied or restored data directory keeps its keys.
 
 use rand::RngCore;
-use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{ReadableTable, ReadableTableMetadata};
 
-use super::StoreError;
-use super::alert_codec::{decode_alert, encode_alert};
-use super::embedded::{
-    ALERT_DIGESTS, ALERTS, EmbeddedStore, META, OPEN, TASKS, backend, decode, encode,
+use super::EmbeddedStore;
+use super::tables::{
+    ALERT_DIGESTS, ALERTS, META, OPEN, PERSON_KEY, PERSON_KEYS_KEYED, SECRETS, TASKS,
 };
 use crate::model::{PersonKeys, SECRET_BYTES, Task};
-
-/// Name → secret bytes.
-const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
-const PERSON_KEY: &str = "person_key";
-/// META flag: the open-pair index and task keys are keyed MACs.
-const KEYED: &str = "person_keys_keyed";
-
-/// What a migration did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KeyMigration {
-    /// Open-pair index entries re-keyed.
-    pub open_keys: u64,
-    /// Tasks whose `subject_key` was re-keyed.
-    pub tasks: u64,
-    /// Alerts whose person was keyed (and their content hash set).
-    pub alerts: u64,
-    /// The store held alerts from before: a graph snapshot must be rebuilt.
-    pub legacy: bool,
-}
+use crate::store::alert_codec::{decode_alert, encode_alert};
+use crate::store::{KeyMigration, StoreError, backend, decode, encode};
 
 impl EmbeddedStore {
     /// The secret kept in the store, made from the OS's random source on
@@ -64,7 +46,7 @@ impl EmbeddedStore {
         let mut done = KeyMigration::default();
         {
             let mut meta = tx.open_table(META).map_err(backend)?;
-            if meta.get(KEYED).map_err(backend)?.is_some() {
+            if meta.get(PERSON_KEYS_KEYED).map_err(backend)?.is_some() {
                 return Ok(done);
             }
             done.legacy = !tx
@@ -86,7 +68,7 @@ impl EmbeddedStore {
             done.open_keys = rows.len() as u64;
             done.tasks = rekey_tasks(&tx, keys)?;
             done.alerts = rekey_alerts(&tx, keys)?;
-            meta.insert(KEYED, 1).map_err(backend)?;
+            meta.insert(PERSON_KEYS_KEYED, 1).map_err(backend)?;
         }
         tx.commit().map_err(backend)?;
         Ok(done)

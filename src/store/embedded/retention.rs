@@ -6,8 +6,9 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::embedded::{ALERT_DIGESTS, ALERTS, ALERTS_BY_TIME, EmbeddedStore, backend};
-use super::{StoreError, graph_log};
+use super::tables::{ALERT_DIGESTS, ALERTS, ALERTS_BY_TIME};
+use super::{EmbeddedStore, graph_log};
+use crate::store::{StoreError, backend};
 
 impl EmbeddedStore {
     /// Removes up to `max` alerts with event time before `before_ms`;
