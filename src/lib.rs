@@ -55,6 +55,7 @@ pub mod dispatch;
 pub mod enrich;
 pub mod error;
 pub mod graph;
+pub mod kafka;
 pub mod metrics;
 pub mod model;
 pub mod normalize;

@@ -80,6 +80,14 @@ pub struct Metrics {
     pub escalations: Family<KindLabel, Counter>,
     /// Rule and directory reloads, by result (ok, failed).
     pub reloads: Family<KindLabel, Counter>,
+    /// Kafka: alerts put on the dead-letter topic.
+    pub kafka_dead_letters: Counter,
+    /// Kafka: times the ingest partitions were paused (queue full, rate limit).
+    pub kafka_pauses: Counter,
+    /// Kafka: consumer or producer restarts after a failure.
+    pub kafka_restarts: Counter,
+    /// Kafka: task events on the events topic.
+    pub kafka_events_produced: Counter,
     /// Batches waiting in the writer queue.
     pub writer_queue: Gauge,
     /// Sliding windows held.
@@ -115,6 +123,10 @@ impl Metrics {
             overdue_tasks: Gauge::default(),
             escalations: Family::default(),
             reloads: Family::default(),
+            kafka_dead_letters: Counter::default(),
+            kafka_pauses: Counter::default(),
+            kafka_restarts: Counter::default(),
+            kafka_events_produced: Counter::default(),
             writer_queue: Gauge::default(),
             windows: Gauge::default(),
             graph_nodes: Gauge::default(),
@@ -203,6 +215,26 @@ impl Metrics {
             "graph_links",
             "Account-link graph links",
             m.graph_links.clone(),
+        );
+        r.register(
+            "kafka_dead_letters",
+            "Alerts put on the Kafka dead-letter topic",
+            m.kafka_dead_letters.clone(),
+        );
+        r.register(
+            "kafka_pauses",
+            "Times Kafka ingest paused its partitions (writer queue full, rate limit)",
+            m.kafka_pauses.clone(),
+        );
+        r.register(
+            "kafka_restarts",
+            "Kafka consumer or producer restarts after a failure",
+            m.kafka_restarts.clone(),
+        );
+        r.register(
+            "kafka_events_produced",
+            "Task events produced to the Kafka events topic",
+            m.kafka_events_produced.clone(),
         );
         m.registry = registry;
         m

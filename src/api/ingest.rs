@@ -41,7 +41,7 @@ impl IngestService {
 }
 
 /// A batch handed to the writer, waiting for its durable reply.
-struct Pending {
+pub(crate) struct Pending {
     sequence: u64,
     rejections: Vec<proto::Rejection>,
     reply: oneshot::Receiver<Result<BatchCounts, Error>>,
@@ -73,7 +73,7 @@ fn per_source<'b>(
 }
 
 /// Prepares a batch off the async threads and queues it; returns when queued.
-async fn submit(
+pub(crate) async fn submit(
     shared: &Arc<Shared>,
     batch: proto::AlertBatch,
     publisher: Option<Arc<Publisher>>,
@@ -188,7 +188,7 @@ fn metric_field(field: &str) -> String {
 }
 
 /// Waits for durability and builds the ack.
-async fn ack(p: Pending) -> Result<proto::PublishAck, Error> {
+pub(crate) async fn ack(p: Pending) -> Result<proto::PublishAck, Error> {
     let counts = p
         .reply
         .await

@@ -13,7 +13,7 @@ mod directory_admin;
 mod gate;
 mod graph_admin;
 pub mod http;
-mod ingest;
+pub(crate) mod ingest;
 mod rate_limit;
 mod reports;
 mod watch;

@@ -365,6 +365,8 @@ pub async fn serve_with_http(
     };
     let retention = retention::spawn(shared.store.clone(), shared.config.clone(), now_ms);
     let escalation = spawn_ticker(shared.clone());
+    let (kafka_stop, kafka_stopped) = tokio::sync::watch::channel(false);
+    let kafka = crate::kafka::spawn(&shared, kafka_stopped);
     // Kept alive until the server stops.
     let _watcher = if shared.config.watch_rules {
         watch_rules(shared.clone())?
@@ -424,6 +426,19 @@ pub async fn serve_with_http(
             why
         } => Err(anyhow::anyhow!(why)),
     };
+    // Kafka ingest finishes its batches in flight and commits their
+    // offsets; the events producer delivers what it has read.
+    let _ = kafka_stop.send(true);
+    for k in kafka {
+        if tokio::time::timeout(std::time::Duration::from_secs(10), k)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "kafka did not finish within 10 s; the next start re-reads from the committed offsets"
+            );
+        }
+    }
     retention.abort();
     escalation.abort();
     follower.abort();

@@ -15,6 +15,7 @@ mod escalation;
 mod graph;
 mod http;
 mod ingest;
+mod kafka;
 mod steps;
 
 pub use consoles::{ConsoleAccess, ConsoleKind, token_digest};
@@ -22,6 +23,7 @@ pub use escalation::EscalationConfig;
 pub use graph::{DEFAULT_SNAPSHOT_EVERY, GraphConfig};
 pub use http::{DEFAULT_HTTP_LISTEN, HttpConfig};
 pub use ingest::{IngestConfig, PublisherAccess, RateLimit, TlsConfig};
+pub use kafka::{KafkaConfig, TopicBinding, TopicFormat};
 pub use steps::StepDeadline;
 
 /// Default gRPC listen address.
@@ -124,6 +126,8 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// The web console and `/metrics`.
     pub http: HttpConfig,
+    /// Kafka ingest topics and the task-event topic; none: no Kafka.
+    pub kafka: Option<KafkaConfig>,
 }
 
 /// Bounds of the rule windows.
@@ -271,6 +275,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             tls: None,
             http: HttpConfig::default(),
+            kafka: None,
         }
     }
 }
@@ -337,6 +342,9 @@ impl Config {
             why,
         };
         self.http.addr()?;
+        if let Some(k) = &self.kafka {
+            k.validate(self.max_batch)?;
+        }
         if self.store_cache_bytes < 1024 * 1024 {
             return Err(invalid(
                 "store_cache_bytes",
