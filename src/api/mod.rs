@@ -8,7 +8,7 @@ mod admin;
 mod auth;
 mod budget;
 mod console;
-mod convert;
+pub(crate) mod convert;
 mod directory_admin;
 mod gate;
 mod graph_admin;

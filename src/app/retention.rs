@@ -16,6 +16,7 @@ pub fn cut(config: &Config, now_ms: i64) -> RetentionCut {
     let ago = |d: Duration| now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     RetentionCut {
         events_before_ms: ago(config.event_retention),
+        events_through_seq: u64::MAX,
         alerts_before_ms: ago(config.alert_retention),
     }
 }
@@ -30,8 +31,20 @@ pub fn spawn(
         let mut every = tokio::time::interval(RETENTION_EVERY);
         loop {
             every.tick().await;
-            let (store, cut) = (store.clone(), cut(&config, clock()));
-            match tokio::task::spawn_blocking(move || store.compact(&cut)).await {
+            let (store, mut cut) = (store.clone(), cut(&config, clock()));
+            let events_topic = config
+                .kafka
+                .as_ref()
+                .is_some_and(|k| k.events_topic.is_some());
+            match tokio::task::spawn_blocking(move || {
+                if events_topic {
+                    // Never past what the events producer has delivered.
+                    cut.events_through_seq = store.cursor(crate::kafka::events::CURSOR)?;
+                }
+                store.compact(&cut)
+            })
+            .await
+            {
                 Ok(Ok(done)) if done.events + done.alerts > 0 => tracing::info!(
                     events = done.events,
                     alerts = done.alerts,

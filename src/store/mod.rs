@@ -86,6 +86,10 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 pub struct RetentionCut {
     /// Task events before this unix ms go.
     pub events_before_ms: i64,
+    /// Events after this sequence number stay, however old: an outside
+    /// reader (the Kafka events producer) has not delivered them yet.
+    /// `u64::MAX`: no such reader.
+    pub events_through_seq: u64,
     /// Alerts whose event time is before this unix ms go.
     pub alerts_before_ms: i64,
 }
@@ -255,6 +259,11 @@ pub trait Store: Send + Sync + 'static {
     /// free-page map, without which the next open rebuilds it by walking
     /// the whole file (seconds per GB).
     fn close(&self) -> Result<(), StoreError>;
+    /// A named reader's position (0 when never set), such as how far the
+    /// Kafka events producer has delivered the event log.
+    fn cursor(&self, name: &str) -> Result<u64, StoreError>;
+    /// Sets a named reader's position.
+    fn set_cursor(&self, name: &str, value: u64) -> Result<(), StoreError>;
     /// The newest event's sequence number (0 for an empty log): a watcher
     /// that starts after it sees only what happens from now on.
     fn last_event_seq(&self) -> Result<u64, StoreError>;

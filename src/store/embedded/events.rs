@@ -162,7 +162,12 @@ impl EmbeddedStore {
 
     /// Removes up to `max` of the oldest events that happened before
     /// `before_ms`; returns how many went.
-    pub(super) fn compact_events(&self, before_ms: i64, max: usize) -> Result<u64, StoreError> {
+    pub(super) fn compact_events(
+        &self,
+        before_ms: i64,
+        through_seq: u64,
+        max: usize,
+    ) -> Result<u64, StoreError> {
         let tx = self.begin_write()?;
         let removed = {
             let mut events = tx.open_table(EVENTS).map_err(backend)?;
@@ -172,7 +177,7 @@ impl EmbeddedStore {
             for row in events.iter().map_err(backend)?.take(max) {
                 let (k, v) = row.map_err(backend)?;
                 let (division, kept) = split(k.value(), v.value())?;
-                if kept.at_ms() >= before_ms {
+                if kept.at_ms() >= before_ms || k.value() > through_seq {
                     break;
                 }
                 old.push((k.value(), division, kept));

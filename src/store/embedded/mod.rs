@@ -148,6 +148,26 @@ impl Store for EmbeddedStore {
         self.reopen()
     }
 
+    fn cursor(&self, name: &str) -> Result<u64, StoreError> {
+        let tx = self.begin_read()?;
+        let meta = tx.open_table(META).map_err(backend)?;
+        let key = format!("cursor/{name}");
+        Ok(meta
+            .get(key.as_str())
+            .map_err(backend)?
+            .map_or(0, |v| v.value()))
+    }
+
+    fn set_cursor(&self, name: &str, value: u64) -> Result<(), StoreError> {
+        let tx = self.begin_write()?;
+        {
+            let mut meta = tx.open_table(META).map_err(backend)?;
+            let key = format!("cursor/{name}");
+            meta.insert(key.as_str(), value).map_err(backend)?;
+        }
+        tx.commit().map_err(backend)
+    }
+
     fn close(&self) -> Result<(), StoreError> {
         let mut guard = self.db.write().unwrap_or_else(|p| p.into_inner());
         self.closed
@@ -279,7 +299,9 @@ impl Store for EmbeddedStore {
             }
         };
         Ok(Compacted {
-            events: drain(&|| self.compact_events(cut.events_before_ms, COMPACT_STEP))?,
+            events: drain(&|| {
+                self.compact_events(cut.events_before_ms, cut.events_through_seq, COMPACT_STEP)
+            })?,
             alerts: drain(&|| self.compact_alerts(cut.alerts_before_ms, COMPACT_STEP))?,
         })
     }

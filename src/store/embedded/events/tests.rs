@@ -97,6 +97,7 @@ fn retention_removes_old_events_and_an_old_token_says_where_to_resume() {
     let new = repeats(&store, &mut w, "b", 40, NOW + DAY);
     let cut = RetentionCut {
         events_before_ms: NOW + DAY / 2,
+        events_through_seq: u64::MAX,
         alerts_before_ms: 0,
     };
     let done = store.compact(&cut).unwrap();
@@ -114,6 +115,7 @@ fn retention_removes_old_events_and_an_old_token_says_where_to_resume() {
     store
         .compact(&RetentionCut {
             events_before_ms: i64::MAX,
+            events_through_seq: u64::MAX,
             alerts_before_ms: 0,
         })
         .unwrap();
@@ -136,6 +138,7 @@ fn alert_retention_forgets_old_alerts_everywhere() {
     let done = store
         .compact(&RetentionCut {
             events_before_ms: 0,
+            events_through_seq: u64::MAX,
             alerts_before_ms: NOW + DAY,
         })
         .unwrap();
