@@ -20,6 +20,8 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 fc-list 2>/dev/null | grep -qi "wqy\|noto sans cjk" || need_apt+=(fonts-wqy-microhei)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# librdkafka (Kafka ingest and events) is built from source by rdkafka-sys.
+{ command -v cc && command -v make; } >/dev/null 2>&1 || need_apt+=(build-essential)
 if [ ${#need_apt[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
