@@ -69,6 +69,9 @@ enum Command {
     /// Load a server: alerts at a rate over N streams while watching their
     /// tasks; latency percentiles (ack, task on the watch), rate sweeps.
     Load(cli::load::LoadArgs),
+    /// Kafka tools: put alerts on a topic; a mock cluster to try `[kafka]`.
+    #[command(subcommand)]
+    Kafka(cli::kafka::KafkaCommand),
 }
 
 fn main() -> ExitCode {
@@ -113,5 +116,6 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Precision(a) => cli::precision::run(&a),
         Command::Replay(a) => cli::replay::run(&a),
         Command::Load(a) => cli::load::run(a).await,
+        Command::Kafka(c) => cli::kafka::run(c).await,
     }
 }

@@ -25,6 +25,7 @@ pub mod graph;
 pub mod graph_eval;
 pub mod graph_import;
 pub mod graph_measure;
+pub mod kafka;
 pub mod key_areas;
 pub mod load;
 pub mod offline;
