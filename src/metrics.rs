@@ -86,6 +86,8 @@ pub struct Metrics {
     pub kafka_pauses: Counter,
     /// Kafka: consumer or producer restarts after a failure.
     pub kafka_restarts: Counter,
+    /// Kafka: consumer errors read on (a broker down, a connection lost).
+    pub kafka_errors: Counter,
     /// Kafka: task events on the events topic.
     pub kafka_events_produced: Counter,
     /// Batches waiting in the writer queue.
@@ -126,6 +128,7 @@ impl Metrics {
             kafka_dead_letters: Counter::default(),
             kafka_pauses: Counter::default(),
             kafka_restarts: Counter::default(),
+            kafka_errors: Counter::default(),
             kafka_events_produced: Counter::default(),
             writer_queue: Gauge::default(),
             windows: Gauge::default(),
@@ -230,6 +233,11 @@ impl Metrics {
             "kafka_restarts",
             "Kafka consumer or producer restarts after a failure",
             m.kafka_restarts.clone(),
+        );
+        r.register(
+            "kafka_errors",
+            "Kafka consumer errors read on (a broker down, a connection lost)",
+            m.kafka_errors.clone(),
         );
         r.register(
             "kafka_events_produced",

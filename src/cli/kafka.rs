@@ -182,8 +182,11 @@ async fn send(a: SendArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Waits until `group` has committed the end of every partition of `topic`.
+/// Waits until `group` has committed the end of every partition of `topic`;
+/// prints when its first offsets were committed and the rate from there.
 fn wait_committed(brokers: &str, topic: &str, group: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut first: Option<(Instant, i64)> = None;
     let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
@@ -213,8 +216,21 @@ fn wait_committed(brokers: &str, topic: &str, group: &str) -> anyhow::Result<()>
             })
             .sum();
         eprint!("\r… group {group}: {got} of {total} committed");
+        if got > 0 && first.is_none() {
+            first = Some((Instant::now(), got));
+        }
         if got >= total {
             eprintln!();
+            if let Some((at, n)) = first {
+                let steady = at.elapsed().as_secs_f64().max(1e-9);
+                println!(
+                    "first offsets committed {:.2}s after the wait began (group join, start); \
+                     then {} alerts in {steady:.2}s: {:.0} alerts/s",
+                    (at - started).as_secs_f64(),
+                    total - n,
+                    (total - n) as f64 / steady
+                );
+            }
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(50));

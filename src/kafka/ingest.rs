@@ -31,7 +31,9 @@ use crate::model::mask;
 use crate::proto;
 
 /// Batches between submit and commit.
-const IN_FLIGHT: usize = 4;
+const IN_FLIGHT: usize = 8;
+/// Pause after a consumer error before reading on.
+const ERROR_PAUSE: Duration = Duration::from_millis(200);
 /// Wait before the consumer is made again after a failure.
 const RESTART_AFTER: Duration = Duration::from_secs(1);
 
@@ -113,7 +115,7 @@ async fn consume(
         };
         let gathered = tokio::select! {
             _ = stop.changed() => None,
-            g = gather(&consumer, k, wait_first) => Some(g?),
+            g = gather(&consumer, k, wait_first, &shared.metrics) => Some(g?),
         };
         let Some((batch, origins, unreadable, next)) = gathered else {
             // Stopping: what is in flight is finished and committed.
@@ -123,8 +125,10 @@ async fn consume(
             return Ok(());
         };
         if origins.is_empty() && unreadable.is_empty() {
-            if let Some(f) = in_flight.pop_front() {
-                finish(shared, &consumer, &producer, k, f).await?;
+            match in_flight.pop_front() {
+                Some(f) => finish(shared, &consumer, &producer, k, f).await?,
+                // Only an error ends a wait with nothing in flight.
+                None => tokio::time::sleep(ERROR_PAUSE).await,
             }
             continue;
         }
@@ -161,24 +165,42 @@ async fn gather(
     consumer: &StreamConsumer,
     k: &KafkaConfig,
     first: Option<Duration>,
+    metrics: &crate::metrics::Metrics,
 ) -> Result<Gathered, String> {
     let mut out: Gathered = Default::default();
     let first_msg = match first {
         None => Some(consumer.recv().await),
         Some(w) => tokio::time::timeout(w, consumer.recv()).await.ok(),
     };
-    let Some(first_msg) = first_msg else {
-        return Ok(out);
+    let first_msg = match first_msg {
+        None => return Ok(out),
+        Some(Ok(m)) => m,
+        Some(Err(e)) => {
+            transient(&e, metrics);
+            return Ok(out);
+        }
     };
-    take(k, first_msg.map_err(kafka_error)?, &mut out);
+    take(k, first_msg, &mut out);
     let deadline = tokio::time::Instant::now() + k.linger;
     while out.1.len() + out.2.len() < k.batch {
         match tokio::time::timeout_at(deadline, consumer.recv()).await {
-            Ok(m) => take(k, m.map_err(kafka_error)?, &mut out),
+            Ok(Ok(m)) => take(k, m, &mut out),
+            Ok(Err(e)) => {
+                transient(&e, metrics);
+                break;
+            }
             Err(_) => break,
         }
     }
     Ok(out)
+}
+
+/// A consumer error (a broker down, a connection lost): librdkafka
+/// reconnects by itself, and nothing read is lost, so the consumer goes on;
+/// a pause keeps an error that repeats from spinning.
+fn transient(e: &KafkaError, metrics: &crate::metrics::Metrics) {
+    metrics.kafka_errors.inc();
+    tracing::warn!(error = %e, "kafka consumer error; librdkafka reconnects, reading goes on");
 }
 
 fn kafka_error(e: KafkaError) -> String {
@@ -242,14 +264,19 @@ async fn hand_over(
     if shared.jobs.capacity() == 0 {
         pause(&mut paused, "writer queue full")?;
     }
-    let result = loop {
-        match submit(shared, batch.clone(), None, None).await {
-            Err(Error::Exhausted { what, retry_after }) => {
-                pause(&mut paused, "rate limit")?;
-                tracing::debug!(limit = %what, "kafka ingest waits for its rate limit");
-                tokio::time::sleep(retry_after).await;
+    // Without rate limits nothing is retried: no copy of the batch.
+    let result = if shared.ingest.limiter.is_empty() {
+        submit(shared, batch, None, None).await
+    } else {
+        loop {
+            match submit(shared, batch.clone(), None, None).await {
+                Err(Error::Exhausted { what, retry_after }) => {
+                    pause(&mut paused, "rate limit")?;
+                    tracing::debug!(limit = %what, "kafka ingest waits for its rate limit");
+                    tokio::time::sleep(retry_after).await;
+                }
+                other => break other,
             }
-            other => break other,
         }
     };
     if let Some(parts) = paused {
@@ -294,6 +321,15 @@ async fn finish(
             .kafka_dead_letters
             .inc_by(letters.len() as u64);
     }
+    tracing::debug!(
+        batch = acked.sequence,
+        messages = f.origins.len(),
+        accepted = acked.accepted,
+        duplicates = acked.duplicates,
+        rejected = acked.rejections.len(),
+        next = ?f.next,
+        "kafka batch durable"
+    );
     let mut offsets = TopicPartitionList::new();
     for ((topic, partition), next) in &f.next {
         offsets
