@@ -104,7 +104,12 @@ async fn produce(
         if events.is_empty() {
             tokio::select! {
                 _ = stop.changed() => return Ok(()),
-                _ = live.recv() => {}
+                r = live.recv() => {
+                    // The engine is stopping: no more events will come.
+                    if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                        return Ok(());
+                    }
+                }
                 () = tokio::time::sleep(IDLE) => {}
             }
             continue;

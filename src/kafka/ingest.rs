@@ -86,7 +86,7 @@ async fn consume(
     k: &KafkaConfig,
     stop: &mut tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let consumer: StreamConsumer = client_config(k)
+    let consumer: Arc<StreamConsumer> = client_config(k)
         .set("group.id", &k.group)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
@@ -94,6 +94,7 @@ async fn consume(
         // What librdkafka fetches ahead is bounded: the rest waits on the broker.
         .set("queued.max.messages.kbytes", "16384")
         .create()
+        .map(Arc::new)
         .map_err(|e| format!("cannot make the consumer: {e}"))?;
     let producer: FutureProducer = client_config(k)
         .set("enable.idempotence", "true")
@@ -118,9 +119,19 @@ async fn consume(
             g = gather(&consumer, k, wait_first, &shared.metrics) => Some(g?),
         };
         let Some((batch, origins, unreadable, next)) = gathered else {
-            // Stopping: what is in flight is finished and committed.
+            // Stopping: what is in flight is finished, and its offsets
+            // committed before the consumer leaves (a graceful restart
+            // then re-reads nothing).
+            let mut last = BTreeMap::new();
             while let Some(f) = in_flight.pop_front() {
+                last.extend(f.next.clone());
                 finish(shared, &consumer, &producer, k, f).await?;
+            }
+            if !last.is_empty() {
+                let consumer = consumer.clone();
+                tokio::task::spawn_blocking(move || commit(&consumer, &last, CommitMode::Sync))
+                    .await
+                    .map_err(|e| e.to_string())??;
             }
             return Ok(());
         };
@@ -330,14 +341,22 @@ async fn finish(
         next = ?f.next,
         "kafka batch durable"
     );
+    commit(consumer, &f.next, CommitMode::Async)
+}
+
+/// Commits the next offset of each (topic, partition).
+fn commit(
+    consumer: &StreamConsumer,
+    next: &BTreeMap<(String, i32), i64>,
+    mode: CommitMode,
+) -> Result<(), String> {
     let mut offsets = TopicPartitionList::new();
-    for ((topic, partition), next) in &f.next {
+    for ((topic, partition), next) in next {
         offsets
             .add_partition_offset(topic, *partition, Offset::Offset(*next))
             .map_err(kafka_error)?;
     }
     consumer
-        .commit(&offsets, CommitMode::Async)
-        .map_err(|e| format!("cannot commit offsets: {e}"))?;
-    Ok(())
+        .commit(&offsets, mode)
+        .map_err(|e| format!("cannot commit offsets: {e}"))
 }
