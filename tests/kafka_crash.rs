@@ -10,41 +10,15 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use dualwarn::kafka::{Outgoing, produce_all};
 use dualwarn::store::{EmbeddedStore, Store};
 use prost::Message as _;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::FutureProducer;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 const TOPIC: &str = "alerts";
 const PARTITIONS: i32 = 3;
 const PEOPLE: usize = 200;
 const PER_PERSON: usize = 60;
 const KILLS: usize = 3;
-
-/// Offsets the engine's group committed on the topic, summed.
-fn committed(brokers: &str) -> i64 {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "dualwarn")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        tpl.add_partition(TOPIC, p);
-    }
-    c.committed_offsets(tpl, Duration::from_secs(5))
-        .unwrap()
-        .elements()
-        .iter()
-        .map(|e| match e.offset() {
-            Offset::Offset(o) => o,
-            _ => 0,
-        })
-        .sum()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_sigkills_mid_stream_lose_no_alert_and_make_no_second_pair() {
@@ -82,22 +56,7 @@ async fn three_sigkills_mid_stream_lose_no_alert_and_make_no_second_pair() {
         })
         .collect();
     let total = bodies.len() as i64;
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", &brokers)
-        .create()
-        .unwrap();
-    produce_all(
-        &producer,
-        bodies.iter().map(|(k, b)| Outgoing {
-            topic: TOPIC,
-            partition: None,
-            key: Some(k.as_bytes()),
-            payload: b,
-            headers: None,
-        }),
-    )
-    .await
-    .unwrap();
+    kafka::put(&kafka::producer(&brokers), TOPIC, &bodies).await;
 
     let data_dir = data.path().to_path_buf();
     let spawn = || {
@@ -114,7 +73,7 @@ async fn three_sigkills_mid_stream_lose_no_alert_and_make_no_second_pair() {
         let until = std::time::Instant::now() + Duration::from_secs(120);
         loop {
             let b = brokers.clone();
-            let c = tokio::task::spawn_blocking(move || committed(&b))
+            let c = tokio::task::spawn_blocking(move || kafka::committed(&b, TOPIC, PARTITIONS))
                 .await
                 .unwrap();
             if c >= target {
@@ -131,7 +90,7 @@ async fn three_sigkills_mid_stream_lose_no_alert_and_make_no_second_pair() {
     let until = std::time::Instant::now() + Duration::from_secs(120);
     loop {
         let b = brokers.clone();
-        let c = tokio::task::spawn_blocking(move || committed(&b))
+        let c = tokio::task::spawn_blocking(move || kafka::committed(&b, TOPIC, PARTITIONS))
             .await
             .unwrap();
         if c == total {

@@ -11,12 +11,9 @@ use std::time::Duration;
 
 use common::*;
 use dualwarn::config::KafkaConfig;
-use dualwarn::kafka::events::{CURSOR, partition_of, seq_header};
+use dualwarn::kafka::events::{CURSOR, partition_of};
 use dualwarn::store::{EmbeddedStore, Store};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 const TOPIC: &str = "dualwarn.task-events";
 const PARTITIONS: i32 = 3;
@@ -30,35 +27,7 @@ fn kafka(brokers: &str) -> KafkaConfig {
 
 /// Every message on the topic: (partition, key, seq), in partition order.
 fn read_all(brokers: &str) -> Vec<(i32, String, u64)> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "test-events-reader")
-        .create()
-        .unwrap();
-    let mut out = Vec::new();
-    for p in 0..PARTITIONS {
-        let (low, high) = c
-            .fetch_watermarks(TOPIC, p, Duration::from_secs(5))
-            .unwrap();
-        if high <= low {
-            continue;
-        }
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(TOPIC, p, Offset::Offset(low))
-            .unwrap();
-        c.assign(&tpl).unwrap();
-        let mut next = low;
-        let until = std::time::Instant::now() + Duration::from_secs(20);
-        while next < high {
-            assert!(std::time::Instant::now() < until, "partition {p} not read");
-            if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
-                let key = String::from_utf8(m.key().unwrap().to_vec()).unwrap();
-                out.push((m.partition(), key, seq_header(&m).unwrap()));
-                next = m.offset() + 1;
-            }
-        }
-    }
-    out
+    kafka::events_on(brokers, TOPIC, PARTITIONS)
 }
 
 /// Waits until the topic holds `n` events; returns them.

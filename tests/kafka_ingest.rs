@@ -14,11 +14,11 @@ use dualwarn::cli::record::{AlertRecord, ArtefactRecord, SubjectRecord};
 use dualwarn::config::KafkaConfig;
 use dualwarn::kafka::dead_letter::DeadLetter;
 use prost::Message as _;
+use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 const PB: &str = "alerts-pb";
 const JSON: &str = "alerts-json";
@@ -75,25 +75,10 @@ fn json_alert(source_id: &str, p: &Person, phone: &str) -> Vec<u8> {
 
 /// Offsets the group committed, summed per topic.
 fn committed(brokers: &str, topics: &[(&str, i32)]) -> BTreeMap<String, i64> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "dualwarn")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for (t, parts) in topics {
-        for p in 0..*parts {
-            tpl.add_partition(t, p);
-        }
-    }
-    let got = c.committed_offsets(tpl, Duration::from_secs(5)).unwrap();
-    let mut out = BTreeMap::new();
-    for e in got.elements() {
-        if let Offset::Offset(o) = e.offset() {
-            *out.entry(e.topic().to_string()).or_insert(0) += o;
-        }
-    }
-    out
+    topics
+        .iter()
+        .map(|(t, parts)| (t.to_string(), kafka::committed(brokers, t, *parts)))
+        .collect()
 }
 
 /// Every dead letter on the topic (waits until `n` are there).

@@ -12,85 +12,20 @@ use std::time::Duration;
 
 use common::*;
 use dualwarn::config::KafkaConfig;
-use dualwarn::kafka::events::seq_header;
-use dualwarn::kafka::{Outgoing, produce_all};
 use prost::Message as _;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::FutureProducer;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 const ALERTS: &str = "alerts";
 const EVENTS: &str = "dualwarn.task-events";
 const OUTAGE: Duration = Duration::from_secs(30);
 
-fn committed(brokers: &str) -> i64 {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "dualwarn")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..3 {
-        tpl.add_partition(ALERTS, p);
-    }
-    match c.committed_offsets(tpl, Duration::from_secs(5)) {
-        Ok(l) => l
-            .elements()
-            .iter()
-            .map(|e| match e.offset() {
-                Offset::Offset(o) => o,
-                _ => 0,
-            })
-            .sum(),
-        Err(_) => -1,
-    }
-}
-
 /// seq → how many times it is on the events topic.
 fn events_on_topic(brokers: &str) -> BTreeMap<u64, usize> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "outage-reader")
-        .create()
-        .unwrap();
     let mut seen = BTreeMap::new();
-    for p in 0..3 {
-        let (low, high) = c
-            .fetch_watermarks(EVENTS, p, Duration::from_secs(5))
-            .unwrap();
-        if high <= low {
-            continue;
-        }
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(EVENTS, p, Offset::Offset(low))
-            .unwrap();
-        c.assign(&tpl).unwrap();
-        let mut next = low;
-        while next < high {
-            if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
-                *seen.entry(seq_header(&m).unwrap()).or_insert(0) += 1;
-                next = m.offset() + 1;
-            }
-        }
+    for (_, _, seq) in kafka::events_on(brokers, EVENTS, 3) {
+        *seen.entry(seq).or_insert(0) += 1;
     }
     seen
-}
-
-async fn put(producer: &FutureProducer, alerts: &[(String, Vec<u8>)]) {
-    produce_all(
-        producer,
-        alerts.iter().map(|(k, b)| Outgoing {
-            topic: ALERTS,
-            partition: None,
-            key: Some(k.as_bytes()),
-            payload: b,
-            headers: None,
-        }),
-    )
-    .await
-    .unwrap();
 }
 
 async fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
@@ -132,13 +67,13 @@ async fn a_thirty_second_broker_outage_loses_nothing_and_doubles_nothing() {
             })
             .collect()
     };
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", &brokers)
-        .create()
-        .unwrap();
-    put(&producer, &on_topic(0..100, "before")).await;
+    let producer = kafka::producer(&brokers);
+    kafka::put(&producer, ALERTS, &on_topic(0..100, "before")).await;
     let b = brokers.clone();
-    wait_for("the first 100 committed", 60, || committed(&b) == 100).await;
+    wait_for("the first 100 committed", 60, || {
+        kafka::committed(&b, ALERTS, 3) == 100
+    })
+    .await;
 
     // The broker goes away; meanwhile gRPC ingest makes 100 pairs, whose
     // events must wait for it.
@@ -154,9 +89,9 @@ async fn a_thirty_second_broker_outage_loses_nothing_and_doubles_nothing() {
     tokio::time::sleep(OUTAGE).await;
     mock.broker_up(1).unwrap();
 
-    put(&producer, &on_topic(200..300, "after")).await;
+    kafka::put(&producer, ALERTS, &on_topic(200..300, "after")).await;
     wait_for("all 200 Kafka alerts committed", 120, || {
-        committed(&brokers) == 200
+        kafka::committed(&brokers, ALERTS, 3) == 200
     })
     .await;
     let last = shared.store.last_event_seq().unwrap();

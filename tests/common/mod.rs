@@ -1,6 +1,7 @@
 //! Test harness: a real dualwarn server on 127.0.0.1:0 over a temporary data
 //! directory, with the bundled directory and rules, plus alert builders.
 #![allow(dead_code)]
+pub mod kafka;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
