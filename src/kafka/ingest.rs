@@ -22,7 +22,7 @@ use rdkafka::producer::FutureProducer;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::dead_letter::{self, DeadLetter};
-use super::{client_config, decode};
+use super::{client_config, decode, retention};
 use crate::api::ingest::{Pending, ack, submit};
 use crate::app::Shared;
 use crate::config::KafkaConfig;
@@ -64,6 +64,11 @@ pub async fn run(
     k: KafkaConfig,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    // Beside ingest, never in its way (a broker may be slow to answer).
+    tokio::spawn({
+        let (k, keep) = (k.clone(), shared.config.alert_retention);
+        async move { retention::check(&k, keep).await }
+    });
     loop {
         match consume(&shared, &k, &mut stop).await {
             Ok(()) => return,

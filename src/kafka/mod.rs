@@ -8,6 +8,7 @@ pub mod dead_letter;
 pub mod decode;
 pub mod events;
 pub mod ingest;
+pub mod retention;
 
 use std::sync::Arc;
 
