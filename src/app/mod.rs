@@ -429,11 +429,12 @@ pub async fn serve_with_http(
     // Kafka ingest finishes its batches in flight and commits their
     // offsets; the events producer delivers what it has read.
     let _ = kafka_stop.send(true);
-    for k in kafka {
-        if tokio::time::timeout(std::time::Duration::from_secs(10), k)
+    for mut k in kafka {
+        if tokio::time::timeout(std::time::Duration::from_secs(10), &mut k)
             .await
             .is_err()
         {
+            k.abort();
             tracing::warn!(
                 "kafka did not finish within 10 s; the next start re-reads from the committed offsets"
             );
