@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use dualwarn::store::{EmbeddedStore, Store};
 use prost::Message as _;
@@ -70,35 +68,12 @@ async fn three_sigkills_mid_stream_lose_no_alert_and_make_no_second_pair() {
         let (mut child, _url) = spawn();
         // Kill once this run has committed something, before the end.
         let target = total * (k as i64 + 1) / (KILLS as i64 + 1);
-        let until = std::time::Instant::now() + Duration::from_secs(120);
-        loop {
-            let b = brokers.clone();
-            let c = tokio::task::spawn_blocking(move || kafka::committed(&b, TOPIC, PARTITIONS))
-                .await
-                .unwrap();
-            if c >= target {
-                kills_at.push(c);
-                break;
-            }
-            assert!(std::time::Instant::now() < until, "stuck at {c} of {total}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        kills_at.push(kafka::wait_committed(&brokers, TOPIC, PARTITIONS, target, 120).await);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
     }
     let (mut child, _url) = spawn();
-    let until = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let b = brokers.clone();
-        let c = tokio::task::spawn_blocking(move || kafka::committed(&b, TOPIC, PARTITIONS))
-            .await
-            .unwrap();
-        if c == total {
-            break;
-        }
-        assert!(std::time::Instant::now() < until, "stuck at {c} of {total}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    kafka::wait_committed(&brokers, TOPIC, PARTITIONS, total, 120).await;
     // A graceful stop, then the store is read directly.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     child.wait().unwrap();

@@ -69,11 +69,10 @@ async fn a_thirty_second_broker_outage_loses_nothing_and_doubles_nothing() {
     };
     let producer = kafka::producer(&brokers);
     kafka::put(&producer, ALERTS, &on_topic(0..100, "before")).await;
-    let b = brokers.clone();
-    wait_for("the first 100 committed", 60, || {
-        kafka::committed(&b, ALERTS, 3) == 100
-    })
-    .await;
+    assert_eq!(
+        kafka::wait_committed(&brokers, ALERTS, 3, 100, 60).await,
+        100
+    );
 
     // The broker goes away; meanwhile gRPC ingest makes 100 pairs, whose
     // events must wait for it.
@@ -90,10 +89,10 @@ async fn a_thirty_second_broker_outage_loses_nothing_and_doubles_nothing() {
     mock.broker_up(1).unwrap();
 
     kafka::put(&producer, ALERTS, &on_topic(200..300, "after")).await;
-    wait_for("all 200 Kafka alerts committed", 120, || {
-        kafka::committed(&brokers, ALERTS, 3) == 200
-    })
-    .await;
+    assert_eq!(
+        kafka::wait_committed(&brokers, ALERTS, 3, 200, 120).await,
+        200
+    );
     let last = shared.store.last_event_seq().unwrap();
     assert_eq!(last, 600, "300 pairs, two created events each");
     let b = brokers.clone();

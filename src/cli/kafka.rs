@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use prost::Message as _;
+use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::FutureProducer;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tokio::io::AsyncBufReadExt;
 
 use super::record::AlertRecord;
-use crate::kafka::{Outgoing, produce_all};
+use crate::kafka::{Outgoing, committed_sum, produce_all};
 
 /// `dualwarn kafka ...`.
 #[derive(Debug, Subcommand)]
@@ -198,23 +198,12 @@ fn wait_committed(brokers: &str, topic: &str, group: &str) -> anyhow::Result<()>
         .iter()
         .find(|t| t.name() == topic)
         .map_or(0, |t| t.partitions().len()) as i32;
-    let mut ends = Vec::new();
-    let mut tpl = TopicPartitionList::new();
+    let mut total = 0;
     for p in 0..parts {
-        ends.push(c.fetch_watermarks(topic, p, call)?.1);
-        tpl.add_partition(topic, p);
+        total += c.fetch_watermarks(topic, p, call)?.1;
     }
-    let total: i64 = ends.iter().sum();
     loop {
-        let got: i64 = c
-            .committed_offsets(tpl.clone(), call)?
-            .elements()
-            .iter()
-            .map(|e| match e.offset() {
-                Offset::Offset(o) => o,
-                _ => 0,
-            })
-            .sum();
+        let got = committed_sum(&c, topic, parts, call)?;
         eprint!("\r… group {group}: {got} of {total} committed");
         if got > 0 && first.is_none() {
             first = Some((Instant::now(), got));

@@ -120,3 +120,28 @@ fn delivered<E>(
         Err(_) => Err(rdkafka::error::KafkaError::Canceled),
     }
 }
+
+/// Offsets the group of `consumer` has committed on partitions
+/// `0..partitions` of `topic`, summed (a partition with none counts 0):
+/// how far a group has read, for tools and tests.
+pub fn committed_sum(
+    consumer: &rdkafka::consumer::BaseConsumer,
+    topic: &str,
+    partitions: i32,
+    timeout: std::time::Duration,
+) -> Result<i64, rdkafka::error::KafkaError> {
+    use rdkafka::consumer::Consumer;
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    Ok(consumer
+        .committed_offsets(tpl, timeout)?
+        .elements()
+        .iter()
+        .map(|e| match e.offset() {
+            rdkafka::Offset::Offset(o) => o,
+            _ => 0,
+        })
+        .sum())
+}

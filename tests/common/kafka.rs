@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use dualwarn::kafka::events::seq_header;
-use dualwarn::kafka::{Outgoing, produce_all};
+use dualwarn::kafka::{Outgoing, committed_sum, produce_all};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::FutureProducer;
@@ -18,20 +18,32 @@ pub fn committed(brokers: &str, topic: &str, partitions: i32) -> i64 {
         .set("group.id", "dualwarn")
         .create()
         .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..partitions {
-        tpl.add_partition(topic, p);
-    }
-    match c.committed_offsets(tpl, Duration::from_secs(5)) {
-        Ok(l) => l
-            .elements()
-            .iter()
-            .map(|e| match e.offset() {
-                Offset::Offset(o) => o,
-                _ => 0,
-            })
-            .sum(),
-        Err(_) => -1,
+    committed_sum(&c, topic, partitions, Duration::from_secs(5)).unwrap_or(-1)
+}
+
+/// Waits (at most `secs`) until the engine's group committed at least
+/// `target` offsets on `topic`; returns how many it had then.
+pub async fn wait_committed(
+    brokers: &str,
+    topic: &str,
+    partitions: i32,
+    target: i64,
+    secs: u64,
+) -> i64 {
+    let until = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let (b, t) = (brokers.to_string(), topic.to_string());
+        let c = tokio::task::spawn_blocking(move || committed(&b, &t, partitions))
+            .await
+            .unwrap();
+        if c >= target {
+            return c;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "{topic}: {c} offsets committed, waiting for {target}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
